@@ -1,0 +1,206 @@
+"""One frozen Settings object, read from the environment in one place.
+
+No other module reads ``os.environ``. ``SETTINGS_TABLE`` is the single list of variables, their
+defaults and help; ``python config.py --markdown`` prints the README's configuration table and a
+test keeps the README in sync with it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from collectors import names
+
+WINDOW_PRESETS = ("1h", "6h", "24h", "7d", "30d")
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value runwatch cannot use."""
+
+
+class Var(NamedTuple):
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS_TABLE: tuple[Var, ...] = (
+    Var(
+        "RUNWATCH_SOURCE",
+        "",
+        "`demo` (embedded emulator with a simulated fleet) or `gcp` (Google Cloud). "
+        "Empty: `gcp` when RUNWATCH_PROJECTS is set, else `demo`.",
+    ),
+    Var(
+        "RUNWATCH_PROJECTS",
+        "",
+        "Comma-separated project ids to watch (gcp source). In demo mode the demo project.",
+    ),
+    Var(
+        "RUNWATCH_REGIONS",
+        "",
+        "Comma-separated regions to limit the view to. Empty: every region with services.",
+    ),
+    Var(
+        "RUNWATCH_EMULATOR_ADDRESS",
+        "",
+        "host:port of a running `python -m emulator`. Empty in demo mode: start one in-process.",
+    ),
+    Var("RUNWATCH_DEMO_PROJECT", "runwatch-demo", "Project id the emulator's fleet lives in."),
+    Var("RUNWATCH_DEMO_DAYS", "7", "Days of simulated history in demo mode (1-30)."),
+    Var("RUNWATCH_DEMO_SEED", "42", "Seed of the simulated fleet (same seed, same data)."),
+    Var("RUNWATCH_DEFAULT_WINDOW", "24h", "Time window shown first: 1h, 6h, 24h, 7d or 30d."),
+    Var("RUNWATCH_METRICS_TTL_S", "300", "Seconds a Monitoring result is reused."),
+    Var("RUNWATCH_LOGS_TTL_S", "300", "Seconds a Logging result is reused."),
+    Var("RUNWATCH_CONFIG_TTL_S", "600", "Seconds service and revision configuration is reused."),
+    Var("RUNWATCH_ERROR_TTL_S", "30", "Seconds an API error is remembered before trying again."),
+    Var("RUNWATCH_RPC_TIMEOUT_S", "30", "Timeout of one API call, in seconds."),
+    Var(
+        "RUNWATCH_LOG_CALLS_PER_MINUTE",
+        "50",
+        "Process-wide budget of Logging entries.list calls a minute per project "
+        "(Google allows 60, shared with other readers).",
+    ),
+    Var("RUNWATCH_LOG_MAX_PAGES", "20", "Most log pages read per query; beyond, truncated."),
+    Var(
+        "RUNWATCH_FREE_TIER",
+        "true",
+        "Apply Cloud Run's monthly free tier to cost figures (it is per billing account).",
+    ),
+)
+
+_DEFAULTS: dict[str, str] = {v.name: v.default for v in SETTINGS_TABLE}
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: str
+    projects: tuple[str, ...]
+    regions: tuple[str, ...]
+    emulator_address: str
+    demo_project: str
+    demo_days: int
+    demo_seed: int
+    default_window: str
+    metrics_ttl_s: int
+    logs_ttl_s: int
+    config_ttl_s: int
+    error_ttl_s: int
+    rpc_timeout_s: float
+    log_calls_per_minute: int
+    log_max_pages: int
+    free_tier: bool
+
+    @property
+    def is_demo(self) -> bool:
+        return self.source == "demo"
+
+    @property
+    def watched_projects(self) -> tuple[str, ...]:
+        return (self.demo_project,) if self.is_demo else self.projects
+
+
+def _int(env: Mapping[str, str], name: str, lo: int, hi: int) -> int:
+    raw = env.get(name, _DEFAULTS[name]).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={value} is out of range: it must be between {lo} and {hi}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, _DEFAULTS[name]).strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a yes/no value: use true or false")
+
+
+def _names(env: Mapping[str, str], name: str, check: object) -> tuple[str, ...]:
+    raw = env.get(name, _DEFAULTS[name])
+    items = [part.strip() for part in raw.split(",") if part.strip()]
+    out: list[str] = []
+    for item in items:
+        try:
+            out.append(check(item))  # type: ignore[operator]
+        except names.InvalidName as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    return tuple(dict.fromkeys(out))
+
+
+def _address(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, _DEFAULTS[name]).strip()
+    if not raw:
+        return ""
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name}={raw!r} is not host:port (for example 127.0.0.1:8090)")
+    return raw
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings; raise ConfigError naming the variable on bad input."""
+    import os
+
+    env = os.environ if env is None else env
+    projects = _names(env, "RUNWATCH_PROJECTS", names.project)
+    source = env.get("RUNWATCH_SOURCE", "").strip().lower() or ("gcp" if projects else "demo")
+    if source not in ("demo", "gcp"):
+        raise ConfigError(f"RUNWATCH_SOURCE={source!r} must be demo or gcp")
+    if source == "gcp" and not projects:
+        raise ConfigError("RUNWATCH_SOURCE=gcp needs RUNWATCH_PROJECTS (the project ids to watch)")
+    demo_project = env.get("RUNWATCH_DEMO_PROJECT", _DEFAULTS["RUNWATCH_DEMO_PROJECT"]).strip()
+    try:
+        names.project(demo_project)
+    except names.InvalidName as exc:
+        raise ConfigError(f"RUNWATCH_DEMO_PROJECT: {exc}") from None
+    window = env.get("RUNWATCH_DEFAULT_WINDOW", _DEFAULTS["RUNWATCH_DEFAULT_WINDOW"]).strip()
+    if window not in WINDOW_PRESETS:
+        raise ConfigError(
+            f"RUNWATCH_DEFAULT_WINDOW={window!r} must be one of {', '.join(WINDOW_PRESETS)}"
+        )
+    return Settings(
+        source=source,
+        projects=projects,
+        regions=_names(env, "RUNWATCH_REGIONS", names.region),
+        emulator_address=_address(env, "RUNWATCH_EMULATOR_ADDRESS"),
+        demo_project=demo_project,
+        demo_days=_int(env, "RUNWATCH_DEMO_DAYS", 1, 30),
+        demo_seed=_int(env, "RUNWATCH_DEMO_SEED", 0, 2**31 - 1),
+        default_window=window,
+        metrics_ttl_s=_int(env, "RUNWATCH_METRICS_TTL_S", 0, 86_400),
+        logs_ttl_s=_int(env, "RUNWATCH_LOGS_TTL_S", 0, 86_400),
+        config_ttl_s=_int(env, "RUNWATCH_CONFIG_TTL_S", 0, 86_400),
+        error_ttl_s=_int(env, "RUNWATCH_ERROR_TTL_S", 0, 3_600),
+        rpc_timeout_s=float(_int(env, "RUNWATCH_RPC_TIMEOUT_S", 1, 600)),
+        log_calls_per_minute=_int(env, "RUNWATCH_LOG_CALLS_PER_MINUTE", 1, 1_000),
+        log_max_pages=_int(env, "RUNWATCH_LOG_MAX_PAGES", 1, 1_000),
+        free_tier=_bool(env, "RUNWATCH_FREE_TIER"),
+    )
+
+
+def markdown_table() -> str:
+    """The README's configuration table, generated from SETTINGS_TABLE."""
+    lines = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for var in SETTINGS_TABLE:
+        default = f"`{var.default}`" if var.default else "(empty)"
+        lines.append(f"| `{var.name}` | {default} | {var.help} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--markdown"]:
+        print(markdown_table())
+    else:
+        try:
+            print(load())
+        except ConfigError as exc:
+            print(f"configuration error: {exc}", file=sys.stderr)
+            sys.exit(2)

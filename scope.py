@@ -1,0 +1,127 @@
+"""The dashboard's global scope and its URL form (deep links).
+
+Pure: no streamlit. URL query parameters are user input: every value is validated with
+collectors.names, and anything invalid is dropped with a plain-words warning rather than reaching
+a filter. ``to_query`` and ``from_query`` round-trip a valid scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from collectors import names
+
+PRESETS = ("1h", "6h", "24h", "7d", "30d")
+CUSTOM = "custom"
+MAX_CUSTOM = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Scope:
+    project: str
+    window: str = "24h"  # one of PRESETS or CUSTOM
+    regions: tuple[str, ...] = ()  # empty: every region
+    service: str = ""  # empty: every service
+    revisions: tuple[str, ...] = ()  # revisions page selection; empty: those with traffic
+    start: datetime | None = None  # custom window only, UTC
+    end: datetime | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)  # page-specific validated params
+
+    def with_service(self, service: str) -> Scope:
+        return replace(self, service=names.service(service) if service else "", revisions=())
+
+
+def _first(value: str | Sequence[str] | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return value[0] if value else ""
+
+
+def _parse_time(raw: str) -> datetime:
+    t = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        raise ValueError("no timezone")
+    return t
+
+
+def from_query(
+    params: Mapping[str, str | Sequence[str]],
+    *,
+    projects: Sequence[str],
+    default_window: str,
+    now: datetime,
+) -> tuple[Scope, list[str]]:
+    """Build a Scope from URL query parameters; return it with warnings for what was dropped."""
+    warnings: list[str] = []
+    project = _first(params.get("project")) or (projects[0] if projects else "")
+    if project not in projects:
+        if project:
+            warnings.append(f"Project {project[:40]!r} is not watched here; showing {projects[0]}.")
+        project = projects[0] if projects else ""
+
+    window = _first(params.get("window")) or default_window
+    start = end = None
+    if window == CUSTOM:
+        try:
+            start = _parse_time(_first(params.get("start")))
+            end = _parse_time(_first(params.get("end")))
+            if not start < end <= now + timedelta(minutes=5) or end - start > MAX_CUSTOM:
+                raise ValueError("range")
+        except ValueError:
+            warnings.append(
+                "The custom time range in the link is not valid (it needs start < end, at most "
+                f"30 days, not in the future); showing the last {default_window}."
+            )
+            window, start, end = default_window, None, None
+    elif window not in PRESETS:
+        warnings.append(f"Unknown time window {window[:20]!r}; showing the last {default_window}.")
+        window = default_window
+
+    def valid(kind: str, raw: str, check: object) -> str | None:
+        try:
+            return check(raw)  # type: ignore[operator, no-any-return]
+        except names.InvalidName:
+            warnings.append(f"Ignored {kind} {raw[:60]!r} from the link: not a valid name.")
+            return None
+
+    regions = tuple(
+        r
+        for raw in _first(params.get("region")).split(",")
+        if raw and (r := valid("region", raw, names.region))
+    )
+    service = _first(params.get("service"))
+    service = (valid("service", service, names.service) or "") if service else ""
+    revisions = tuple(
+        r
+        for raw in _first(params.get("rev")).split(",")
+        if raw and (r := valid("revision", raw, names.revision))
+    )
+    scope = Scope(
+        project=project,
+        window=window,
+        regions=tuple(dict.fromkeys(regions)),
+        service=service,
+        revisions=tuple(dict.fromkeys(revisions)),
+        start=start,
+        end=end,
+    )
+    return scope, warnings
+
+
+def to_query(scope: Scope) -> dict[str, str]:
+    """The URL query parameters that reproduce this scope (empty values left out)."""
+    q = {"project": scope.project, "window": scope.window}
+    if scope.regions:
+        q["region"] = ",".join(scope.regions)
+    if scope.service:
+        q["service"] = scope.service
+    if scope.revisions:
+        q["rev"] = ",".join(scope.revisions)
+    if scope.window == CUSTOM and scope.start and scope.end:
+        q["start"] = scope.start.isoformat()
+        q["end"] = scope.end.isoformat()
+    return q

@@ -1,0 +1,69 @@
+"""config.py: one frozen Settings from the environment; bad values name the variable."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import config
+
+
+def test_defaults_are_demo_mode() -> None:
+    s = config.load({})
+    assert s.source == "demo"
+    assert s.is_demo
+    assert s.watched_projects == ("runwatch-demo",)
+    assert s.default_window == "24h"
+    assert s.demo_days == 7
+    assert s.free_tier is True
+    assert s.log_calls_per_minute < 60  # under Google's entries.list quota
+
+
+def test_project_switches_to_gcp_and_lists_are_parsed() -> None:
+    s = config.load(
+        {
+            "RUNWATCH_PROJECTS": " prod-app-123 , staging-app-9,prod-app-123",
+            "RUNWATCH_REGIONS": "europe-west1",
+        }
+    )
+    assert s.source == "gcp"
+    assert s.projects == ("prod-app-123", "staging-app-9")  # de-duplicated, order kept
+    assert s.watched_projects == s.projects
+    assert s.regions == ("europe-west1",)
+
+
+def test_settings_are_frozen() -> None:
+    s = config.load({})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.source = "gcp"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"RUNWATCH_SOURCE": "prod"}, "RUNWATCH_SOURCE"),
+        ({"RUNWATCH_SOURCE": "gcp"}, "RUNWATCH_SOURCE"),
+        ({"RUNWATCH_PROJECTS": 'bad"project'}, "RUNWATCH_PROJECTS"),
+        ({"RUNWATCH_REGIONS": "europe west1"}, "RUNWATCH_REGIONS"),
+        ({"RUNWATCH_DEMO_DAYS": "31"}, "RUNWATCH_DEMO_DAYS"),
+        ({"RUNWATCH_DEMO_DAYS": "seven"}, "RUNWATCH_DEMO_DAYS"),
+        ({"RUNWATCH_DEFAULT_WINDOW": "2w"}, "RUNWATCH_DEFAULT_WINDOW"),
+        ({"RUNWATCH_FREE_TIER": "maybe"}, "RUNWATCH_FREE_TIER"),
+        ({"RUNWATCH_EMULATOR_ADDRESS": "localhost"}, "RUNWATCH_EMULATOR_ADDRESS"),
+        ({"RUNWATCH_EMULATOR_ADDRESS": "localhost:99999"}, "RUNWATCH_EMULATOR_ADDRESS"),
+        ({"RUNWATCH_DEMO_PROJECT": "X"}, "RUNWATCH_DEMO_PROJECT"),
+        ({"RUNWATCH_METRICS_TTL_S": "-1"}, "RUNWATCH_METRICS_TTL_S"),
+    ],
+)
+def test_invalid_values_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(config.ConfigError) as err:
+        config.load(env)
+    assert variable in str(err.value)
+
+
+def test_every_settings_field_has_a_table_row() -> None:
+    table_fields = {v.name.removeprefix("RUNWATCH_").lower() for v in config.SETTINGS_TABLE}
+    fields = {f.name for f in dataclasses.fields(config.Settings)}
+    # "projects" -> RUNWATCH_PROJECTS etc.; every field is driven by exactly one variable
+    assert fields == table_fields
