@@ -52,3 +52,19 @@ bench: $(VENV)/.dev-installed ## Run the benchmarks, print a table, write bench/
 
 clean: ## Remove caches and test artifacts (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts
+
+# Deploying the dashboard itself (deploy/, README "Deploy to Cloud Run"). Plain python3 is
+# enough: the deploy package uses the standard library only, and DRY_RUN=1 needs no gcloud.
+.PHONY: deploy image-check
+deploy: ## Deploy to Cloud Run: PROJECT=… REGION=… [WATCH_PROJECTS=…] [INVOKERS=…] [IAP=0] [DRY_RUN=1]
+	@if [ -z "$(PROJECT)" ] || [ -z "$(REGION)" ]; then \
+	  echo "usage: make deploy PROJECT=my-project REGION=europe-west1 [WATCH_PROJECTS=p1,p2]" \
+	    "[INVOKERS=group:team@example.com] [MAX_INSTANCES=2] [IAP=0] [DRY_RUN=1]" >&2; exit 2; fi
+	@$(PYTHON) -m deploy --project "$(PROJECT)" --region "$(REGION)" \
+	  --watch-projects "$(WATCH_PROJECTS)" --invokers "$(INVOKERS)" \
+	  --max-instances "$(or $(MAX_INSTANCES),2)" \
+	  $(if $(filter 0 false no,$(IAP)),--no-iap,) \
+	  $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run,)
+
+image-check: ## Build the image with podman (no Docker) and run its start command; needs root
+	deploy/image_check.sh

@@ -64,7 +64,11 @@ SETTINGS_TABLE: tuple[Var, ...] = (
         "Process-wide budget of Logging entries.list calls a minute per project "
         "(Google allows 60, shared with other readers).",
     ),
-    Var("RUNWATCH_LOG_MAX_PAGES", "20", "Most log pages read per query; beyond, truncated."),
+    Var(
+        "RUNWATCH_LOG_MAX_PAGES",
+        "50",
+        "Most log pages (1,000 entries each) read per query; beyond, the result is truncated.",
+    ),
     Var(
         "RUNWATCH_FREE_TIER",
         "true",
@@ -195,9 +199,27 @@ def markdown_table() -> str:
     return "\n".join(lines)
 
 
+def write_readme(path: str = "README.md") -> None:
+    """Replace the README's generated configuration block with the current table."""
+    import re
+    from pathlib import Path
+
+    readme = Path(path)
+    block = f"<!-- config:start -->\n{markdown_table()}\n<!-- config:end -->"
+    text = re.sub(
+        r"<!-- config:start -->.*?<!-- config:end -->",
+        lambda _: block,
+        readme.read_text(),
+        flags=re.S,
+    )
+    readme.write_text(text)
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--markdown"]:
         print(markdown_table())
+    elif sys.argv[1:] == ["--write-readme"]:
+        write_readme()
     else:
         try:
             print(load())

@@ -1,0 +1,483 @@
+"""The one seam between the pages and everything else: cached loaders and their TTLs.
+
+The only module importing both streamlit and the collectors. Clients (and, in demo mode, the
+embedded emulator) live in ``st.cache_resource``; frames in ``st.cache_data`` with fixed TTLs
+and ``max_entries``. Windows are rounded so reruns hit the cache, so a repeated view within the
+TTL costs no API call and concurrent sessions on the same scope share one computation
+(Streamlit holds a per-key compute lock). Errors are not cached by Streamlit, so a short negative
+cache remembers them for RUNWATCH_ERROR_TTL_S, and the last good result is served marked stale.
+Pages receive plain frames and view objects; they never call Google or compute figures.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+
+import config
+import scope as scope_mod
+from collectors import collect as collect_mod
+from collectors import names
+from collectors.calls import RunwatchError
+from collectors.clients import Clients, from_settings
+from collectors.schema import Quality, Result
+from collectors.window import InvalidWindow, TimeWindow, floor_to
+from insights.revisions import CARD_METRICS as CARD_METRICS  # display helpers for the pages
+from insights.revisions import VERDICT_METHOD as VERDICT_METHOD
+from insights.revisions import card_caption as card_caption
+from insights.revisions import card_value as card_value
+from scope import Scope
+
+T = TypeVar("T")
+
+try:
+    SETTINGS = config.load()
+    CONFIG_ERROR = ""
+except config.ConfigError as exc:  # shown on every page; the defaults keep the app drawable
+    SETTINGS = config.load({})
+    CONFIG_ERROR = str(exc)
+
+MAX_ENTRIES = 32
+
+
+class DataError(Exception):
+    """A load failed and there is no earlier result to show; the message is for the user."""
+
+
+# ------------------------------------------------------------------------- clients & source
+
+
+@st.cache_resource(show_spinner="Starting the demo fleet (a few seconds, once)…")
+def _emulator(project: str, days: int, seed: int) -> Any:
+    import emulator  # demo mode only: the emulator is the embedded default data source
+
+    return emulator.start(now=datetime.now(UTC), days=days, seed=seed, project=project)
+
+
+def emulator_handle() -> Any | None:
+    """The embedded emulator (demo mode without RUNWATCH_EMULATOR_ADDRESS), else None."""
+    if SETTINGS.is_demo and not SETTINGS.emulator_address:
+        return _emulator(SETTINGS.demo_project, SETTINGS.demo_days, SETTINGS.demo_seed)
+    return None
+
+
+@st.cache_resource
+def _clients(address: str) -> Clients:
+    return from_settings(SETTINGS, address)
+
+
+def clients() -> Clients:
+    emu = emulator_handle()
+    return _clients(emu.address if emu is not None else SETTINGS.emulator_address)
+
+
+def now() -> datetime:
+    """The clock the dashboard reads (the only place): the demo fleet's end in demo mode."""
+    emu = emulator_handle()
+    if emu is not None:
+        return emu.fleet.spec.end  # type: ignore[no-any-return]
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Source:
+    label: str  # "Demo" | "Live"
+    detail: str
+    projects: tuple[str, ...]
+
+
+def source() -> Source:
+    if SETTINGS.is_demo:
+        where = SETTINGS.emulator_address or "embedded emulator"
+        return Source(
+            "Demo",
+            f"simulated fleet ({where}), data until {now():%H:%M} UTC",
+            SETTINGS.watched_projects,
+        )
+    return Source("Live", "Google Cloud APIs", SETTINGS.watched_projects)
+
+
+# --------------------------------------------------------------------------- scope & window
+
+
+def scope_from_query(params: Mapping[str, Any]) -> tuple[Scope, list[str]]:
+    return scope_mod.from_query(
+        params,
+        projects=SETTINGS.watched_projects,
+        default_window=SETTINGS.default_window,
+        now=now(),
+    )
+
+
+def to_query(scope: Scope) -> dict[str, str]:
+    return scope_mod.to_query(scope)
+
+
+def window_of(scope: Scope) -> TimeWindow:
+    """The scope's window, its end rounded down to the metrics TTL so reruns share a cache key."""
+    clock = now()
+    if scope.window == scope_mod.CUSTOM and scope.start and scope.end:
+        return TimeWindow.custom(scope.start, scope.end)
+    step = max(60, min(SETTINGS.metrics_ttl_s, 3600) // 60 * 60)
+    rounded = floor_to(clock, step) if not SETTINGS.is_demo else clock
+    return TimeWindow.preset(scope.window, rounded)
+
+
+def valid_service(name: str) -> str:
+    return names.service(name)
+
+
+# ------------------------------------------------------------------ negative cache & stale
+
+
+@dataclass
+class _Memory:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    errors: dict[tuple[Any, ...], tuple[float, str]] = field(default_factory=dict)
+    good: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
+
+
+@st.cache_resource
+def _memory() -> _Memory:
+    return _Memory()
+
+
+def guarded(key: tuple[Any, ...], load: Callable[[], T], stale: Callable[[T], T]) -> T:
+    """Run ``load``; on a RunwatchError remember it briefly and serve the last good value,
+    passed through ``stale`` (which marks it stale), or raise DataError with the message."""
+    mem = _memory()
+    with mem.lock:
+        failed = mem.errors.get(key)
+        if failed and failed[0] > time.monotonic():
+            message = failed[1]
+            last = mem.good.get(key)
+            if last is not None:
+                return stale(last)
+            raise DataError(message)
+    try:
+        value = load()
+    except (RunwatchError, InvalidWindow, names.InvalidName) as exc:
+        with mem.lock:
+            mem.errors[key] = (time.monotonic() + SETTINGS.error_ttl_s, str(exc))
+            last = mem.good.get(key)
+        if last is not None:
+            return stale(last)
+        raise DataError(str(exc)) from None
+    with mem.lock:
+        mem.good[key] = value
+        mem.good.move_to_end(key)
+        while len(mem.good) > MAX_ENTRIES:
+            mem.good.popitem(last=False)
+        mem.errors.pop(key, None)
+    return value
+
+
+def _stale_bundle(frames: dict[str, Result]) -> dict[str, Result]:
+    note = "showing the last good data: the latest refresh failed"
+    return {
+        k: replace(r, quality=r.quality.merge(Quality("stale", (note,)))) for k, r in frames.items()
+    }
+
+
+# -------------------------------------------------------------------------------- loaders
+
+
+@st.cache_data(ttl=SETTINGS.metrics_ttl_s, max_entries=MAX_ENTRIES, show_spinner=False)
+def _collect(
+    project: str,
+    regions: tuple[str, ...],
+    start: datetime,
+    end: datetime,
+    alignment_s: int,
+    pending_after: datetime | None,
+) -> dict[str, Result]:
+    window = TimeWindow(start, end, alignment_s, pending_after)
+    scope = collect_mod.monitoring.MetricScope(regions=regions)
+    bundle = collect_mod.collect(clients(), [project], window, scope, settings=SETTINGS)
+    frames = dict(bundle.frames)
+    if bundle.errors and all(r.frame.empty for r in frames.values()):
+        raise RunwatchError(bundle.errors[0])
+    return frames
+
+
+TOTAL_METRICS = (
+    "request_latencies",
+    "startup_latencies",
+    "request_latencies_service",
+    "startup_latencies_service",
+)
+
+
+@st.cache_data(ttl=SETTINGS.metrics_ttl_s, max_entries=MAX_ENTRIES, show_spinner=False)
+def _totals(project: str, regions: tuple[str, ...], start: datetime, end: datetime) -> Result:
+    """Distributions merged over the whole window (one period): exact window percentiles."""
+    window = TimeWindow(start, end, 60).whole()
+    scope = collect_mod.monitoring.MetricScope(regions=regions)
+    return collect_mod.monitoring.fetch_metrics(clients(), [project], window, scope, TOTAL_METRICS)
+
+
+def totals(scope: Scope) -> Result:
+    w = window_of(scope)
+    key = ("totals", scope.project, scope.regions, w.start, w.end)
+    return guarded(
+        key,
+        lambda: _totals(scope.project, scope.regions, w.start, w.end),
+        lambda r: _stale_bundle({"t": r})["t"],
+    )
+
+
+def fleet_frames(scope: Scope) -> dict[str, Result]:
+    """Every frame for the scope's project, regions and window (all services: one cached
+    result serves every service and revision selection, so switching costs no call)."""
+    w = window_of(scope)
+    key = ("fleet", scope.project, scope.regions, w.start, w.end, w.alignment_s)
+    return guarded(
+        key,
+        lambda: _collect(
+            scope.project, scope.regions, w.start, w.end, w.alignment_s, w.pending_after
+        ),
+        _stale_bundle,
+    )
+
+
+def quality_of(frames: Mapping[str, Result], *names_: str) -> Quality:
+    q = Quality()
+    for n in names_ or tuple(frames):
+        q = q.merge(frames[n].quality)
+    return q
+
+
+def services_in(frames: Mapping[str, Result]) -> pd.DataFrame:
+    """project/location/service of every service in the configuration or the metrics."""
+    cfg = frames["services"].frame[["project_id", "location", "service"]]
+    seen = frames["metric_points"].frame[["project_id", "location", "service"]]
+    both = pd.concat([cfg, seen]).drop_duplicates().sort_values(["service", "location"])
+    return both.reset_index(drop=True)
+
+
+def window_seconds(scope: Scope) -> float:
+    w = window_of(scope)
+    return (w.end - w.start).total_seconds()
+
+
+def window_label(scope: Scope) -> str:
+    w = window_of(scope)
+    return (
+        f"{w.start:%Y-%m-%d %H:%M} – {w.end:%Y-%m-%d %H:%M} UTC, {w.alignment_s // 60}-min points"
+    )
+
+
+def period_s(scope: Scope) -> int:
+    return window_of(scope).alignment_s
+
+
+def timedelta_label(seconds: float) -> str:
+    return str(timedelta(seconds=round(seconds)))
+
+
+def rescope(scope: Scope, **changes: Any) -> Scope:
+    """The scope with sidebar choices applied, validated like a deep link (bad input dropped)."""
+    merged = {**to_query(scope), **{k: v for k, v in changes.items() if k not in ("start", "end")}}
+    merged["region"] = ",".join(changes.get("regions", scope.regions))
+    merged.pop("regions", None)
+    if changes.get("service", scope.service) != scope.service:
+        merged.pop("rev", None)  # a new service: its own revisions by default
+    if merged.get("window") == scope_mod.CUSTOM:
+        for k in ("start", "end"):
+            t = changes.get(k) or getattr(scope, k)
+            if t is not None:
+                merged[k] = t.isoformat()
+    new, _ = scope_from_query({k: v for k, v in merged.items() if v})
+    return new
+
+
+# ------------------------------------------------------------------------------- views
+
+
+@dataclass(frozen=True)
+class OverviewView:
+    table: pd.DataFrame  # insights.overview.COLUMNS
+    request_trend: pd.DataFrame  # per service and period: requests/s
+    quality: Quality
+    window_s: float
+    period_s: int
+
+
+def _scoped(df: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    if df.empty:
+        return df
+    mask = pd.Series(True, index=df.index)
+    if scope.service and "service" in df:
+        mask &= df["service"] == scope.service
+    if scope.regions and "location" in df:
+        mask &= df["location"].isin(scope.regions)
+    return df.loc[mask]
+
+
+def overview(scope: Scope) -> OverviewView:
+    from costmodel import observed
+    from insights import overview as ov
+
+    frames = fleet_frames(scope)
+    w = window_of(scope)
+    f = {k: _scoped(r.frame, scope) for k, r in frames.items()}
+    costs = observed.service_costs(
+        observed.observed_costs(f["metric_points"], f["revisions"], start=w.start, end=w.end)
+    )
+    window_s = (w.end - w.start).total_seconds()
+    tot = _scoped(totals(scope).frame, scope)
+    table = ov.service_table(
+        f["metric_points"],
+        tot,
+        f["revisions"],
+        f["traffic"],
+        f["instance_events"],
+        costs,
+        window_s=window_s,
+    )
+    trend = ov.trend(f["metric_points"], "request_count")
+    trend = trend.assign(value=trend["value"] / w.alignment_s)
+    return OverviewView(table, trend, quality_of(frames), window_s, w.alignment_s)
+
+
+@dataclass(frozen=True)
+class RevisionsView:
+    service: str
+    all_revisions: list[str]  # oldest first: fixes each revision's colour
+    colors: dict[str, str]
+    selected: list[str]
+    cards: pd.DataFrame
+    stable: str
+    candidate: str
+    verdict: Any  # insights.revisions.Verdict | None
+    request_rate: pd.DataFrame  # revision, timestamp, value (req/s), pending
+    latency: pd.DataFrame  # revision, stat (p50/p95/p99), timestamp, value (ms), pending
+    instances: pd.DataFrame  # revision, timestamp, value (mean instances), pending
+    errors: pd.DataFrame  # revision, timestamp, value (5xx/s), pending
+    markers: list[tuple[datetime, str]]
+    quality: Quality
+    period_s: int
+
+
+def _series(
+    points: pd.DataFrame,
+    metric: str,
+    stat: str,
+    revs: list[str],
+    *,
+    per_s: int = 0,
+    response_class: str = "",
+    keep_stat: bool = False,
+) -> pd.DataFrame:
+    sel = points[(points["metric"] == metric) & points["revision"].isin(revs)]
+    sel = sel[sel["stat"].isin(stat.split(","))]
+    if response_class:
+        sel = sel[sel["response_class"] == response_class]
+    keys = ["revision", "stat", "timestamp"] if keep_stat else ["revision", "timestamp"]
+    out = sel.groupby(keys, observed=True, as_index=False).agg(
+        value=("value", "sum"), pending=("pending", "any")
+    )
+    return out.assign(value=out["value"] / per_s) if per_s else out
+
+
+def revisions(
+    scope: Scope, selected: list[str] | None = None, stable: str = "", candidate: str = ""
+) -> RevisionsView | None:
+    """The comparison for ``scope.service``; None when the scope names no service."""
+    import charts
+    from costmodel import observed
+    from insights import revisions as rv
+
+    if not scope.service:
+        return None
+    frames = fleet_frames(scope)
+    f = {k: _scoped(r.frame, scope) for k, r in frames.items()}
+    w = window_of(scope)
+    pts, cfg, tr = f["metric_points"], f["revisions"], f["traffic"]
+    every = rv.revisions_of(cfg, pts, scope.service)
+    chosen = [r for r in (selected or []) if r in every] or rv.default_selection(
+        cfg, tr, scope.service
+    )
+    costs = observed.observed_costs(pts, cfg, start=w.start, end=w.end)
+    tot = _scoped(totals(scope).frame, scope)
+    cards = rv.cards(pts, tot, cfg, tr, costs, service=scope.service, selected=chosen)
+    by_traffic = cards.sort_values(["traffic_pct", "request_share_pct"], ascending=False)
+    stable = stable if stable in chosen else (by_traffic["revision"].iloc[0] if len(cards) else "")
+    newest = [r for r in reversed(chosen) if r != stable]
+    candidate = (
+        candidate if candidate in chosen and candidate != stable else (newest[0] if newest else "")
+    )
+    verdict = (
+        rv.canary_verdict(pts, service=scope.service, candidate=candidate, stable=stable)
+        if stable and candidate
+        else None
+    )
+    p = w.alignment_s
+    return RevisionsView(
+        service=scope.service,
+        all_revisions=every,
+        colors=charts.revision_colors(every),
+        selected=chosen,
+        cards=cards,
+        stable=stable,
+        candidate=candidate,
+        verdict=verdict,
+        request_rate=_series(pts, "request_count", "value", chosen, per_s=p),
+        latency=_series(pts, "request_latencies", "p50,p95,p99", chosen, keep_stat=True),
+        instances=_series(pts, "instance_count", "value", chosen),
+        errors=_series(pts, "request_count", "value", chosen, per_s=p, response_class="5xx"),
+        markers=rv.markers(cfg, pts, service=scope.service, start=w.start),
+        quality=quality_of(frames),
+        period_s=p,
+    )
+
+
+@dataclass(frozen=True)
+class ColdStartsView:
+    summary: Any  # insights.coldstarts.ColdStartSummary
+    over_time: pd.DataFrame  # timestamp, reason, count
+    bucket: str
+    startup_ms: pd.Series
+    per_revision: pd.DataFrame
+    recent_starts: pd.DataFrame
+    failures: pd.DataFrame  # oom, signal9, exit, probe_failed, no_instance_429, ...
+    quality: Quality
+
+
+def cold_starts(scope: Scope) -> ColdStartsView:
+    from insights import coldstarts as cs
+
+    frames = fleet_frames(scope)
+    f = {k: _scoped(r.frame, scope) for k, r in frames.items()}
+    tot = _scoped(totals(scope).frame, scope)
+    window_s = window_seconds(scope)
+    ev, pts = f["instance_events"], f["metric_points"]
+    bucket = cs.bucket_for(window_s)
+    failures = (
+        "oom",
+        "signal9",
+        "exit",
+        "probe_failed",
+        "no_instance_429",
+        "no_instance_5xx",
+        "start_failed_500",
+        "readiness_503",
+    )
+    return ColdStartsView(
+        summary=cs.summary(ev, pts, tot if scope.service else tot.iloc[0:0], window_s=window_s),
+        over_time=cs.starts_over_time(ev, bucket=bucket),
+        bucket=bucket,
+        startup_ms=cs.startup_samples(ev),
+        per_revision=cs.per_revision(ev, pts),
+        recent_starts=cs.recent(ev, ("start",)),
+        failures=cs.recent(ev, failures),
+        quality=quality_of(frames, "instance_events", "metric_points"),
+    )

@@ -1,0 +1,312 @@
+"""DataFrames -> plotly figures. Only drawing: no API calls, no streamlit, no cost math.
+
+Conventions every chart follows: axis titles carry units; hover shows the value with its unit;
+a missing period is drawn as a gap (never as zero); points still inside Monitoring's ingestion
+delay ("pending") are drawn dotted; each revision keeps one colour on every page
+(``revision_colors``); deployments and traffic changes are vertical markers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import pandas as pd
+import plotly.graph_objects as go
+
+PALETTE = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#7f7f7f",
+    "#bcbd22",
+)
+STATE_COLORS = {"active": "#1f77b4", "idle": "#aec7e8"}
+REASON_COLORS = {  # keyed by insights.coldstarts.REASON_LABELS
+    "demand (autoscaling)": "#d62728",
+    "rollout": "#1f77b4",
+    "min instances": "#2ca02c",
+    "unknown": "#7f7f7f",
+}
+LAYOUT = {
+    "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+    "hovermode": "x unified",
+    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+    "height": 320,
+    "template": "plotly_white",
+}
+
+
+def revision_colors(revisions: Sequence[str]) -> dict[str, str]:
+    """One colour per revision, assigned in the order given (oldest first), stable across pages."""
+    return {rev: PALETTE[i % len(PALETTE)] for i, rev in enumerate(revisions)}
+
+
+def _with_gaps(df: pd.DataFrame, x: str, period_s: float) -> pd.DataFrame:
+    """Insert a NaN row wherever consecutive points are more than one period apart."""
+    if len(df) < 2:
+        return df
+    df = df.sort_values(x)
+    step = pd.Timedelta(seconds=period_s)
+    gaps = df[x].diff() > step * 1.5
+    if not gaps.any():
+        return df
+    df = df.assign(value=df["value"].astype("float64"))
+    fill = df.loc[gaps].copy()
+    fill[x] = fill[x] - step
+    fill["value"] = float("nan")
+    return pd.concat([df, fill]).sort_values(x)
+
+
+def _markers(fig: go.Figure, markers: Sequence[tuple[datetime, str]]) -> None:
+    for when, label in markers:
+        fig.add_vline(x=when, line={"dash": "dot", "color": "#555", "width": 1})
+        fig.add_annotation(
+            x=when,
+            y=1,
+            yref="paper",
+            text=label,
+            showarrow=False,
+            xanchor="left",
+            font={"size": 10, "color": "#555"},
+            textangle=-90,
+            yanchor="top",
+        )
+
+
+def time_series(
+    df: pd.DataFrame,
+    *,
+    title: str,
+    unit: str,
+    color: str = "revision",
+    colors: Mapping[str, str] | None = None,
+    period_s: float = 60.0,
+    markers: Sequence[tuple[datetime, str]] = (),
+    dash: str | None = None,
+    y_floor_zero: bool = True,
+) -> go.Figure:
+    """Lines of ``value`` over ``timestamp``, one per ``color`` group, gaps kept as gaps.
+
+    ``dash`` names an optional column whose values become separate dashed traces (e.g. "stat"
+    for p50/p95/p99 of the same revision).
+    """
+    fig = go.Figure()
+    keys = [color] + ([dash] if dash else [])
+    dashes = ("solid", "dash", "dot", "dashdot")
+    dash_values = sorted(df[dash].unique()) if dash and not df.empty else [None]
+    for group, part in df.groupby(keys, sort=True) if not df.empty else []:
+        name = group[0] if isinstance(group, tuple) else group
+        sub = group[1] if dash and isinstance(group, tuple) else None
+        line: dict[str, object] = {"width": 2}
+        if colors and str(name) in colors:
+            line["color"] = colors[str(name)]
+        if sub is not None:
+            line["dash"] = dashes[dash_values.index(sub) % len(dashes)]
+        label = f"{name} {sub}" if sub is not None else str(name)
+        part = _with_gaps(part, "timestamp", period_s)
+        pending = part["pending"].fillna(False).astype(bool) if "pending" in part else None
+        settled = part.assign(value=part["value"].where(~pending)) if pending is not None else part
+        fig.add_trace(
+            go.Scatter(
+                x=settled["timestamp"],
+                y=settled["value"],
+                mode="lines",
+                name=label,
+                line=line,
+                connectgaps=False,
+                hovertemplate=f"%{{y:,.3~f}} {unit}<extra>{label}</extra>",
+            )
+        )
+        if pending is not None and pending.any():
+            # draw the pending tail dotted, joined to the last settled point
+            first = int(pending.to_numpy().argmax())
+            tail = part.iloc[max(first - 1, 0) :]
+            fig.add_trace(
+                go.Scatter(
+                    x=tail["timestamp"],
+                    y=tail["value"],
+                    mode="lines",
+                    showlegend=False,
+                    name=f"{label} (pending)",
+                    line={**line, "dash": "dot"},
+                    opacity=0.6,
+                    hovertemplate=f"%{{y:,.3~f}} {unit} (pending)<extra>{label}</extra>",
+                )
+            )
+    _markers(fig, markers)
+    fig.update_layout(title=title, **LAYOUT)
+    fig.update_yaxes(title=unit, rangemode="tozero" if y_floor_zero else "normal")
+    fig.update_xaxes(title=None)
+    if df.empty:
+        _empty_note(fig, "no data in this window")
+    return fig
+
+
+def stacked_area(
+    df: pd.DataFrame, *, title: str, unit: str, color: str, colors: Mapping[str, str] | None = None
+) -> go.Figure:
+    """Stacked areas of ``value`` over ``timestamp`` by ``color`` (e.g. active/idle instances)."""
+    fig = go.Figure()
+    for name, part in df.groupby(color, sort=True) if not df.empty else []:
+        fig.add_trace(
+            go.Scatter(
+                x=part["timestamp"],
+                y=part["value"],
+                name=str(name),
+                stackgroup="one",
+                mode="lines",
+                line={"width": 0.5, "color": (colors or {}).get(str(name))},
+                hovertemplate=f"%{{y:,.2f}} {unit}<extra>{name}</extra>",
+            )
+        )
+    fig.update_layout(title=title, **LAYOUT)
+    fig.update_yaxes(title=unit, rangemode="tozero")
+    if df.empty:
+        _empty_note(fig, "no data in this window")
+    return fig
+
+
+def bars_over_time(
+    df: pd.DataFrame, *, title: str, unit: str, color: str, colors: Mapping[str, str] | None = None
+) -> go.Figure:
+    """Stacked bars of ``count`` per ``timestamp`` bucket, by ``color`` (e.g. start reason)."""
+    fig = go.Figure()
+    for name, part in df.groupby(color, sort=True) if not df.empty else []:
+        fig.add_trace(
+            go.Bar(
+                x=part["timestamp"],
+                y=part["count"],
+                name=str(name) or "unknown",
+                marker_color=(colors or {}).get(str(name)),
+                hovertemplate=f"%{{y:,d}} {unit}<extra>{name}</extra>",
+            )
+        )
+    fig.update_layout(title=title, barmode="stack", **LAYOUT)
+    fig.update_yaxes(title=unit, rangemode="tozero")
+    if df.empty:
+        _empty_note(fig, "nothing happened in this window")
+    return fig
+
+
+def histogram(
+    values: pd.Series, *, title: str, unit: str, percentiles: Mapping[str, float] | None = None
+) -> go.Figure:
+    """Distribution of ``values`` with optional percentile markers (e.g. startup latency)."""
+    fig = go.Figure(
+        go.Histogram(x=values, nbinsx=40, hovertemplate=f"%{{x}} {unit}: %{{y}}<extra></extra>")
+    )
+    for label, v in (percentiles or {}).items():
+        fig.add_vline(x=v, line={"dash": "dash", "color": "#d62728"})
+        fig.add_annotation(x=v, y=1, yref="paper", text=f"{label} {v:,.0f} {unit}", showarrow=False)
+    fig.update_layout(title=title, **{**LAYOUT, "hovermode": "closest"})
+    fig.update_xaxes(title=unit)
+    fig.update_yaxes(title="count")
+    if values.empty:
+        _empty_note(fig, "no samples in this window")
+    return fig
+
+
+def pareto(
+    grid: pd.DataFrame, *, x: str, y: str, x_unit: str, y_unit: str, label: str, title: str
+) -> go.Figure:
+    """Scatter of every setting (grey), the Pareto front (line) and the current one (star).
+
+    ``grid`` needs columns x, y, label, and booleans ``pareto`` and ``current``.
+    """
+    fig = go.Figure()
+    hover = f"%{{text}}<br>%{{x:,.2f}} {x_unit}<br>%{{y:,.1f}} {y_unit}<extra></extra>"
+    rest = grid[~grid["pareto"] & ~grid["current"]]
+    front = grid[grid["pareto"]].sort_values(x)
+    cur = grid[grid["current"]]
+    fig.add_trace(
+        go.Scatter(
+            x=rest[x],
+            y=rest[y],
+            text=rest[label],
+            mode="markers",
+            name="other settings",
+            marker={"color": "#c7c7c7", "size": 6},
+            hovertemplate=hover,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=front[x],
+            y=front[y],
+            text=front[label],
+            mode="lines+markers",
+            name="best trade-offs",
+            marker={"color": "#1f77b4", "size": 8},
+            hovertemplate=hover,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=cur[x],
+            y=cur[y],
+            text=cur[label],
+            mode="markers",
+            name="current setting",
+            marker={"color": "#d62728", "size": 16, "symbol": "star"},
+            hovertemplate=hover,
+        )
+    )
+    fig.update_layout(title=title, **{**LAYOUT, "hovermode": "closest", "height": 380})
+    fig.update_xaxes(title=x_unit, rangemode="tozero")
+    fig.update_yaxes(title=y_unit, rangemode="tozero")
+    return fig
+
+
+def heatmap(grid: pd.DataFrame, *, x: str, y: str, z: str, z_unit: str, title: str) -> go.Figure:
+    """A heatmap of ``z`` over ``x`` × ``y`` (e.g. cost over concurrency × min instances)."""
+    table = grid.pivot_table(index=y, columns=x, values=z, aggfunc="min")
+    fig = go.Figure(
+        go.Heatmap(
+            z=table.to_numpy(),
+            x=[str(c) for c in table.columns],
+            y=[str(i) for i in table.index],
+            colorscale="Blues",
+            colorbar={"title": z_unit},
+            hovertemplate=f"{x} %{{x}}, {y} %{{y}}: %{{z:,.2f}} {z_unit}<extra></extra>",
+        )
+    )
+    fig.update_layout(title=title, **{**LAYOUT, "hovermode": "closest", "height": 360})
+    fig.update_xaxes(title=x, type="category")
+    fig.update_yaxes(title=y, type="category")
+    return fig
+
+
+def sparkline(values: Sequence[float], *, color: str = "#1f77b4") -> go.Figure:
+    """A tiny trend line without axes, for tables and cards."""
+    fig = go.Figure(
+        go.Scatter(
+            y=list(values), mode="lines", line={"color": color, "width": 1.5}, hoverinfo="skip"
+        )
+    )
+    fig.update_layout(
+        height=60,
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        showlegend=False,
+        template="plotly_white",
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, rangemode="tozero")
+    return fig
+
+
+def _empty_note(fig: go.Figure, text: str) -> None:
+    fig.add_annotation(
+        text=text,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 14, "color": "#888"},
+    )

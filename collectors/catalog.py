@@ -1,0 +1,160 @@
+"""MetricSpec table: every Cloud Run metric runwatch reads, and how it is queried.
+
+Facts sheet §1. Every query aligns per series and reduces across series on the server, grouped
+by location, service and revision (plus the metric label that matters: ``response_code_class``
+for request counts, ``state`` for instance counts and concurrencies), so one request per metric
+per project covers every service.
+
+Distributions are fetched with ALIGN_DELTA + REDUCE_SUM: Monitoring merges the histograms of a
+revision's series per period, and collectors.distributions computes percentiles, mean and count
+from the buckets (one request gives every percentile, instead of one request per percentile).
+
+Short names (METRIC_POINTS.metric) are the metric type after ``run.googleapis.com/`` with
+``container/`` dropped and ``/`` turned into ``_`` (``container/cpu/allocation_time`` ->
+``cpu_allocation_time``).
+
+``stats`` are the rows produced per aligned point (METRIC_POINTS.stat):
+numeric metrics give ``value``; distributions give any of count, mean, p50, p95, p99, max.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from google.cloud.monitoring_v3 import Aggregation
+
+Aligner = Aggregation.Aligner
+Reducer = Aggregation.Reducer
+
+PREFIX = "run.googleapis.com/"
+BY_REVISION = (
+    "resource.label.location",
+    "resource.label.service_name",
+    "resource.label.revision_name",
+)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    short: str  # METRIC_POINTS.metric
+    metric_type: str
+    kind: str  # DELTA | GAUGE (of the raw metric)
+    value_type: str  # INT64 | DOUBLE | DISTRIBUTION (of the raw metric)
+    unit: str  # METRIC_POINTS.unit
+    aligner: int  # Aggregation.Aligner (an IntEnum)
+    reducer: int  # Aggregation.Reducer
+    group_by: tuple[str, ...]
+    stats: tuple[str, ...]
+    state_label: str = ""  # metric label copied to METRIC_POINTS.state
+    class_label: str = ""  # metric label copied to METRIC_POINTS.response_class
+    default: bool = True  # part of ALL (the dashboard's standard fetch)
+
+    @property
+    def is_distribution(self) -> bool:
+        return self.value_type == "DISTRIBUTION"
+
+
+def _sum(short: str, suffix: str, kind: str, value_type: str, unit: str) -> MetricSpec:
+    return MetricSpec(
+        short,
+        PREFIX + suffix,
+        kind,
+        value_type,
+        unit,
+        Aligner.ALIGN_DELTA,
+        Reducer.REDUCE_SUM,
+        BY_REVISION,
+        ("value",),
+    )
+
+
+def _dist(short: str, suffix: str, unit: str, stats: tuple[str, ...], **kw: str) -> MetricSpec:
+    label = kw.get("state_label", "")
+    group = (*BY_REVISION, f"metric.label.{label}") if label else BY_REVISION
+    return MetricSpec(
+        short,
+        PREFIX + suffix,
+        "DELTA",
+        "DISTRIBUTION",
+        unit,
+        Aligner.ALIGN_DELTA,
+        Reducer.REDUCE_SUM,
+        group,
+        stats,
+        state_label=label,
+    )
+
+
+PCTS = ("p50", "p95", "p99")
+
+CATALOG: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "request_count",
+        PREFIX + "request_count",
+        "DELTA",
+        "INT64",
+        "1",
+        Aligner.ALIGN_DELTA,
+        Reducer.REDUCE_SUM,
+        (*BY_REVISION, "metric.label.response_code_class"),
+        ("value",),
+        class_label="response_code_class",
+    ),
+    _dist("request_latencies", "request_latencies", "ms", (*PCTS, "mean", "count")),
+    # Mean instances per period (instance-seconds / period); per state, summed over series.
+    MetricSpec(
+        "instance_count",
+        PREFIX + "container/instance_count",
+        "GAUGE",
+        "INT64",
+        "1",
+        Aligner.ALIGN_MEAN,
+        Reducer.REDUCE_SUM,
+        (*BY_REVISION, "metric.label.state"),
+        ("value",),
+        state_label="state",
+    ),
+    _sum("billable_instance_time", "container/billable_instance_time", "DELTA", "DOUBLE", "s"),
+    _sum("cpu_allocation_time", "container/cpu/allocation_time", "DELTA", "DOUBLE", "s"),
+    _sum("memory_allocation_time", "container/memory/allocation_time", "DELTA", "DOUBLE", "GiBy.s"),
+    _dist("cpu_utilizations", "container/cpu/utilizations", "1", (*PCTS, "mean")),
+    _dist("memory_utilizations", "container/memory/utilizations", "1", (*PCTS, "mean")),
+    _dist(
+        "max_request_concurrencies",
+        "container/max_request_concurrencies",
+        "1",
+        (*PCTS, "max", "mean"),
+        state_label="state",
+    ),
+    _dist("startup_latencies", "container/startup_latencies", "ms", ("count", *PCTS, "mean")),
+)
+
+# Service-level histograms (merged across revisions), for exact service percentiles; fetched
+# over the whole window by the dashboard, not part of the standard per-period fetch.
+BY_SERVICE = BY_REVISION[:2]
+CATALOG += tuple(
+    MetricSpec(
+        f"{base.short}_service",
+        base.metric_type,
+        base.kind,
+        base.value_type,
+        base.unit,
+        base.aligner,
+        base.reducer,
+        BY_SERVICE,
+        base.stats,
+        default=False,
+    )  # fmt: skip
+    for base in CATALOG
+    if base.short in ("request_latencies", "startup_latencies")
+)
+
+BY_SHORT: dict[str, MetricSpec] = {spec.short: spec for spec in CATALOG}
+ALL: tuple[str, ...] = tuple(spec.short for spec in CATALOG if spec.default)
+
+
+def spec(short: str) -> MetricSpec:
+    try:
+        return BY_SHORT[short]
+    except KeyError:
+        raise KeyError(f"unknown metric {short!r}: known are {', '.join(BY_SHORT)}") from None

@@ -1,0 +1,153 @@
+"""What each revision and service actually cost in a window, from Cloud Monitoring's figures.
+
+Inputs: METRIC_POINTS (billable_instance_time, cpu/memory allocation_time, request_count,
+instance_count by state, request_latencies mean, startup_latencies count/mean) and REVISIONS.
+
+Split per revision: CPU, memory, requests and idle min instances.
+- Request-based: a min instance that is not active is billed at the idle rate (facts §4); we
+  assume billable_instance_time includes that idle time, as the emulator does (unconfirmed for
+  Google). The per-minute split is traffic.active_idle_split.
+- Instance-based: every billed second is at the instance rate; the idle min-instance share is
+  reported (``idle_min_s``, part of ``idle_min`` cost) but costs the full rate.
+- vCPU- and GiB-seconds come from the allocation metrics when present, else billable time x
+  the revision's cpu / memory.
+
+Projection to a month: window cost x (average month / window length), average month = 30.4375
+days (365.25 / 12, prices.json ``month_days``). The free tier is off by default here: it is per
+billing account, so it belongs to the whole fleet's bill, not to one revision.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from costmodel import prices
+from costmodel.bill import Bill, Usage, price
+from costmodel.errors import CannotEstimate
+from costmodel.traffic import Config, Traffic, active_idle_split, from_metric_points
+
+COLUMNS = {
+    "project_id": "string",
+    "location": "string",
+    "service": "string",
+    "revision": "string",
+    "billing": "string",
+    "tier": "string",
+    "requests": "float64",
+    "billable_s": "float64",
+    "idle_min_s": "float64",
+    "cpu": "float64",  # dollars in the window (active CPU)
+    "memory": "float64",
+    "requests_cost": "float64",
+    "idle_min": "float64",  # idle min instances (CPU + memory)
+    "total": "float64",
+    "monthly_total": "float64",
+    "window_days": "float64",
+    "unconfirmed": "string",  # rates used that no primary source confirmed ("" when none)
+    "cannot_estimate": "string",  # the reason, when no figure can be given ("" otherwise)
+}
+
+
+def split_usage(traffic: Traffic, config: Config) -> tuple[Usage, float]:
+    """(window usage, idle min-instance seconds) of one revision's observed series."""
+    bill_s = traffic.billable_s
+    _, idle = active_idle_split(traffic, config)
+    total_s = float(bill_s.sum())
+    vcpu = float(traffic.cpu_alloc_s.sum()) or total_s * config.cpu
+    gib = float(traffic.memory_alloc_s.sum()) or total_s * config.memory_gib
+    share_idle = float(idle.sum()) / total_s if total_s > 0 else 0.0
+    if config.billing == "request":
+        usage = Usage(
+            "request",
+            active_vcpu_s=vcpu * (1 - share_idle),
+            active_gib_s=gib * (1 - share_idle),
+            idle_vcpu_s=vcpu * share_idle,
+            idle_gib_s=gib * share_idle,
+            requests=float(traffic.requests.sum()),
+        )
+    else:
+        usage = Usage("instance", active_vcpu_s=vcpu, active_gib_s=gib)
+    return usage, float(idle.sum())
+
+
+def _split_bill(bill: Bill, usage: Usage, idle_s: float, billable_s: float) -> dict[str, float]:
+    cpu = bill.component("cpu")
+    mem = bill.component("memory")
+    req = bill.component("requests")
+    if usage.billing == "request":
+        idle_lines = sum(ln.cost for ln in bill.lines if "idle min" in ln.name)
+        cpu_idle = sum(ln.cost for ln in bill.lines if ln.name.startswith("CPU (idle"))
+        mem_idle = idle_lines - cpu_idle
+        return {
+            "cpu": cpu - cpu_idle,
+            "memory": mem - mem_idle,
+            "requests_cost": req,
+            "idle_min": idle_lines,
+        }
+    share = idle_s / billable_s if billable_s > 0 else 0.0
+    return {
+        "cpu": cpu * (1 - share),
+        "memory": mem * (1 - share),
+        "requests_cost": req,
+        "idle_min": (cpu + mem) * share,
+    }
+
+
+def observed_costs(
+    points: pd.DataFrame,
+    revisions: pd.DataFrame,
+    *,
+    start: datetime,
+    end: datetime,
+    book: prices.PriceBook | None = None,
+    free_tier: str = "none",
+) -> pd.DataFrame:
+    """One row per revision in REVISIONS with its cost in ``[start, end)`` and a month's."""
+    book = prices.load() if book is None else book
+    window_s = (end - start).total_seconds()
+    rows: list[dict[str, object]] = []
+    for rev in revisions.to_dict("records"):
+        row: dict[str, object] = {
+            k: rev.get(k, "") for k in ("project_id", "location", "service", "revision")
+        }
+        row.update(window_days=window_s / 86_400.0, unconfirmed="", cannot_estimate="")
+        try:
+            config = Config.from_row({str(k): v for k, v in rev.items()})
+            if config.gpu:
+                raise CannotEstimate("it uses GPUs, which the cost model does not price")
+            tier = book.tier(str(rev["location"]))
+            traffic = from_metric_points(
+                points, revision=str(rev["revision"]), service=str(rev["service"]),
+                start=start, end=end, config=config,
+            )  # fmt: skip
+            usage, idle_s = split_usage(traffic, config)
+            bill = price(usage, book, str(rev["location"]), free_tier=free_tier)
+            billable = float(traffic.billable_s.sum())
+            row.update(
+                billing=config.billing, tier=tier, requests=float(traffic.requests.sum()),
+                billable_s=billable, idle_min_s=idle_s, total=bill.total,
+                monthly_total=bill.total * book.month_s / window_s,
+                unconfirmed=", ".join(bill.unconfirmed),
+                **_split_bill(bill, usage, idle_s, billable),
+            )  # fmt: skip
+        except CannotEstimate as exc:
+            row.update(billing=str(rev.get("billing", "")), tier="", cannot_estimate=str(exc))
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    return frame.astype(COLUMNS)
+
+
+def service_costs(per_revision: pd.DataFrame) -> pd.DataFrame:
+    """Sum revision rows per (project, location, service); a service with any revision that
+    cannot be estimated says so (its totals then cover only the revisions that could)."""
+    keys = ["project_id", "location", "service"]
+    money = ["requests", "billable_s", "idle_min_s", "cpu", "memory", "requests_cost",
+             "idle_min", "total", "monthly_total"]  # fmt: skip
+    if per_revision.empty:
+        return pd.DataFrame(columns=[*keys, *money, "cannot_estimate"])
+    grouped = per_revision.groupby(keys, as_index=False, observed=True)
+    out = grouped[money].sum(min_count=1)
+    notes = grouped["cannot_estimate"].agg(lambda s: "; ".join(x for x in s if x))
+    return out.merge(notes, on=keys)

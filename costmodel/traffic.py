@@ -1,0 +1,280 @@
+"""METRIC_POINTS + REVISIONS -> per-minute arrays for one revision: the replay's input.
+
+Metric short names and stats follow collectors.catalog (request_count/value,
+request_latencies/mean, instance_count/value by state, billable_instance_time/value,
+cpu_allocation_time, memory_allocation_time, cpu_utilizations/mean,
+max_request_concurrencies/p99, startup_latencies/count+mean). The cost model does not import the
+collectors: the names are the data contract, repeated here.
+
+Conventions: METRIC_POINTS timestamps are the END of each one-minute period, so minute ``i``
+covers ``[start + i min, start + (i + 1) min)`` and its point is stamped ``start + (i + 1) min``.
+A missing DELTA point is a gap: Cloud Run writes nothing for a minute with no instances, so
+requests and billable time are 0 there. Pending points (inside the ingestion delay) are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from costmodel.errors import CannotEstimate
+
+DEFAULT_STARTUP_S = 1.5  # used when a revision has no startup samples (facts: none published)
+MINUTE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A revision's settings, as the REVISIONS frame gives them."""
+
+    cpu: float
+    memory_gib: float
+    concurrency: int
+    min_instances: int = 0
+    max_instances: int = 100
+    billing: str = "request"  # request | instance
+    gpu: int = 0
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, object]) -> Config:
+        missing = [
+            k
+            for k in ("cpu", "memory_gib", "concurrency", "billing")
+            if k not in row or row[k] is None or pd.isna(row[k])  # type: ignore[call-overload]
+        ]
+        if missing:
+            raise CannotEstimate(
+                f"the revision's configuration lacks {', '.join(missing)} (Admin API data missing)"
+            )
+
+        def _int(key: str, default: int) -> int:
+            value = row.get(key)
+            return default if value is None or pd.isna(value) else int(value)  # type: ignore[call-overload, arg-type]
+
+        return cls(
+            cpu=float(row["cpu"]),  # type: ignore[arg-type]
+            memory_gib=float(row["memory_gib"]),  # type: ignore[arg-type]
+            concurrency=int(row["concurrency"]),  # type: ignore[call-overload]
+            min_instances=_int("min_instances", 0),
+            max_instances=_int("max_instances", 100),
+            billing=str(row["billing"]),
+            gpu=_int("gpu", 0),
+        )
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """One revision's observed per-minute series. Arrays have one entry per minute."""
+
+    start: datetime  # start of minute 0, tz-aware UTC
+    requests: np.ndarray  # requests that reached a container
+    latency_s: np.ndarray  # mean latency (s); NaN where no requests
+    rejected: np.ndarray = field(default_factory=lambda: np.zeros(0))  # 429s (from logs), or 0
+    instances: np.ndarray = field(default_factory=lambda: np.zeros(0))  # mean, active + idle
+    instances_active: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    billable_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cpu_alloc_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    memory_alloc_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0))  # startup samples
+    startup_s: float = DEFAULT_STARTUP_S  # mean startup time
+    cpu_s_per_request: float = 0.0  # CPU seconds a request uses (0: CPU never limits)
+    has_observations: bool = False  # instances/billable/starts were observed (not synthetic)
+
+    def __post_init__(self) -> None:
+        n = len(self.requests)
+        for name in (
+            "rejected",
+            "instances",
+            "instances_active",
+            "billable_s",
+            "cpu_alloc_s",
+            "memory_alloc_s",
+            "starts",
+        ):
+            arr = getattr(self, name)
+            if len(arr) == 0:
+                object.__setattr__(self, name, np.zeros(n))
+            elif len(arr) != n:
+                raise ValueError(f"{name} has {len(arr)} minutes, requests has {n}")
+        if len(self.latency_s) != n:
+            raise ValueError("latency_s and requests differ in length")
+
+    @property
+    def minutes(self) -> int:
+        return len(self.requests)
+
+    @property
+    def days(self) -> float:
+        return self.minutes / 1440.0
+
+    @property
+    def demand(self) -> np.ndarray:
+        return np.asarray(self.requests + self.rejected, dtype=float)
+
+    def mean_latency_s(self) -> float:
+        ok = np.isfinite(self.latency_s) & (self.requests > 0)
+        if not ok.any():
+            return float("nan")
+        return float(np.average(self.latency_s[ok], weights=self.requests[ok]))
+
+    def filled_latency_s(self) -> np.ndarray:
+        """Latency with gaps filled by the request-weighted mean (minutes without requests)."""
+        mean = self.mean_latency_s()
+        fill = 0.0 if not np.isfinite(mean) else mean
+        return np.where(np.isfinite(self.latency_s), self.latency_s, fill)
+
+    def trimmed(self, start: int, stop: int) -> Traffic:
+        sl = slice(start, stop)
+        return replace(
+            self,
+            start=self.start + start * MINUTE,
+            requests=self.requests[sl],
+            latency_s=self.latency_s[sl],
+            rejected=self.rejected[sl],
+            instances=self.instances[sl],
+            instances_active=self.instances_active[sl],
+            billable_s=self.billable_s[sl],
+            cpu_alloc_s=self.cpu_alloc_s[sl],
+            memory_alloc_s=self.memory_alloc_s[sl],
+            starts=self.starts[sl],
+        )
+
+    def active_span(self) -> tuple[int, int]:
+        """First and one-past-last minute with any requests or instances (0, 0 if none)."""
+        live = (self.requests > 0) | (self.instances > 0) | (self.billable_s > 0)
+        idx = np.flatnonzero(live)
+        if len(idx) == 0:
+            return 0, 0
+        return int(idx[0]), int(idx[-1]) + 1
+
+
+def _series(
+    pts: pd.DataFrame, metric: str, stat: str, index: pd.DatetimeIndex, state: str | None = None
+) -> np.ndarray:
+    """Sum of a metric's values per minute end; NaN where no point."""
+    sel = pts[(pts["metric"] == metric) & (pts["stat"] == stat)]
+    if state is not None:
+        sel = sel[sel["state"] == state]
+    if sel.empty:
+        return np.full(len(index), np.nan)
+    per = sel.groupby("timestamp")["value"].sum(min_count=1)
+    return per.reindex(index).to_numpy(dtype=float, na_value=np.nan)
+
+
+def from_metric_points(
+    points: pd.DataFrame,
+    *,
+    revision: str,
+    start: datetime,
+    end: datetime,
+    config: Config,
+    rejected: np.ndarray | None = None,
+    service: str | None = None,
+) -> Traffic:
+    """Per-minute arrays of one revision over ``[start, end)`` (minute-aligned, tz-aware)."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware")
+    minutes = int((end - start) // MINUTE)
+    if minutes <= 0:
+        raise ValueError("the window must hold at least one minute")
+    pts = points[points["revision"] == revision]
+    if service is not None:
+        pts = pts[pts["service"] == service]
+    if "pending" in pts.columns:
+        pts = pts[~pts["pending"].astype(bool)]
+    index = pd.date_range(start + MINUTE, periods=minutes, freq="min", tz="UTC")
+    zero = np.nan_to_num
+
+    req = zero(_series(pts, "request_count", "value", index))
+    lat_ms = _series(pts, "request_latencies", "mean", index)
+    lat = np.where(req > 0, lat_ms / 1000.0, np.nan)
+    active = zero(_series(pts, "instance_count", "value", index, "active"))
+    idle = zero(_series(pts, "instance_count", "value", index, "idle"))
+    billable = zero(_series(pts, "billable_instance_time", "value", index))
+    cpu_alloc = zero(_series(pts, "cpu_allocation_time", "value", index))
+    mem_alloc = zero(_series(pts, "memory_allocation_time", "value", index))
+    starts = zero(_series(pts, "startup_latencies", "count", index))
+    startup_mean = _series(pts, "startup_latencies", "mean", index)
+    ok = np.isfinite(startup_mean) & (starts > 0)
+    startup_s = (
+        float(np.average(startup_mean[ok], weights=starts[ok])) / 1000.0
+        if ok.any()
+        else DEFAULT_STARTUP_S
+    )
+    tr = Traffic(
+        start=start, requests=req, latency_s=lat, instances=active + idle,
+        instances_active=active, billable_s=billable, starts=starts, startup_s=startup_s,
+    )  # fmt: skip
+    act_s, _ = active_idle_split(tr, config)
+    # CPU actually used: utilization of the active instances x allocated vCPU-seconds while
+    # active. The utilization distribution mixes active and idle instances (idle ones near 0),
+    # so its mean is scaled by instances / active instances.
+    util = _series(pts, "cpu_utilizations", "mean", index)
+    inst = active + idle
+    u_active = np.where(
+        np.isfinite(util) & (active > 0), util * inst / np.maximum(active, 1e-9), 0.0
+    )
+    used = np.minimum(u_active, 1.0) * config.cpu * act_s
+    cps = float(used.sum() / req.sum()) if req.sum() > 0 else 0.0
+    return Traffic(
+        start=start,
+        requests=req,
+        latency_s=lat,
+        rejected=np.zeros(minutes) if rejected is None else np.asarray(rejected, dtype=float),
+        instances=active + idle,
+        instances_active=active,
+        billable_s=billable,
+        cpu_alloc_s=cpu_alloc,
+        memory_alloc_s=mem_alloc,
+        starts=starts,
+        startup_s=startup_s,
+        cpu_s_per_request=cps,
+        has_observations=True,
+    )
+
+
+def active_idle_split(traffic: Traffic, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Observed billable seconds per minute split into (active, idle min instances).
+
+    Request-based: billable = max(active, 60 s x min instances alive), a min instance that is not
+    active being billed idle. Where billable time exceeds that floor all of it is active;
+    otherwise the active part is estimated as the requests' own time (requests x mean latency +
+    startups), capped by the billable time. Instance-based: idle min-instance time is the min
+    instances not active in the minute (all of it is billed at the one instance rate).
+    """
+    bill_s = traffic.billable_s
+    inst = traffic.instances
+    floor = 60.0 * np.minimum(float(config.min_instances), inst)
+    if config.billing == "request":
+        own = traffic.requests * traffic.filled_latency_s() + traffic.starts * traffic.startup_s
+        active = np.where(bill_s > floor + 1e-6, bill_s, np.minimum(own, bill_s))
+    else:
+        idle = np.maximum(np.minimum(floor, bill_s) - 60.0 * traffic.instances_active, 0.0)
+        active = bill_s - idle
+    return active, bill_s - active
+
+
+def rejections_per_minute(
+    events: pd.DataFrame, *, revision: str, start: datetime, end: datetime
+) -> np.ndarray:
+    """429 "no available instance" rejections per minute from INSTANCE_EVENTS."""
+    minutes = int((end - start) // MINUTE)
+    sel = events[(events["revision"] == revision) & (events["event"] == "no_instance_429")]
+    if sel.empty:
+        return np.zeros(minutes)
+    offs = ((sel["timestamp"] - pd.Timestamp(start)) // pd.Timedelta(minutes=1)).to_numpy()
+    offs = offs[(offs >= 0) & (offs < minutes)].astype(np.int64)
+    return np.bincount(offs, minlength=minutes).astype(float)
+
+
+def flat(*, requests_per_minute: float, latency_s: float, minutes: int, start: datetime) -> Traffic:
+    """A synthetic constant workload (the `estimate` command's input)."""
+    return Traffic(
+        start=start,
+        requests=np.full(minutes, float(requests_per_minute)),
+        latency_s=np.full(minutes, float(latency_s)),
+    )

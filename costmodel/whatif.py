@@ -1,0 +1,238 @@
+"""What-if: a grid of settings (concurrency x min instances x billing, optionally cpu and
+memory) replayed over a service's observed traffic, priced per month, with the Pareto front of
+cost against cold starts and the current setting marked.
+
+A setting applies to every revision of the service (as a `gcloud run services update` would
+for new revisions; the replay re-runs each revision's own observed traffic under it). Settings
+Cloud Run refuses are kept in the table with ``allowed = False`` and the reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from costmodel import prices
+from costmodel.bill import Usage, price
+from costmodel.calibrate import Calibration, RevisionInput, calibrate, current_grid
+from costmodel.errors import CannotEstimate
+from costmodel.limits import forbidden
+from costmodel.replay import Grid, Params, replay
+from costmodel.traffic import Config
+
+CONCURRENCIES = (1, 2, 4, 8, 16, 32, 40, 80, 160, 250, 500, 1000)
+MIN_INSTANCES = (0, 1, 2, 3, 5)
+BILLINGS = ("request", "instance")
+
+COLUMNS = [
+    "concurrency", "min_instances", "max_instances", "billing", "cpu", "memory_gib",
+    "allowed", "reason", "monthly_cost", "cold_starts_per_day", "cold_start_share",
+    "rejected_per_day", "billable_s", "instance_s", "busy_share", "current", "pareto",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ServiceInput:
+    region: str
+    service: str
+    revisions: list[RevisionInput]
+    serving: Config  # the configuration new settings start from (the serving revision's)
+    window_days: float  # length of the observation window
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    table: pd.DataFrame  # one row per setting (COLUMNS); current row has current=True
+    current: pd.Series
+    calibration: Calibration
+    window_days: float
+    unconfirmed: tuple[str, ...]
+
+    def alternatives(self, n: int = 5) -> pd.DataFrame:
+        """Cheapest allowed settings on the Pareto front, current excluded."""
+        t = self.table
+        front = t[t["allowed"] & t["pareto"] & ~t["current"]].copy()
+        # Among equal costs, prefer the setting nearest the current one.
+        front["_dist"] = np.abs(np.log(front["concurrency"] / float(self.current["concurrency"])))
+        front["_cost"] = front["monthly_cost"].round(2)
+        return front.sort_values(["_cost", "_dist"]).drop(columns=["_dist", "_cost"]).head(n)
+
+
+def _grid_rows(
+    serving: Config,
+    concurrencies: Sequence[int],
+    mins: Sequence[int],
+    billings: Sequence[str],
+    cpus: Sequence[float],
+    memories: Sequence[float],
+) -> pd.DataFrame:
+    rows = []
+    for c, m, b, cpu, mem in itertools.product(concurrencies, mins, billings, cpus, memories):
+        reason = forbidden(cpu=cpu, memory_gib=mem, concurrency=c, billing=b, min_instances=m,
+                           max_instances=serving.max_instances)  # fmt: skip
+        rows.append({
+            "concurrency": c, "min_instances": m, "max_instances": serving.max_instances,
+            "billing": b, "cpu": cpu, "memory_gib": mem,
+            "allowed": reason is None, "reason": reason or "",
+        })  # fmt: skip
+    return pd.DataFrame(rows).drop_duplicates(
+        ["concurrency", "min_instances", "billing", "cpu", "memory_gib"]
+    )
+
+
+def pareto_front(cost: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """True where no other point is at least as good on both and better on one."""
+    order = np.lexsort((starts, cost))
+    best = np.inf
+    front = np.zeros(len(cost), dtype=bool)
+    for i in order:
+        if starts[i] < best - 1e-9:
+            front[i] = True
+            best = starts[i]
+    return front
+
+
+def evaluate(
+    data: ServiceInput,
+    *,
+    calibration: Calibration | None = None,
+    concurrencies: Sequence[int] | None = None,
+    min_instances: Sequence[int] | None = None,
+    billings: Sequence[str] = BILLINGS,
+    cpus: Sequence[float] | None = None,
+    memories: Sequence[float] | None = None,
+    book: prices.PriceBook | None = None,
+    free_tier: str = "none",
+    cud: str | None = None,
+) -> WhatIf:
+    """The what-if table for one service."""
+    book = prices.load() if book is None else book
+    book.tier(data.region)
+    cal = calibrate(data.revisions) if calibration is None else calibration
+    s = data.serving
+    rows = _grid_rows(
+        s,
+        sorted({*(concurrencies or CONCURRENCIES), s.concurrency}),
+        sorted({*(min_instances or MIN_INSTANCES), s.min_instances}),
+        billings,
+        sorted({*(cpus or ()), s.cpu}),
+        sorted({*(memories or ()), s.memory_gib}),
+    )
+    ok = rows[rows["allowed"]]
+    grid = Grid.of(
+        concurrency=ok["concurrency"].to_numpy(),
+        min_instances=ok["min_instances"].to_numpy(),
+        max_instances=ok["max_instances"].to_numpy(),
+        instance_billing=(ok["billing"] == "instance").to_numpy(),
+        cpu=ok["cpu"].to_numpy(),
+        memory_gib=ok["memory_gib"].to_numpy(),
+    )
+    totals = _replay_all(data.revisions, grid, cal.params)
+    current = _replay_current(data.revisions, cal.params)
+    scale = book.month_days / data.window_days
+    table = rows.copy()
+    for col in COLUMNS[8:]:
+        table[col] = np.nan
+    idx = ok.index
+    costs = [
+        price(_usage(totals, k, bool(grid.instance_billing[k])).scaled(scale), book, data.region,
+              free_tier=free_tier, cud=cud).total
+        for k in range(len(grid))
+    ]  # fmt: skip
+    table.loc[idx, "monthly_cost"] = costs
+    _fill(table, idx, totals, data.window_days)
+    table["current"] = False
+    table["pareto"] = False
+    usages: list[Usage] = current["usages"]  # type: ignore[assignment]
+    cur_cost = float(
+        sum(price(u.scaled(scale), book, data.region, free_tier=free_tier, cud=cud).total
+            for u in usages)
+    )  # fmt: skip
+    cur = pd.DataFrame([{
+        "concurrency": s.concurrency, "min_instances": s.min_instances,
+        "max_instances": s.max_instances, "billing": s.billing, "cpu": s.cpu,
+        "memory_gib": s.memory_gib, "allowed": True, "reason": "", "monthly_cost": cur_cost,
+        "current": True, "pareto": False,
+    }])  # fmt: skip
+    _fill(cur, cur.index, current, data.window_days)
+    table = pd.concat([table, cur], ignore_index=True)
+    allowed = table["allowed"].to_numpy(dtype=bool)
+    front = pareto_front(
+        table.loc[allowed, "monthly_cost"].to_numpy(float),
+        table.loc[allowed, "cold_starts_per_day"].to_numpy(float),
+    )
+    table.loc[table.index[allowed], "pareto"] = front
+    unconfirmed = tuple(
+        dict.fromkeys(
+            n
+            for b in set(table.loc[allowed, "billing"])
+            for n in book.rates(data.region).unconfirmed(b)
+        )
+    )
+    return WhatIf(table[COLUMNS], table.iloc[-1], cal, data.window_days, unconfirmed)
+
+
+def _usage(t: dict[str, np.ndarray], k: int, instance: bool) -> Usage:
+    return Usage(
+        "instance" if instance else "request",
+        active_vcpu_s=float(t["active_vcpu_s"][k]),
+        active_gib_s=float(t["active_gib_s"][k]),
+        idle_vcpu_s=float(t["idle_vcpu_s"][k]),
+        idle_gib_s=float(t["idle_gib_s"][k]),
+        requests=0.0 if instance else float(t["served"][k]),
+    )
+
+
+_SUMMED = ("served", "rejected", "cold_starts", "requests_meeting_cold_start", "instance_s",
+           "billable_s", "idle_min_s", "busy_s", "active_vcpu_s", "active_gib_s", "idle_vcpu_s",
+           "idle_gib_s")  # fmt: skip
+
+
+def _replay_all(revs: list[RevisionInput], grid: Grid, params: Params) -> dict[str, np.ndarray]:
+    out = {k: np.zeros(len(grid)) for k in _SUMMED}
+    for r in revs:
+        res = replay(r.traffic, grid, params)
+        for k in _SUMMED:
+            out[k] += getattr(res, k)
+    return out
+
+
+def _replay_current(revs: list[RevisionInput], params: Params) -> dict[str, object]:
+    out: dict[str, object] = {k: np.zeros(1) for k in _SUMMED}
+    usages = []
+    for r in revs:
+        grid = current_grid(r.config)
+        res = replay(r.traffic, grid, params)
+        for k in _SUMMED:
+            out[k] = out[k] + getattr(res, k)  # type: ignore[operator]
+        usages.append(
+            _usage({k: getattr(res, k) for k in _SUMMED}, 0, r.config.billing == "instance")
+        )
+    out["usages"] = usages
+    return out
+
+
+def _fill(table: pd.DataFrame, idx: pd.Index, t: Mapping[str, object], days: float) -> None:
+    def col(name: str) -> np.ndarray:
+        return np.asarray(t[name], dtype=float)
+
+    served = col("served")
+    table.loc[idx, "cold_starts_per_day"] = col("cold_starts") / days
+    table.loc[idx, "cold_start_share"] = np.where(
+        served > 0, col("requests_meeting_cold_start") / np.maximum(served, 1), 0.0
+    )
+    table.loc[idx, "rejected_per_day"] = col("rejected") / days
+    table.loc[idx, "billable_s"] = col("billable_s") + col("idle_min_s")
+    table.loc[idx, "instance_s"] = col("instance_s")
+    table.loc[idx, "busy_share"] = np.where(
+        col("instance_s") > 0, col("busy_s") / np.maximum(col("instance_s"), 1), 0.0
+    )
+
+
+def require_config(config: Config) -> None:
+    if config.gpu:
+        raise CannotEstimate("the service uses GPUs, which the cost model does not price")

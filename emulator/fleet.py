@@ -1,0 +1,141 @@
+"""The fleet simulation: FleetSpec -> FleetData (raw series, events, ground truth).
+
+Seeded and deterministic: the same spec (including its seed) always gives the same data.
+Requests are simulated one by one with numpy (Poisson arrivals on the service's traffic shape,
+split between revisions by the traffic percent in effect, lognormal service times); instances
+come from an autoscaler evaluated per second (see sim_instances.py); billing and cold starts
+from the requests and instances (see sim_revision.py). The modules:
+
+- sim_arrivals.py: traffic shape -> arrival times, traffic split
+- sim_instances.py: autoscaler, instance lifetimes, restarts, startup latency
+- sim_revision.py: one revision: 429s, cold starts, busy periods, billable time
+- sim_service.py: one service on one arrival stream, and its ground truth
+- sim_series.py / sim_events.py: Monitoring series and log events
+
+Bucket layouts (the collectors must not assume them): ``LATENCY_LAYOUT`` and
+``STARTUP_LAYOUT`` (exponential), ``UTILIZATION_LAYOUT`` (linear), ``CONCURRENCY_LAYOUT``
+(explicit).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from emulator.model import (
+    FleetData,
+    FleetSpec,
+    GroundTruth,
+    InstanceEvent,
+    RawSeries,
+    RequestEvent,
+    ServiceSpec,
+)
+from emulator.sim_events import instance_events, request_events
+from emulator.sim_series import (
+    CONCURRENCY_LAYOUT,
+    LATENCY_LAYOUT,
+    STARTUP_LAYOUT,
+    UTILIZATION_LAYOUT,
+    revision_series,
+)
+from emulator.sim_service import simulate_service, truth_of
+from emulator.sim_util import rng_for
+
+__all__ = [
+    "CONCURRENCY_LAYOUT",
+    "LATENCY_LAYOUT",
+    "STARTUP_LAYOUT",
+    "UTILIZATION_LAYOUT",
+    "simulate",
+    "validate_spec",
+]
+
+MAX_DAYS = 30
+SIM_THREADS = 2
+
+
+def validate_spec(spec: FleetSpec) -> None:
+    """Raise ValueError with a plain message when the spec cannot be simulated."""
+    if spec.start.tzinfo is None or spec.end.tzinfo is None:
+        raise ValueError("window start and end must be timezone-aware")
+    if spec.start.second or spec.start.microsecond or spec.end.second or spec.end.microsecond:
+        raise ValueError("window start and end must be whole minutes")
+    if not 1 <= spec.minutes <= MAX_DAYS * 1440:
+        raise ValueError(f"window must cover 1 minute to {MAX_DAYS} days")
+    seen: set[tuple[str, str]] = set()
+    for svc in spec.services:
+        if (svc.region, svc.name) in seen:
+            raise ValueError(f"service {svc.name} appears twice in {svc.region}")
+        seen.add((svc.region, svc.name))
+        if not svc.revisions:
+            raise ValueError(f"service {svc.name} has no revisions")
+        if not svc.traffic or min(c.at for c in svc.traffic) > spec.start:
+            raise ValueError(f"service {svc.name}: first traffic change must be at window start")
+        names = {r.name for r in svc.revisions}
+        for change in svc.traffic:
+            unknown = set(change.percents) - names
+            if unknown:
+                raise ValueError(f"service {svc.name}: traffic names unknown {sorted(unknown)}")
+            if sum(change.percents.values()) != 100:
+                raise ValueError(f"service {svc.name}: traffic at {change.at} must sum to 100")
+
+
+def simulate(spec: FleetSpec, workers: int = SIM_THREADS) -> FleetData:
+    """Simulate the whole fleet over the spec's window.
+
+    Services are independent (each has its own random streams), so they are simulated on
+    ``workers`` threads (numpy releases the GIL in its heavy loops); the result does not
+    depend on the number of threads.
+    """
+    validate_spec(spec)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        parts = list(pool.map(lambda svc: _service_part(spec, svc), _by_cost(spec.services)))
+    parts.sort(key=lambda p: p.order)
+    inst = sorted((e for p in parts for e in p.instance_events), key=lambda e: e[0])
+    reqs = sorted((e for p in parts for e in p.request_events), key=lambda e: e[0])
+    return FleetData(
+        spec=spec,
+        series=[s for p in parts for s in p.series],
+        instance_events=[e for _, e in inst],
+        request_events=[e for _, e in reqs],
+        truth={p.key: p.truth for p in parts},
+    )
+
+
+@dataclass
+class _Part:
+    order: int
+    key: tuple[str, str]
+    truth: GroundTruth
+    series: list[RawSeries]
+    instance_events: list[tuple[float, InstanceEvent]]
+    request_events: list[tuple[float, RequestEvent]]
+
+
+def _by_cost(services: tuple[ServiceSpec, ...]) -> list[tuple[int, ServiceSpec]]:
+    """Services with their spec position, the busiest first (better thread packing)."""
+    return sorted(enumerate(services), key=lambda p: -p[1].shape.base_rps)
+
+
+def _service_part(spec: FleetSpec, item: tuple[int, ServiceSpec]) -> _Part:
+    order, svc = item
+    n_seconds = spec.minutes * 60
+    runs = simulate_service(spec, svc)
+    part = _Part(order, (svc.region, svc.name), truth_of(runs, n_seconds), [], [], [])
+    for run in runs:
+        rev = run.spec.name
+        where = (svc.region, svc.name, rev)
+        labels = {
+            "project_id": spec.project,
+            "service_name": svc.name,
+            "revision_name": rev,
+            "location": svc.region,
+            "configuration_name": svc.name,
+        }
+        m_rng, i_rng, r_rng = (rng_for(spec.seed, *where, k) for k in ("m", "i", "r"))
+        part.series += revision_series(run, labels, spec.minutes, m_rng)
+        events, ids = instance_events(run, spec.start, n_seconds, where, i_rng)
+        part.instance_events += events
+        part.request_events += request_events(run, spec.start, ids, where, r_rng)
+    return part

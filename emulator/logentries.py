@@ -1,0 +1,225 @@
+"""FleetData events -> Cloud Run log entries, shaped like the real exports in the fixtures.
+
+Instance events become ``run.googleapis.com%2Fvarlog%2Fsystem`` entries with the platform's
+exact wording; request events become ``run.googleapis.com%2Frequests`` entries with an
+``httpRequest`` (and a ``textPayload`` only for platform messages). insertIds, trace ids and
+receive delays are derived deterministically from the event, so the same fleet always gives the
+same entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from google.cloud.logging_v2.types import LogEntry
+
+from emulator.lfilter import SEVERITIES, LogRecord
+from emulator.model import FleetData, InstanceEvent, RequestEvent, RevisionSpec
+
+SYSTEM_LOG = "run.googleapis.com%2Fvarlog%2Fsystem"
+REQUESTS_LOG = "run.googleapis.com%2Frequests"
+
+START_REASONS = {
+    "AUTOSCALING": "Instance started due to configured scaling factors (e.g. CPU utilization, "
+    "request throughput, etc.) or no existing capacity for current traffic.",
+    "DEPLOYMENT_ROLLOUT": "Instance started due to traffic shifting between revisions due to "
+    "deployment, traffic split adjustment, or deployment health check.",
+    "MANUAL_OR_CUSTOMER_MIN_INSTANCE": "Instance started because of customer-configured "
+    "min-instances or manual scaling.",
+}
+MEMORY_DOC = "https://cloud.google.com/run/docs/configuring/memory-limits"
+_LOG_ENTRY = LogEntry.pb()
+
+
+@dataclass
+class Entry:
+    record: LogRecord
+    pb: bytes  # serialized LogEntry
+
+
+def _digest(*parts: object) -> bytes:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
+
+
+def insert_id(ts: datetime, salt: bytes) -> str:
+    """24 hex chars like Cloud Run's: epoch seconds, microseconds, then 8 random-looking."""
+    sec = int(ts.timestamp())
+    return f"{sec:08x}{ts.microsecond:08x}{salt[:4].hex()}"
+
+
+def _system_text(ev: InstanceEvent, rev: RevisionSpec | None) -> tuple[str, str]:
+    container = rev.container_name if rev else "app"
+    port = rev.port if rev else 8080
+    if ev.kind == "start":
+        reason = ev.reason or "AUTOSCALING"
+        desc = START_REASONS.get(reason, "")
+        text = (
+            f"Starting new instance. Reason: {reason} - {desc}"
+            if desc
+            else (f"Starting new instance. Reason: {reason}")
+        )
+        return text, "INFO"
+    if ev.kind == "ready":
+        return (
+            f"Default STARTUP TCP probe succeeded after 1 attempt for container "
+            f'"{container}" on port {port}.',
+            "INFO",
+        )
+    if ev.kind == "probe_failed":
+        return (
+            f"Default STARTUP TCP probe failed 1 time consecutively for container "
+            f'"{container}" on port {port}. The instance was not started.\n'
+            f"Connection failed with status CANCELLED.",
+            "ERROR",
+        )
+    if ev.kind == "oom":
+        limit = (
+            ev.memory_limit_mib
+            if ev.memory_limit_mib is not None
+            else (int(rev.memory_gib * 1024) if rev else 512)
+        )
+        used = ev.memory_used_mib if ev.memory_used_mib is not None else limit + 1
+        return (
+            f"Memory limit of {limit} MiB exceeded with {used} MiB used. Consider "
+            f"increasing the memory limit, see {MEMORY_DOC}",
+            "ERROR",
+        )
+    if ev.kind == "signal9":
+        return "Container terminated on signal 9.", "WARNING"
+    if ev.kind == "exit":
+        code = ev.exit_code if ev.exit_code is not None else 0
+        return f"Container called exit({code}).", "WARNING"
+    if ev.kind == "shutdown":
+        return "Shutting down user disabled instance", "INFO"
+    raise ValueError(f"unknown instance event kind {ev.kind!r}")
+
+
+def _resource(project: str, ev: InstanceEvent | RequestEvent) -> dict[str, str]:
+    return {
+        "project_id": project,
+        "service_name": ev.service,
+        "revision_name": ev.revision,
+        "location": ev.region,
+        "configuration_name": ev.service,
+    }
+
+
+def _revisions(fleet: FleetData) -> dict[str, RevisionSpec]:
+    return {r.name: r for s in fleet.spec.services for r in s.revisions}
+
+
+def build_entries(fleet: FleetData) -> list[Entry]:
+    """Every log entry of the fleet, sorted by (timestamp, insertId)."""
+    project = fleet.spec.project
+    number = fleet.spec.project_number
+    revs = _revisions(fleet)
+    out: list[Entry] = []
+    for n, ev in enumerate(fleet.instance_events):
+        out.append(_system_entry(project, ev, revs.get(ev.revision), n))
+    for n, rq in enumerate(fleet.request_events):
+        out.append(_request_entry(project, number, rq, n))
+    out.sort(key=lambda e: (e.record.timestamp, e.record.insert_id))
+    return out
+
+
+def _set_common(
+    pb: object,
+    project: str,
+    log: str,
+    ts: datetime,
+    recv: datetime,
+    sev: str,
+    iid: str,
+    res: dict[str, str],
+    labels: dict[str, str],
+) -> None:
+    e = pb
+    e.log_name = f"projects/{project}/logs/{log}"  # type: ignore[attr-defined]
+    e.resource.type = "cloud_run_revision"  # type: ignore[attr-defined]
+    e.resource.labels.update(res)  # type: ignore[attr-defined]
+    e.timestamp.FromDatetime(ts)  # type: ignore[attr-defined]
+    e.receive_timestamp.FromDatetime(recv)  # type: ignore[attr-defined]
+    e.severity = SEVERITIES[sev]  # type: ignore[attr-defined]
+    e.insert_id = iid  # type: ignore[attr-defined]
+    e.labels.update(labels)  # type: ignore[attr-defined]
+
+
+def _system_entry(project: str, ev: InstanceEvent, rev: RevisionSpec | None, n: int) -> Entry:
+    text, sev = _system_text(ev, rev)
+    salt = _digest("sys", n, ev.timestamp, ev.revision, ev.kind)
+    labels: dict[str, str] = {}
+    if ev.instance_id:
+        labels["instanceId"] = ev.instance_id
+    if ev.kind == "start":
+        labels["scaling_reason"] = ev.reason or "AUTOSCALING"
+    if ev.kind == "exit":
+        labels["container_name"] = rev.container_name if rev else "app"
+    recv = ev.timestamp + timedelta(microseconds=150_000 + salt[4] * 1000)
+    iid = insert_id(ev.timestamp, salt)
+    res = _resource(project, ev)
+    pb = _LOG_ENTRY()
+    _set_common(pb, project, SYSTEM_LOG, ev.timestamp, recv, sev, iid, res, labels)
+    pb.text_payload = text
+    rec = LogRecord(
+        ev.timestamp,
+        recv,
+        pb.log_name,
+        "cloud_run_revision",
+        res,
+        labels,
+        SEVERITIES[sev],
+        text,
+        iid,
+    )
+    return Entry(rec, pb.SerializeToString())
+
+
+def _request_entry(project: str, number: int, rq: RequestEvent, n: int) -> Entry:
+    salt = _digest("req", n, rq.timestamp, rq.revision, rq.status)
+    if rq.status >= 500 or (rq.platform_text and rq.status != 429):
+        sev = "ERROR"
+    elif rq.status >= 400:
+        sev = "WARNING"
+    else:
+        sev = "INFO"
+    labels = {"instanceId": rq.instance_id} if rq.instance_id else {}
+    recv = rq.timestamp + timedelta(microseconds=200_000 + salt[4] * 1000)
+    iid = insert_id(rq.timestamp, salt)
+    res = _resource(project, rq)
+    url = f"https://{rq.service}-{number}.{rq.region}.run.app{rq.path}"
+    pb = _LOG_ENTRY()
+    _set_common(pb, project, REQUESTS_LOG, rq.timestamp, recv, sev, iid, res, labels)
+    h = pb.http_request
+    h.request_method = rq.method
+    h.request_url = url
+    h.request_size = 300 + salt[5] * 4
+    h.status = rq.status
+    if rq.platform_text is None:
+        h.response_size = 120 + salt[6] * 8
+    h.user_agent = "Mozilla/5.0 (X11; Linux x86_64) runwatch-emulator"
+    h.remote_ip = f"192.0.2.{1 + salt[7] % 250}"
+    h.server_ip = "34.143.72.2"
+    h.latency.FromNanoseconds(round(rq.latency_s * 1e9))
+    h.protocol = "HTTP/1.1"
+    pb.trace = f"projects/{project}/traces/{salt.hex()}"
+    pb.span_id = salt[8:16].hex()
+    if rq.platform_text:
+        pb.text_payload = rq.platform_text
+    rec = LogRecord(
+        rq.timestamp,
+        recv,
+        pb.log_name,
+        "cloud_run_revision",
+        res,
+        labels,
+        SEVERITIES[sev],
+        rq.platform_text,
+        iid,
+        rq.status,
+        rq.method,
+        url,
+        rq.latency_s,
+    )
+    return Entry(rec, pb.SerializeToString())

@@ -1,0 +1,117 @@
+"""google.logging.v2.LoggingServiceV2/ListLogEntries over the fleet's log entries.
+
+Validates like Cloud Logging (resource names, filter, order_by ``timestamp asc|desc``, page_size
+at most 1000, default 50), charges the per-project read quota when the fault switch turns it
+on, and applies the log faults: an empty first page with a token, duplicated entries, entries
+out of order.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from google.cloud.logging_v2.types import ListLogEntriesRequest
+from google.protobuf.message import Message
+
+from emulator.errors import invalid
+from emulator.faults import Faults, _error_for
+from emulator.lfilter import parse
+from emulator.logentries import Entry, build_entries
+from emulator.model import FleetData
+from emulator.paging import make_token, query_key, read_token
+from emulator.wire import length_delimited
+
+SERVICE = "google.logging.v2.LoggingServiceV2"
+DEFAULT_PAGE = 50
+MAX_PAGE = 1000
+_REQ = ListLogEntriesRequest.pb()
+
+
+class LoggingService:
+    def __init__(self, fleet: FleetData, faults: Faults) -> None:
+        self.project = fleet.spec.project
+        self.project_number = str(fleet.spec.project_number)
+        self.faults = faults
+        self.entries: list[Entry] = build_entries(fleet)
+        self._times = [e.record.timestamp for e in self.entries]
+        self._cache: OrderedDict[str, list[int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def handlers(self) -> dict[str, dict[str, tuple[Callable[[Any], bytes | Message], Any]]]:
+        return {SERVICE: {"ListLogEntries": (self.list_log_entries, _REQ)}}
+
+    def _matching(self, key: str, flt_text: str, desc: bool) -> list[int]:
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        flt = parse(flt_text)
+        lo = 0 if flt.after is None else bisect.bisect_left(self._times, flt.after)
+        hi = (
+            len(self.entries)
+            if flt.before is None
+            else bisect.bisect_right(self._times, flt.before)
+        )
+        idx = [i for i in range(lo, hi) if flt.matches(self.entries[i].record)]
+        if desc:
+            idx.reverse()
+        with self._lock:
+            self._cache[key] = idx
+            while len(self._cache) > 32:
+                self._cache.popitem(last=False)
+        return idx
+
+    def list_log_entries(self, req: Any) -> bytes:
+        if not req.resource_names:
+            raise invalid("Field resource_names is required: name at least one projects/ID.")
+        projects = []
+        for name in req.resource_names:
+            kind, _, ident = name.partition("/")
+            if kind not in ("projects", "organizations", "folders", "billingAccounts") or not (
+                ident
+            ):
+                raise invalid(f'Invalid resource name "{name}".')
+            if kind != "projects" or ident.split("/")[0] not in (self.project, self.project_number):
+                raise _error_for("ListLogEntries", "PERMISSION_DENIED")
+            projects.append(ident.split("/")[0])
+        order = " ".join(req.order_by.lower().split()) or "timestamp asc"
+        if order not in ("timestamp asc", "timestamp desc", "timestamp"):
+            raise invalid(
+                f'Invalid order_by "{req.order_by}": only "timestamp asc" and '
+                f'"timestamp desc" are supported.'
+            )
+        if req.page_size < 0 or req.page_size > MAX_PAGE:
+            raise invalid(f"page_size must be between 0 and {MAX_PAGE}; got {req.page_size}.")
+        size = req.page_size or DEFAULT_PAGE
+        key = query_key(tuple(req.resource_names), req.filter, order)
+        page, offset = read_token(req.page_token, key)
+        parse(req.filter)  # validate before charging the quota
+        self.faults.charge_logging_read(projects[0])
+        cfg = self.faults.snapshot()
+        chunks: list[bytes] = []
+        if cfg.empty_log_page and page == 1:
+            chunks.append(length_delimited(2, make_token(2, 0, key).encode()))
+            return b"".join(chunks)
+        idx = self._matching(key, req.filter, order == "timestamp desc")
+        window = idx[offset : offset + size]
+        blobs = [self.entries[i].pb for i in window]
+        if cfg.dup_logs or cfg.shuffle_logs:
+            rng = self.faults.rng(int(key[:6], 16) + page)
+            out: list[bytes] = []
+            for b in blobs:
+                out.append(b)
+                if cfg.dup_logs and rng.random() < cfg.dup_logs:
+                    out.append(b)
+            for j in range(len(out) - 1):
+                if cfg.shuffle_logs and rng.random() < cfg.shuffle_logs:
+                    out[j], out[j + 1] = out[j + 1], out[j]
+            blobs = out
+        chunks.extend(length_delimited(1, b) for b in blobs)
+        if offset + size < len(idx):
+            chunks.append(length_delimited(2, make_token(page + 1, offset + size, key).encode()))
+        return b"".join(chunks)

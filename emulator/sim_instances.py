@@ -1,0 +1,263 @@
+"""The autoscaler and instance lifetimes of one revision.
+
+Model ("stack of instances"): every second the autoscaler wants ``desired`` instances. Level k
+of the stack (the k-th instance) is *needed* while ``desired >= k``. A needed period starts an
+instance (a cold start) unless the level's previous instance is still alive; an instance whose
+level stops being needed stays idle for a retention time drawn per idle gap, then shuts down.
+
+- ``desired`` = max(target, request-driven need), clipped to [min, max]:
+  target = max(ceil(in-flight / (0.6 x concurrency)), ceil(CPU in use / (0.6 x vCPU))), both
+  averaged over a trailing 60 s window and evaluated every ``EVAL_PERIOD_S`` seconds (Cloud Run
+  docs: 60 % targets over one-minute windows, evaluated every 5 s); request-driven need =
+  ceil(mean in-flight this second / concurrency), at least 1 in a second with an arrival (a
+  request arriving with no instance starts one).
+- Idle retention (documented policy of this emulator): a non-min instance idle for longer than
+  a retention drawn uniformly from [``IDLE_RETENTION_MIN_S``, ``IDLE_RETENTION_MAX_S``] (1-15 min;
+  Cloud Run keeps idle instances at most 15 minutes) is shut down.
+- Min instances apply while the revision is addressable (has traffic or a tag), as in Knative
+  and Cloud Run; they are recycled every ``MIN_RECYCLE_HOURS`` (a MANUAL_OR_CUSTOMER_MIN_INSTANCE
+  start, then the old instance shuts down ``RECYCLE_OVERLAP_S`` later).
+- Out-of-memory kills: Poisson per instance-hour; the instance dies (oom, signal9) and a
+  replacement starts ``OOM_RESTART_DELAY_S`` later.
+- Startup latency: lognormal around the revision's ``startup_median_ms``, multiplied by
+  ``STARTUP_CPU_BOOST_FACTOR`` with startup CPU boost. That factor is UNCONFIRMED (Google does
+  not publish the multiplier); it is a named constant so it can be changed in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emulator.sim_util import trailing_mean
+
+TARGET_UTILIZATION = 0.6
+EVAL_PERIOD_S = 5
+SCALING_WINDOW_S = 60
+IDLE_RETENTION_MIN_S = 60.0
+IDLE_RETENTION_MAX_S = 900.0
+MIN_RECYCLE_HOURS = (3.0, 8.0)
+RECYCLE_OVERLAP_S = 10.0
+OOM_RESTART_DELAY_S = 1.0
+STARTUP_SIGMA = 0.35
+STARTUP_CPU_BOOST_FACTOR = 0.6  # UNCONFIRMED: startup time multiplier with startup CPU boost
+
+# reason codes
+PREEXISTING, AUTOSCALING, DEPLOYMENT_ROLLOUT, MIN_INSTANCE = 0, 1, 2, 3
+REASON_NAMES = {
+    AUTOSCALING: "AUTOSCALING",
+    DEPLOYMENT_ROLLOUT: "DEPLOYMENT_ROLLOUT",
+    MIN_INSTANCE: "MANUAL_OR_CUSTOMER_MIN_INSTANCE",
+}
+
+
+@dataclass
+class Lifetimes:
+    """Instances of one revision in the window (times in seconds from the window start)."""
+
+    start: np.ndarray  # float64
+    ready: np.ndarray  # float64
+    end: np.ndarray  # float64 (== window length while alive at the end)
+    level: np.ndarray  # int32, position in the instance stack (1-based)
+    reason: np.ndarray  # int8 reason code; PREEXISTING = running before the window
+    oom_end: np.ndarray  # bool, ended by an out-of-memory kill
+    startup_ms: np.ndarray  # float64 (0 for pre-existing instances)
+
+    @property
+    def started(self) -> np.ndarray:
+        return np.asarray(self.reason != PREEXISTING)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+def desired_instances(
+    arrivals_per_s: np.ndarray,
+    inflight_per_s: np.ndarray,
+    concurrency: int,
+    cpu: float,
+    cpu_s_per_request: float,
+    min_instances: int,
+    max_instances: int,
+    addressable: np.ndarray,
+    create_s: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(desired instances per second clipped to [min, max], unclipped demand per second)."""
+    n = len(arrivals_per_s)
+    per_inst = TARGET_UTILIZATION * concurrency
+    l60 = trailing_mean(inflight_per_s, SCALING_WINDOW_S)
+    cpu60 = trailing_mean(arrivals_per_s * cpu_s_per_request, SCALING_WINDOW_S)
+    target = np.maximum(
+        np.ceil(l60 / per_inst - 1e-9), np.ceil(cpu60 / (TARGET_UTILIZATION * cpu) - 1e-9)
+    )
+    target = np.repeat(target[::EVAL_PERIOD_S], EVAL_PERIOD_S)[:n]
+    now = np.ceil(inflight_per_s / concurrency - 1e-9)
+    now = np.where(arrivals_per_s > 0, np.maximum(now, 1.0), now)
+    demand = np.maximum(target, now)
+    desired = np.minimum(demand, max_instances)
+    desired = np.maximum(desired, np.where(addressable, min_instances, 0))
+    first = int(np.ceil(create_s)) if create_s > 0 else 0
+    desired[: min(first, n)] = 0
+    if 0 <= create_s < n:  # deployment: one instance is started to check the revision
+        desired[int(create_s)] = max(desired[int(create_s)], 1)
+    return desired.astype(np.int32), demand
+
+
+def level_lifetimes(
+    desired: np.ndarray,
+    arrivals: np.ndarray,
+    create_s: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(level, start, end) of every instance, from the per-second desired count."""
+    n = len(desired)
+    if n == 0 or desired.max() <= 0:
+        empty = np.zeros(0)
+        return empty.astype(np.int32), empty, empty
+    change = np.flatnonzero(np.diff(desired)) + 1
+    seg_start = np.concatenate([[0], change])
+    seg_val = desired[seg_start]
+    bound = np.append(seg_start, n).astype(np.float64)
+    levels, starts, ends = [], [], []
+    for k in range(1, int(seg_val.max()) + 1):
+        on = (seg_val >= k).astype(np.int8)
+        d = np.diff(on, prepend=np.int8(0), append=np.int8(0))
+        rs = bound[np.flatnonzero(d == 1)]
+        re = bound[np.flatnonzero(d == -1)]
+        keep = rng.uniform(IDLE_RETENTION_MIN_S, IDLE_RETENTION_MAX_S, size=len(rs))
+        new_life = np.concatenate([[True], rs[1:] - re[:-1] > keep[:-1]])
+        last = np.concatenate([new_life[1:], [True]])
+        levels.append(np.full(int(new_life.sum()), k, dtype=np.int32))
+        starts.append(rs[new_life])
+        ends.append(np.minimum(re[last] + keep[last], n))
+    level = np.concatenate(levels)
+    start = np.concatenate(starts)
+    end = np.concatenate(ends)
+    # place each start inside its second: at the first arrival of that second, else uniformly
+    sec = start.copy()
+    idx = np.searchsorted(arrivals, sec, side="left")
+    has = idx < len(arrivals)
+    first = np.where(has, arrivals[np.minimum(idx, max(len(arrivals) - 1, 0))], np.inf)
+    inside = has & (first < sec + 1.0)
+    frac = np.where(inside, first - sec, rng.random(len(sec)))
+    start = np.where(sec > 0, sec + frac, sec)
+    at_create = (sec == np.floor(create_s)) & (create_s >= 0)
+    start = np.where(at_create, np.maximum(start, create_s), start)
+    return level, start, np.maximum(end, start)
+
+
+def build_lifetimes(
+    desired: np.ndarray,
+    arrivals: np.ndarray,
+    create_s: float,
+    min_instances: int,
+    addressable: np.ndarray,
+    rollout_s: np.ndarray,
+    startup_median_ms: float,
+    startup_cpu_boost: bool,
+    oom_per_instance_hour: float,
+    rng: np.random.Generator,
+) -> Lifetimes:
+    """All instances of the revision with start reasons, recycling, OOM kills, startup times."""
+    n = len(desired)
+    level, start, end = level_lifetimes(desired, arrivals, create_s, rng)
+    pre = (start <= 0) & (create_s < 0)
+    rows: list[tuple[float, float, int, int, bool]] = []  # start, end, level, reason, oom_end
+    for i in range(len(start)):
+        s, e, k = float(start[i]), float(end[i]), int(level[i])
+        sec = min(max(int(s), 0), n - 1)
+        if pre[i]:
+            reason = PREEXISTING
+        elif k <= min_instances and addressable[sec]:
+            reason = MIN_INSTANCE
+        elif _in_rollout(s, create_s, rollout_s):
+            reason = DEPLOYMENT_ROLLOUT
+        else:
+            reason = AUTOSCALING
+        if k <= min_instances:
+            t = s
+            while True:
+                t += rng.uniform(*MIN_RECYCLE_HOURS) * 3600.0
+                if t >= e - RECYCLE_OVERLAP_S or not addressable[min(int(t), n - 1)]:
+                    break
+                rows.append((s, t + RECYCLE_OVERLAP_S, k, reason, False))
+                s, reason = t, MIN_INSTANCE
+        rows.append((s, e, k, reason, False))
+    if oom_per_instance_hour > 0:
+        rows = _oom_splits(rows, oom_per_instance_hour, rng)
+    if rows:
+        arr = np.array([r[:2] for r in rows], dtype=np.float64)
+        st, en = arr[:, 0], arr[:, 1]
+        lv = np.array([r[2] for r in rows], dtype=np.int32)
+        rs = np.array([r[3] for r in rows], dtype=np.int8)
+        oo = np.array([r[4] for r in rows], dtype=bool)
+    else:
+        st = en = np.zeros(0)
+        lv, rs, oo = np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0, bool)
+    factor = STARTUP_CPU_BOOST_FACTOR if startup_cpu_boost else 1.0
+    ms = startup_median_ms * factor * np.exp(STARTUP_SIGMA * rng.standard_normal(len(st)))
+    ms = np.where(rs == PREEXISTING, 0.0, np.round(ms, 3))
+    ready = np.minimum(st + ms / 1000.0, np.maximum(en, st))
+    order = np.argsort(st, kind="stable")
+    return Lifetimes(st[order], ready[order], en[order], lv[order], rs[order], oo[order], ms[order])
+
+
+def _in_rollout(s: float, create_s: float, rollout_s: np.ndarray) -> bool:
+    if create_s <= s < create_s + 1.0:
+        return True
+    i = int(np.searchsorted(rollout_s, s, side="right")) - 1
+    return i >= 0 and s < rollout_s[i] + SCALING_WINDOW_S
+
+
+def _oom_splits(
+    rows: list[tuple[float, float, int, int, bool]], rate: float, rng: np.random.Generator
+) -> list[tuple[float, float, int, int, bool]]:
+    out: list[tuple[float, float, int, int, bool]] = []
+    for s, e, k, reason, oom in rows:
+        hours = max(e - s - 60.0, 0.0) / 3600.0
+        n_oom = int(rng.poisson(rate * hours)) if hours > 0 else 0
+        if n_oom == 0:
+            out.append((s, e, k, reason, oom))
+            continue
+        cuts = np.sort(rng.uniform(s + 60.0, e, size=n_oom))
+        cur_s, cur_reason = s, reason
+        for c in cuts.tolist():
+            if c <= cur_s + 1.0:
+                continue
+            out.append((cur_s, c, k, cur_reason, True))
+            cur_s, cur_reason = c + OOM_RESTART_DELAY_S, AUTOSCALING
+        if cur_s < e:
+            out.append((cur_s, e, k, cur_reason, oom))
+    return out
+
+
+def per_second_counts(lt: Lifetimes, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(instances alive, instances ready) per second (an instance counts from the second it
+    starts or becomes ready until the second it ends)."""
+
+    def count(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ia = np.clip(np.floor(a), 0, n).astype(np.int64)
+        ib = np.clip(np.ceil(b), 0, n).astype(np.int64)
+        keep = ib > ia
+        d = np.bincount(ia[keep], minlength=n + 1) - np.bincount(ib[keep], minlength=n + 1)
+        return np.cumsum(d[:n]).astype(np.int32)
+
+    return count(lt.start, lt.end), count(lt.ready, lt.end)
+
+
+def next_ready_per_second(lt: Lifetimes, n: int) -> np.ndarray:
+    """For each second, the earliest ready time of an instance still starting in that second
+    (inf where none is starting)."""
+    out = np.full(n, np.inf)
+    starting = lt.started & (lt.ready > lt.start)
+    if not starting.any():
+        return out
+    a = np.floor(lt.start[starting]).astype(np.int64)
+    b = np.minimum(np.floor(lt.ready[starting]).astype(np.int64), n - 1)
+    lens = np.maximum(b - a + 1, 0)
+    secs = np.repeat(a, lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
+    vals = np.repeat(lt.ready[starting], lens)
+    ok = (secs >= 0) & (secs < n)
+    np.minimum.at(out, secs[ok], vals[ok])
+    return out

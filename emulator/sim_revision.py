@@ -1,0 +1,279 @@
+"""Simulating one revision: requests -> rejections, instances, cold starts, billing.
+
+Every request that reaches the revision is simulated individually (vectorised): an arrival
+time, a lognormal service time, a status, and - when it meets a cold start - the wait for the
+starting instance. Requests are spread uniformly over the instances alive at their arrival
+("slots"); per slot, the union of request intervals gives the busy periods, each rounded up to
+100 ms for request-based billing (exact, with no per-second approximation).
+
+Approximations (documented, deliberate):
+- Max instances: while the in-flight demand over the platform's wait window
+  (max(10 s, 3.5 x mean startup)) exceeds max_instances x concurrency, the excess fraction of
+  arrivals waits that long and fails with 429; they never reach a container.
+- A request meets a cold start when it arrives while an instance of its revision is starting
+  and no ready instance has room: with no ready instance, always; otherwise with probability
+  P(Poisson(in-flight) >= ready instances x concurrency). It waits until that instance is ready.
+- The request_latencies metric is measured inside the container: it excludes that wait unless
+  ``LATENCY_METRIC_INCLUDES_COLD_START_WAIT`` (facts sheet §1); the request log's latency
+  includes it.
+- Request-based billing: busy periods (rounded up to 100 ms) + startup time of each instance;
+  min instances are billed at the idle rate for the time they are not active, assuming traffic
+  is served by min instances first. Instance-based billing: whole lifetimes, at least 60 s each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from emulator.model import RevisionSpec, SimSettings
+from emulator.sim_instances import (
+    STARTUP_CPU_BOOST_FACTOR,
+    STARTUP_SIGMA,
+    Lifetimes,
+    build_lifetimes,
+    desired_instances,
+    next_ready_per_second,
+    per_second_counts,
+)
+from emulator.sim_util import (
+    fast_normal,
+    interval_integral,
+    poisson_sf,
+    sparse_indices,
+    trailing_mean,
+)
+
+LATENCY_METRIC_INCLUDES_COLD_START_WAIT = False
+RATE_404 = 0.004  # share of requests answered 404 (client errors), every revision
+SHARE_503_OF_5XX = 0.2
+BILLING_GRANULARITY_S = 0.1
+INSTANCE_MIN_BILLED_S = 60.0
+MAX_REQUEST_WAIT_MIN_S = 10.0
+MAX_REQUEST_WAIT_STARTUPS = 3.5
+
+
+def apply_settings(rev: RevisionSpec, s: SimSettings) -> tuple[RevisionSpec, float]:
+    """(revision with the settings applied, service-time multiplier from a CPU change)."""
+    new = replace(
+        rev,
+        concurrency=rev.concurrency if s.concurrency is None else s.concurrency,
+        min_instances=rev.min_instances if s.min_instances is None else s.min_instances,
+        max_instances=rev.max_instances if s.max_instances is None else s.max_instances,
+        cpu_idle=rev.cpu_idle if s.cpu_idle is None else s.cpu_idle,
+        cpu=rev.cpu if s.cpu is None else s.cpu,
+        memory_gib=rev.memory_gib if s.memory_gib is None else s.memory_gib,
+    )
+    validate_revision(new)
+    # The CPU-bound share of a request's time scales with the vCPU one request can use (<= 1).
+    busy = min(1.0, rev.cpu_s_per_request / max(rev.latency_median_ms / 1000.0, 1e-9))
+    scale = (1.0 - busy) + busy * min(rev.cpu, 1.0) / min(new.cpu, 1.0)
+    return new, scale
+
+
+def validate_revision(rev: RevisionSpec) -> None:
+    """Raise ValueError (plain message) when Cloud Run would refuse these settings."""
+    if not 1 <= rev.concurrency <= 1000:
+        raise ValueError(f"{rev.name}: concurrency must be 1..1000, got {rev.concurrency}")
+    if rev.min_instances < 0 or rev.max_instances < 1:
+        raise ValueError(f"{rev.name}: need min instances >= 0 and max instances >= 1")
+    if rev.min_instances > rev.max_instances:
+        raise ValueError(
+            f"{rev.name}: min instances ({rev.min_instances}) exceed max ({rev.max_instances})"
+        )
+    if not 0.08 <= rev.cpu <= 8:
+        raise ValueError(f"{rev.name}: cpu must be between 0.08 and 8 vCPU, got {rev.cpu}")
+    if not 0.125 <= rev.memory_gib <= 32:
+        raise ValueError(f"{rev.name}: memory must be 0.125..32 GiB, got {rev.memory_gib}")
+    if rev.cpu < 1 and rev.concurrency > 1:
+        raise ValueError(f"{rev.name}: below 1 vCPU the concurrency must be 1")
+    if rev.cpu < 1 and not rev.cpu_idle:
+        raise ValueError(f"{rev.name}: below 1 vCPU only request-based billing is allowed")
+
+
+@dataclass
+class RevisionRun:
+    """What one revision did over the window (seconds from the window start)."""
+
+    spec: RevisionSpec  # with the simulated settings applied
+    t: np.ndarray  # arrival times of served requests (sorted)
+    svc: np.ndarray  # service time, seconds
+    wait: np.ndarray  # cold-start wait, seconds (0 for most)
+    status: np.ndarray  # int16 HTTP status
+    slot: np.ndarray  # int16 instance slot the request ran on
+    rejected_t: np.ndarray  # arrival times of 429 rejections
+    max_wait_s: float
+    lifetimes: Lifetimes
+    inflight_per_s: np.ndarray
+    alive_per_s: np.ndarray
+    busy_start: np.ndarray  # busy periods (per slot), start and rounded end
+    busy_end: np.ndarray
+    busy_slot: np.ndarray  # int16
+    # per minute
+    alive_s: np.ndarray
+    active_s: np.ndarray  # billed at the active rate (request-based) / whole life (instance)
+    idle_min_s: np.ndarray
+    billable_s: np.ndarray
+    instances: np.ndarray  # int64: ceil(alive seconds / 60)
+
+    @property
+    def meets_cold_start(self) -> np.ndarray:
+        return np.asarray(self.wait > 0)
+
+
+def simulate_revision(
+    rev: RevisionSpec,
+    svc_scale: float,
+    times: np.ndarray,
+    n_seconds: int,
+    create_s: float,
+    addressable: np.ndarray,
+    rollout_s: np.ndarray,
+    stream: Callable[[str], np.random.Generator],
+) -> RevisionRun:
+    """Simulate one revision over ``n_seconds`` given its (sorted) request arrival times.
+
+    ``stream(purpose)`` gives the random generator for one purpose. Per-request draws are
+    made for every arrival (before rejections) from their own stream, so a re-simulation under
+    other settings gives each request the same service time, status and tie-breaks.
+    """
+    n = len(times)
+    minutes = n_seconds // 60
+    svc = (rev.latency_median_ms / 1000.0) * svc_scale
+    svc = np.exp(rev.latency_sigma * fast_normal(stream("service"), n)) * svc
+    np.minimum(svc, rev.timeout_s, out=svc)
+    status = _statuses(stream("status"), n, rev.error_rate_5xx)
+
+    sec = times.astype(np.int64)
+    np.minimum(sec, n_seconds - 1, out=sec)
+    inflight = interval_integral(times, times + svc, n_seconds, 1.0, sorted_starts=True)
+    boost = STARTUP_CPU_BOOST_FACTOR if rev.startup_cpu_boost else 1.0
+    mean_startup_s = rev.startup_median_ms * boost * np.exp(STARTUP_SIGMA**2 / 2) / 1000.0
+    max_wait = max(MAX_REQUEST_WAIT_MIN_S, MAX_REQUEST_WAIT_STARTUPS * mean_startup_s)
+    cap = rev.max_instances * rev.concurrency
+    demand = trailing_mean(inflight, int(np.ceil(max_wait)))
+    kept: np.ndarray | None = None
+    rejected_t = np.zeros(0)
+    if n and demand.max() > cap:
+        frac = np.clip(1.0 - cap / np.maximum(demand, 1e-9), 0.0, 1.0)
+        rejected = stream("reject").random(n, dtype=np.float32) < frac[sec]
+        if rejected.any():
+            rejected_t = times[rejected]
+            kept = np.flatnonzero(~rejected)
+            times, svc, sec, status = times[kept], svc[kept], sec[kept], status[kept]
+            inflight = interval_integral(times, times + svc, n_seconds, 1.0, sorted_starts=True)
+    arrivals = np.bincount(sec, minlength=n_seconds)[:n_seconds].astype(np.float64)
+
+    desired, _ = desired_instances(
+        arrivals, inflight, rev.concurrency, rev.cpu, rev.cpu_s_per_request,
+        rev.min_instances, rev.max_instances, addressable, create_s,
+    )  # fmt: skip
+    lt = build_lifetimes(
+        desired, times, create_s, rev.min_instances, addressable, rollout_s,
+        rev.startup_median_ms, rev.startup_cpu_boost, rev.oom_per_instance_hour,
+        stream("instances"),
+    )  # fmt: skip
+    alive, ready = per_second_counts(lt, n_seconds)
+    wait = _cold_start_waits(
+        lt, times, sec, inflight, alive, ready, rev.concurrency, lambda: _per_request(stream, "cold", n, kept)
+    )
+    if alive.max(initial=0) > 1:
+        u_slot = _per_request(stream, "slot", n, kept)
+        slot = (u_slot * np.maximum(alive[sec], 1)).astype(np.int16)
+    else:
+        slot = np.zeros(len(times), dtype=np.int16)
+    start = times + wait if wait.any() else times
+    b_start, b_end, b_slot = _busy_periods(start, start + svc, slot, n_seconds)
+
+    alive_s = interval_integral(lt.start, lt.end, minutes, 60.0)
+    st = lt.started
+    startup_s = interval_integral(lt.start[st], lt.ready[st], minutes, 60.0)
+    busy_s = interval_integral(b_start, b_end, minutes, 60.0)
+    is_min = lt.level <= rev.min_instances
+    min_alive = interval_integral(lt.start[is_min], lt.end[is_min], minutes, 60.0)
+    if rev.cpu_idle:
+        active = np.minimum(busy_s + startup_s, alive_s)
+        idle_min = np.clip(min_alive - active, 0.0, alive_s - active)
+    else:
+        active = alive_s
+        idle_min = np.zeros(minutes)
+    return RevisionRun(
+        spec=rev, t=times, svc=svc, wait=wait, status=status, slot=slot,
+        rejected_t=rejected_t, max_wait_s=max_wait, lifetimes=lt,
+        inflight_per_s=inflight, alive_per_s=alive,
+        busy_start=b_start, busy_end=b_end, busy_slot=b_slot,
+        alive_s=alive_s, active_s=active, idle_min_s=idle_min, billable_s=active + idle_min,
+        instances=np.ceil(alive_s / 60.0 - 1e-9).astype(np.int64),
+    )  # fmt: skip
+
+
+def _per_request(
+    stream: Callable[[str], np.random.Generator], purpose: str, n: int, kept: np.ndarray | None
+) -> np.ndarray:
+    """Uniform draws for every arrival (stable across settings), for the requests kept."""
+    u = stream(purpose).random(n, dtype=np.float32)
+    return u if kept is None else u[kept]
+
+
+def _cold_start_waits(
+    lt: Lifetimes,
+    times: np.ndarray,
+    sec: np.ndarray,
+    inflight: np.ndarray,
+    alive: np.ndarray,
+    ready: np.ndarray,
+    concurrency: int,
+    draw_u: Callable[[], np.ndarray],
+) -> np.ndarray:
+    wait = np.zeros(len(times))
+    n_seconds = len(alive)
+    starting_s = alive > ready
+    cand = np.flatnonzero(starting_s[sec])
+    if len(cand) == 0:
+        return wait
+    cs = sec[cand]
+    nr = ready[cs].astype(np.int64)
+    p = np.where(nr == 0, 1.0, poisson_sf(nr * concurrency, inflight[cs]))
+    nxt = next_ready_per_second(lt, n_seconds)[cs]
+    meet = (draw_u()[cand] < p) & np.isfinite(nxt) & (nxt > times[cand])
+    wait[cand[meet]] = nxt[meet] - times[cand[meet]]
+    return wait
+
+
+def _statuses(rng: np.random.Generator, n: int, error_rate: float) -> np.ndarray:
+    """HTTP status of every request: 5xx at the revision's rate (some 503), some 404."""
+    status = np.full(n, 200, dtype=np.int16)
+    status[sparse_indices(rng, n, RATE_404)] = 404
+    err = sparse_indices(rng, n, error_rate)
+    status[err] = np.where(rng.random(len(err)) < SHARE_503_OF_5XX, 503, 500)
+    return status
+
+
+def _busy_periods(
+    s: np.ndarray, e: np.ndarray, slot: np.ndarray, n_seconds: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Busy periods per slot (union of request intervals), ends rounded up to 100 ms."""
+    if len(s) == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int16)
+    counts = np.bincount(slot)
+    big = float(n_seconds + 1e5)
+    if len(counts) == 1:
+        sl = np.zeros(len(s))
+        ss, cm = s, np.maximum.accumulate(e)
+    else:
+        order = np.argsort(slot, kind="stable")
+        sl = np.repeat(np.arange(len(counts), dtype=np.float64) * big, counts)
+        ss = s[order] + sl
+        cm = np.maximum.accumulate(e[order] + sl)
+    brk = np.empty(len(ss), dtype=bool)
+    brk[0] = True
+    brk[1:] = ss[1:] > cm[:-1]
+    first = np.flatnonzero(brk)
+    last = np.append(first[1:] - 1, len(ss) - 1)
+    start = ss[first] - sl[first]
+    end = cm[last] - sl[last]
+    dur = np.ceil((end - start) / BILLING_GRANULARITY_S - 1e-6) * BILLING_GRANULARITY_S
+    slots = (sl[first] / big).round().astype(np.int16)
+    return start, start + dur, slots

@@ -1,0 +1,397 @@
+"""google.monitoring.v3.MetricService/ListTimeSeries over a FleetData.
+
+Validates the request like Monitoring (filter, interval, aggregation, page size), aligns and
+reduces in numpy (emulator.aggregate), pages by points (at most 100,000 a page; series split
+across pages keep their header) and encodes the response bytes directly (emulator.wire).
+Results are cached per query so later pages do not recompute.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from google.cloud import monitoring_v3
+from google.protobuf.message import Message
+from google.rpc import code_pb2, status_pb2
+
+from emulator import aggregate as agg
+from emulator.alignrules import _aligned_type, _check_aligner, _group, _reduced_type
+from emulator.errors import invalid, not_found
+from emulator.faults import Faults, _error_for
+from emulator.mfilter import parse
+from emulator.mindex import KNOWN_METRICS, MetricGroup, MetricIndex, build_index
+from emulator.model import FleetData
+from emulator.paging import make_token, query_key, read_token
+from emulator.wire import encode_dist_points, encode_points, length_delimited
+
+SERVICE = "google.monitoring.v3.MetricService"
+MAX_PAGE_POINTS = 100_000
+MAX_PAGE_BYTES = 3_500_000
+_REQ = monitoring_v3.ListTimeSeriesRequest.pb()
+_TS = monitoring_v3.TimeSeries.pb()
+_AGG = monitoring_v3.Aggregation.pb()
+_ALIGNERS = {v.number: v.name[len("ALIGN_") :] for v in _AGG.Aligner.DESCRIPTOR.values}
+_REDUCERS = {v.number: v.name[len("REDUCE_") :] for v in _AGG.Reducer.DESCRIPTOR.values}
+_KIND = {"GAUGE": 1, "DELTA": 2, "CUMULATIVE": 3}
+_VTYPE = {"BOOL": 1, "INT64": 2, "DOUBLE": 3, "STRING": 4, "DISTRIBUTION": 5}
+_NUMERIC_ALIGNERS = {"DELTA", "RATE", "SUM", "MEAN", "MAX", "MIN", "COUNT"}
+_SUPPORTED_REDUCERS = {"NONE", "SUM", "MEAN", "MAX", "MIN", "COUNT", *agg.PERCENTILES}
+
+
+@dataclass
+class OutSeries:
+    resource: Mapping[str, str]
+    metric: Mapping[str, str]
+    kind: str
+    value_type: str
+    unit: str
+    ends: np.ndarray  # int64 epoch seconds, newest first
+    starts: np.ndarray
+    values: np.ndarray | None = None  # numeric
+    dist: agg.Dist | None = None
+    options: bytes = b""
+    nanos: int = 0
+    header: bytes = b""
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+
+@dataclass(frozen=True)
+class Query:
+    project: str
+    metric_type: str
+    match: Callable[[str, Mapping[str, str], Mapping[str, str]], bool]
+    start: int
+    end: int
+    end_nanos: int
+    aligner: str
+    reducer: str
+    period: int
+    group_by: tuple[tuple[str, str], ...]  # ("resource"|"metric", key)
+
+
+def _ts(ts: Any) -> tuple[int, int]:
+    return int(ts.seconds), int(ts.nanos)
+
+
+def _group_field(text: str) -> tuple[str, str]:
+    for prefix, where in (
+        ("resource.labels.", "resource"),
+        ("resource.label.", "resource"),
+        ("metric.labels.", "metric"),
+        ("metric.label.", "metric"),
+    ):
+        if text.startswith(prefix) and len(text) > len(prefix):
+            return where, text[len(prefix) :]
+    raise invalid(f'Field aggregation.groupByFields had an invalid value of "{text}".')
+
+
+class MetricService:
+    def __init__(self, fleet: FleetData, faults: Faults) -> None:
+        self.index: MetricIndex = build_index(fleet)
+        self.faults = faults
+        self._cache: OrderedDict[str, list[OutSeries]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def handlers(self) -> dict[str, dict[str, tuple[Callable[[Any], bytes | Message], Any]]]:
+        return {SERVICE: {"ListTimeSeries": (self.list_time_series, _REQ)}}
+
+    # -- request validation -------------------------------------------------------------
+    def _query(self, req: Any) -> Query:
+        name = req.name
+        if not name.startswith("projects/") or "/" in name[len("projects/") :]:
+            raise invalid(f'Field name had an invalid value of "{name}": must be projects/ID.')
+        project = name[len("projects/") :]
+        if project not in (self.index.project, str(self.index.project_number)):
+            raise _error_for("ListTimeSeries", "PERMISSION_DENIED")
+        flt = parse(req.filter)
+        if not req.HasField("interval") or not req.interval.HasField("end_time"):
+            raise invalid("Field interval.endTime is required.")
+        end, end_ns = _ts(req.interval.end_time)
+        if req.interval.HasField("start_time"):
+            start, start_ns = _ts(req.interval.start_time)
+        else:
+            start, start_ns = end, end_ns
+        if (start, start_ns) > (end, end_ns):
+            raise invalid("Field interval.startTime must not be later than interval.endTime.")
+        a = req.aggregation
+        aligner = _ALIGNERS.get(a.per_series_aligner, "?")
+        reducer = _REDUCERS.get(a.cross_series_reducer, "?")
+        period = int(a.alignment_period.seconds) if a.HasField("alignment_period") else 0
+        if a.alignment_period.nanos:
+            raise invalid("The alignment period must be a whole number of seconds.")
+        if aligner != "NONE":
+            if period == 0:
+                raise invalid(
+                    "The alignment period must be specified when a per-series aligner is used."
+                )
+            if period < 60 or period % 60:
+                raise invalid(
+                    f"The alignment period must be at least 60s and a multiple of 60s; "
+                    f"got {period}s."
+                )
+        if aligner not in _NUMERIC_ALIGNERS | {"NONE", *agg.PERCENTILES}:
+            raise invalid(f"The aligner ALIGN_{aligner} is not supported by this emulator.")
+        if reducer not in _SUPPORTED_REDUCERS:
+            raise invalid(f"The reducer REDUCE_{reducer} is not supported by this emulator.")
+        if reducer != "NONE" and aligner == "NONE":
+            raise invalid(
+                "The cross-series reducer requires a per-series aligner other than ALIGN_NONE."
+            )
+        if a.group_by_fields and reducer == "NONE":
+            raise invalid("Group-by fields require a cross-series reducer.")
+        group_by = tuple(_group_field(f) for f in a.group_by_fields)
+        if req.HasField("secondary_aggregation") or req.order_by:
+            raise invalid("secondaryAggregation and orderBy are not supported by this emulator.")
+        return Query(
+            project,
+            flt.metric_type,
+            flt.matches,
+            start,
+            end,
+            end_ns,
+            aligner,
+            reducer,
+            period,
+            group_by,
+        )
+
+    # -- computation --------------------------------------------------------------------
+    def _compute(self, q: Query) -> list[OutSeries]:
+        g = self.index.groups.get(q.metric_type)
+        if g is None:
+            if q.metric_type in KNOWN_METRICS:
+                return []
+            raise not_found(f'Cannot find metric(s) that match type = "{q.metric_type}".')
+        rows = [
+            i
+            for i, s in enumerate(g.series)
+            if q.match("cloud_run_revision", s.resource_labels, s.metric_labels)
+        ]
+        _check_aligner(g, q.aligner, q.reducer)
+        if q.aligner == "NONE":
+            out = [self._raw(g, i, q) for i in rows]
+        else:
+            out = self._aligned(g, rows, q)
+        return [s for s in out if len(s)]
+
+    def _raw(self, g: MetricGroup, i: int, q: Query) -> OutSeries:
+        t0, minutes = self.index.t0, self.index.minutes
+        first, last = agg.raw_window(t0, minutes, q.start, q.end)
+        cols = np.arange(first, last)[::-1]
+        ends = t0 + 60 * (cols + 1)
+        s = g.series[i]
+        out = OutSeries(
+            s.resource_labels,
+            s.metric_labels,
+            g.kind,
+            g.value_type,
+            g.unit,
+            ends,
+            ends - 60 if g.kind == "DELTA" else ends,
+        )
+        if g.is_distribution:
+            d = g.dists[i].take(cols)
+            keep = d.count >= 0
+            out.dist, out.options = d.take(keep), g.options[i]
+        else:
+            assert g.matrix is not None
+            v = g.matrix[i, cols]
+            keep = ~np.isnan(v)
+            out.values = v[keep]
+        out.ends, out.starts = out.ends[keep], out.starts[keep]
+        return out
+
+    def _aligned(self, g: MetricGroup, rows: list[int], q: Query) -> list[OutSeries]:
+        p = agg.periods(self.index.t0, self.index.minutes, q.start, q.end, q.period)
+        ends = q.end - q.period * np.arange(p.n_periods, dtype=np.int64)
+        kind, vtype, unit = _aligned_type(g, q.aligner)
+        keep_dist = g.is_distribution and q.aligner in ("DELTA", "SUM")
+        num: np.ndarray | None = None
+        dists: list[agg.Dist] = []
+        if g.is_distribution:
+            aligned = [agg.align_dist(g.dists[i], p) for i in rows]
+            if keep_dist:
+                dists = aligned
+            else:
+                num = (
+                    np.vstack(
+                        [
+                            self._dist_to_number(d, g, i, q.aligner)
+                            for d, i in zip(aligned, rows, strict=True)
+                        ]
+                    )
+                    if rows
+                    else np.zeros((0, p.n_periods))
+                )
+        else:
+            assert g.matrix is not None
+            num = agg.align_numeric(g.matrix[rows], p, q.aligner, q.period)
+        series = [g.series[i] for i in rows]
+        groups: list[tuple[tuple[Mapping[str, str], Mapping[str, str]], list[int]]]
+        if q.reducer == "NONE":
+            groups = [((s.resource_labels, s.metric_labels), [j]) for j, s in enumerate(series)]
+        else:
+            groups = _group(series, q.group_by, q.project)
+            kind, vtype = _reduced_type(kind, vtype, q.reducer, keep_dist)
+            if q.reducer == "COUNT":
+                unit = "1"
+        out: list[OutSeries] = []
+        for (res, met), members in groups:
+            starts = ends - q.period if kind == "DELTA" else ends
+            o = OutSeries(res, met, kind, vtype, unit, ends, starts, nanos=q.end_nanos)
+            if keep_dist and (q.reducer in ("NONE", "SUM")):
+                d = (
+                    dists[members[0]]
+                    if q.reducer == "NONE"
+                    else agg.merge_series([dists[j] for j in members])
+                )
+                has = d.count >= 0
+                o.dist, o.options = d.take(has), g.options[rows[members[0]]]
+                o.ends, o.starts = ends[has], starts[has]
+            else:
+                if keep_dist:
+                    merged = agg.merge_series([dists[j] for j in members])
+                    v = self._merged_number(
+                        merged,
+                        g,
+                        rows[members[0]],
+                        q.reducer,
+                        len(members),
+                        [dists[j] for j in members],
+                    )
+                else:
+                    assert num is not None
+                    block = num[members]
+                    v = block[0] if q.reducer == "NONE" else agg.reduce_numeric(block, q.reducer)
+                has = ~np.isnan(v)
+                o.values, o.ends, o.starts = v[has], ends[has], starts[has]
+            out.append(o)
+        return out
+
+    @staticmethod
+    def _dist_to_number(d: agg.Dist, g: MetricGroup, i: int, aligner: str) -> np.ndarray:
+        if aligner in agg.PERCENTILES:
+            return agg.dist_percentile(d, g.layouts[i].upper_bounds(), agg.PERCENTILES[aligner])
+        raise invalid(f"The aligner ALIGN_{aligner} is not valid for distributions.")
+
+    @staticmethod
+    def _merged_number(
+        merged: agg.Dist, g: MetricGroup, i: int, reducer: str, n: int, parts: list[agg.Dist]
+    ) -> np.ndarray:
+        if reducer in agg.PERCENTILES:
+            return agg.dist_percentile(
+                merged, g.layouts[i].upper_bounds(), agg.PERCENTILES[reducer]
+            )
+        if reducer == "MEAN":
+            return np.where(merged.count > 0, merged.mean, np.nan)
+        counts = np.stack([p.count >= 0 for p in parts]).sum(axis=0).astype(float)  # COUNT
+        return np.where(counts > 0, counts, np.nan)
+
+    def _cached(self, key: str, q: Query) -> list[OutSeries]:
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        result = self._compute(q)
+        for s in result:
+            s.header = _header(s, q.metric_type)
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > 32:
+                self._cache.popitem(last=False)
+        return result
+
+    # -- the RPC ------------------------------------------------------------------------
+    def list_time_series(self, req: Any) -> bytes:
+        q = self._query(req)
+        if req.page_size < 0:
+            raise invalid("Field pageSize must not be negative.")
+        headers_only = req.view == monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.HEADERS
+        key = query_key(
+            req.name,
+            req.filter,
+            req.interval.SerializeToString(),
+            req.aggregation.SerializeToString(),
+            headers_only,
+        )
+        page, offset = read_token(req.page_token, key)
+        result = self._cached(key, q)
+        size = min(req.page_size or MAX_PAGE_POINTS, MAX_PAGE_POINTS)
+        chunks: list[bytes] = []
+        if headers_only:
+            for s in result[offset : offset + size]:
+                chunks.append(length_delimited(1, s.header))
+            nxt = offset + size if offset + size < len(result) else None
+        else:
+            nxt = None
+            pos = 0
+            nbytes = 0
+            budget = size
+            for s in result:
+                n = len(s)
+                if pos + n <= offset:
+                    pos += n
+                    continue
+                lo = max(0, offset - pos)
+                hi = min(n, lo + budget)
+                pts = _points(s, lo, hi)
+                if nbytes + len(pts) > MAX_PAGE_BYTES and hi > lo:
+                    # keep pages under the 4 MiB gRPC default receive limit of clients
+                    fit = max(
+                        1 if not chunks else 0,
+                        (MAX_PAGE_BYTES - nbytes) * (hi - lo) // max(len(pts), 1),
+                    )
+                    hi = lo + fit
+                    pts = _points(s, lo, hi)
+                    budget = hi - lo  # this page ends here
+                if hi > lo:
+                    chunks.append(length_delimited(1, s.header + pts))
+                    nbytes += len(s.header) + len(pts) + 8
+                budget -= hi - lo
+                pos += n
+                if budget == 0:
+                    taken = pos - n + hi
+                    total = sum(len(x) for x in result)
+                    if taken < total:
+                        nxt = taken
+                    break
+        if nxt is not None:
+            chunks.append(length_delimited(2, make_token(page + 1, nxt, key).encode()))
+        if self.faults.snapshot().exec_errors:
+            err = status_pb2.Status(
+                code=code_pb2.UNAVAILABLE,
+                message="Some time series could not be read; the results may be incomplete.",
+            )
+            chunks.append(length_delimited(3, err.SerializeToString()))
+        return b"".join(chunks)
+
+
+def _header(s: OutSeries, metric_type: str) -> bytes:
+    ts = _TS()
+    ts.metric.type = metric_type
+    ts.resource.type = "cloud_run_revision"
+    ts.resource.labels.update(dict(s.resource))
+    ts.metric.labels.update(dict(s.metric))
+    ts.metric_kind = _KIND[s.kind]
+    ts.value_type = _VTYPE[s.value_type]
+    ts.unit = s.unit
+    out: bytes = ts.SerializeToString()
+    return out
+
+
+def _points(s: OutSeries, lo: int, hi: int) -> bytes:
+    if s.dist is not None:
+        d = s.dist.take(slice(lo, hi))
+        return encode_dist_points(
+            s.ends[lo:hi], s.starts[lo:hi], d.count, d.mean, d.ssd, d.buckets, s.options, s.nanos
+        )
+    assert s.values is not None
+    return encode_points(s.ends[lo:hi], s.starts[lo:hi], s.values[lo:hi], s.value_type, s.nanos)

@@ -1,0 +1,1 @@
+"""Pure derived views for the dashboard: summaries, comparisons, verdicts (no streamlit)."""

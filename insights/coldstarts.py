@@ -1,0 +1,140 @@
+"""Cold starts from the platform's own logs, cross-checked with the startup-latency metric.
+
+An instance start (``Starting new instance. Reason: …``) is a cold start; its reason tells
+whether demand caused it (AUTOSCALING), a rollout (DEPLOYMENT_ROLLOUT) or min instances
+(MANUAL_OR_CUSTOMER_MIN_INSTANCE). Startup time comes from the ready probe joined on the
+instance id (logs) and, exactly for every start, from ``container/startup_latencies``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from insights.frames import ratio, requests_by_class, safe_ratio, total
+
+REASON_LABELS = {
+    "AUTOSCALING": "demand (autoscaling)",
+    "DEPLOYMENT_ROLLOUT": "rollout",
+    "MANUAL_OR_CUSTOMER_MIN_INSTANCE": "min instances",
+    "": "unknown",
+}
+
+
+@dataclass(frozen=True)
+class ColdStartSummary:
+    starts: int  # from logs
+    starts_metric: float  # startup_latencies sample count
+    per_day: float
+    per_1k_requests: float
+    by_reason: dict[str, int]
+    startup_p50_ms: float  # from the metric (exact per start)
+    startup_p95_ms: float
+    startup_p99_ms: float
+    oom_kills: int
+    rejected_429: int
+    agreement: float  # logs / metric (1.0 = perfect), NaN when the metric has none
+
+
+def summary(
+    events: pd.DataFrame, points: pd.DataFrame, totals: pd.DataFrame, *, window_s: float
+) -> ColdStartSummary:
+    """Figures for the frames given (already narrowed to a service or fleet by the caller)."""
+    starts = events[events["event"] == "start"]
+    metric = (
+        float(total(points, "startup_latencies", [], "count").sum()) if not points.empty else 0.0
+    )
+    reqs = requests_by_class(points, ["project_id"])["all"].sum()
+    svc = totals[totals["revision"] == ""] if not totals.empty else totals
+
+    def pct(stat: str) -> float:
+        v = (
+            total(svc, "startup_latencies_service", [], stat)
+            if not svc.empty
+            else pd.Series(dtype=float)
+        )
+        return float(v.sum()) if len(v) == 1 else float("nan")
+
+    return ColdStartSummary(
+        starts=len(starts),
+        starts_metric=metric,
+        per_day=len(starts) * 86_400.0 / window_s,
+        per_1k_requests=ratio(1000.0 * len(starts), float(reqs)),
+        by_reason={
+            REASON_LABELS.get(str(r), str(r)): int(n)
+            for r, n in starts["reason"].fillna("").value_counts().items()
+        },
+        startup_p50_ms=pct("p50"),
+        startup_p95_ms=pct("p95"),
+        startup_p99_ms=pct("p99"),
+        oom_kills=int((events["event"] == "oom").sum()),
+        rejected_429=int((events["event"] == "no_instance_429").sum()),
+        agreement=ratio(float(len(starts)), metric),
+    )
+
+
+def starts_over_time(events: pd.DataFrame, *, bucket: str) -> pd.DataFrame:
+    """Starts per time bucket (a pandas offset like "1h") and reason: timestamp, reason, count."""
+    starts = events[events["event"] == "start"]
+    if starts.empty:
+        return pd.DataFrame(
+            {
+                "timestamp": pd.Series(dtype="datetime64[ns, UTC]"),
+                "reason": pd.Series(dtype="string"),
+                "count": pd.Series(dtype="int64"),
+            }
+        )
+    labels = starts["reason"].fillna("").map(lambda r: REASON_LABELS.get(r, r))
+    grouped = starts.assign(reason=labels, timestamp=starts["timestamp"].dt.floor(bucket))
+    return (
+        grouped.groupby(["timestamp", "reason"], as_index=False)
+        .size()
+        .rename(columns={"size": "count"})
+    )
+
+
+def bucket_for(window_s: float) -> str:
+    """Bucket width that gives 24–170 bars across the window."""
+    for seconds, label in ((3600 * 6, "5min"), (86_400 * 2, "1h"), (86_400 * 8, "6h")):
+        if window_s <= seconds:
+            return label
+    return "1D"
+
+
+def startup_samples(events: pd.DataFrame) -> pd.Series:
+    """Startup durations (ms) measured from the logs (start joined to ready)."""
+    s = events.loc[events["event"] == "start", "startup_ms"]
+    return s[np.isfinite(s.astype("float64"))].astype("float64")
+
+
+def per_revision(events: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """Cold starts and cold starts per 1k requests for each revision."""
+    starts = events[events["event"] == "start"].groupby("revision").size()
+    reqs = requests_by_class(points, ["revision"])["all"] if not points.empty else pd.Series()
+    idx = starts.index.union(reqs.index)
+    out = pd.DataFrame(index=idx)
+    out["cold_starts"] = starts.reindex(idx).fillna(0).astype("int64")
+    out["requests"] = reqs.reindex(idx).fillna(0.0)
+    out["per_1k_requests"] = 1000 * safe_ratio(out["cold_starts"].astype(float), out["requests"])
+    out.index.name = "revision"
+    return out.reset_index().sort_values("per_1k_requests", ascending=False, ignore_index=True)
+
+
+def recent(events: pd.DataFrame, kinds: tuple[str, ...], limit: int = 200) -> pd.DataFrame:
+    """The newest events of the given kinds, newest first, with readable columns."""
+    sel = events[events["event"].isin(kinds)].sort_values("timestamp", ascending=False)
+    cols = [
+        "timestamp",
+        "service",
+        "revision",
+        "instance_id",
+        "event",
+        "reason",
+        "startup_ms",
+        "detail",
+    ]
+    out = sel[cols].head(limit).copy()
+    out["reason"] = out["reason"].fillna("").map(lambda r: REASON_LABELS.get(r, r))
+    return out.reset_index(drop=True)

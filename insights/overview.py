@@ -1,0 +1,144 @@
+"""The fleet overview: one row per service with the figures an on-call engineer scans first.
+
+Inputs are collector frames (METRIC_POINTS per period and as window totals, REVISIONS, TRAFFIC,
+INSTANCE_EVENTS) and the cost model's per-service costs. Unknown stays unknown: a figure that
+cannot be computed is NaN and shown as "—", never as 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from insights.frames import (
+    REV_KEYS,
+    SVC_KEYS,
+    requests_by_class,
+    safe_ratio,
+    select,
+    total,
+)
+
+COLUMNS = {
+    "project_id": "string",
+    "location": "string",
+    "service": "string",
+    "requests_per_s": "float64",
+    "error_5xx_pct": "float64",
+    "p95_ms": "float64",
+    "instances_active": "float64",
+    "instances_idle": "float64",
+    "cold_starts_per_day": "float64",
+    "rejected_429": "int64",
+    "billing": "string",
+    "min_instances": "Int64",
+    "max_instances": "Int64",
+    "observed_cost": "float64",
+    "monthly_cost": "float64",
+    "flags": "string",
+}
+
+
+def _serving_config(revisions: pd.DataFrame, traffic: pd.DataFrame) -> pd.DataFrame:
+    """Per service, the configuration of the revision taking the most traffic now."""
+    if revisions.empty:
+        return pd.DataFrame(columns=[*SVC_KEYS, "billing", "min_instances", "max_instances"])
+    share = traffic.groupby(REV_KEYS, observed=True)["percent"].sum().rename("percent")
+    revs = revisions.join(share, on=REV_KEYS).fillna({"percent": 0})
+    revs = revs.sort_values(["percent", "create_time"], ascending=False)
+    first = revs.drop_duplicates(SVC_KEYS).set_index(SVC_KEYS)
+    # Min instances of a service = sum over revisions with traffic (each keeps its own warm).
+    live = revs[revs["percent"] > 0].groupby(SVC_KEYS, observed=True)["min_instances"].sum()
+    out = first[["billing", "max_instances"]].copy()
+    out["min_instances"] = live.reindex(out.index).fillna(first["min_instances"]).astype("Int64")
+    return out.reset_index()
+
+
+def service_table(
+    points: pd.DataFrame,
+    totals: pd.DataFrame,
+    revisions: pd.DataFrame,
+    traffic: pd.DataFrame,
+    events: pd.DataFrame,
+    costs: pd.DataFrame,
+    *,
+    window_s: float,
+) -> pd.DataFrame:
+    """One row per service seen in the configuration or in the metrics.
+
+    ``totals``: METRIC_POINTS with one period covering the window; rows with ``revision == ""``
+    are service-level (histograms merged across revisions), so ``p95_ms`` is exact.
+    ``costs``: costmodel.observed.service_costs output (``total``, ``monthly_total``,
+    ``idle_min``, ``cannot_estimate`` per service).
+    """
+    keys = SVC_KEYS
+    index = (
+        pd.MultiIndex.from_frame(
+            pd.concat(
+                [revisions[keys], points[keys]] if not points.empty else [revisions[keys]]
+            ).drop_duplicates()
+        )
+        if not (revisions.empty and points.empty)
+        else pd.MultiIndex.from_tuples([], names=keys)
+    )
+    out = pd.DataFrame(index=index)
+    req = requests_by_class(points, keys).reindex(index)
+    out["requests_per_s"] = req["all"].fillna(0.0) / window_s
+    out["error_5xx_pct"] = 100 * safe_ratio(req["5xx"], req["all"])
+    svc_totals = totals[totals["revision"] == ""]
+    out["p95_ms"] = total(svc_totals, "request_latencies_service", keys, stat="p95").reindex(index)
+    inst = select(points, "instance_count", "value")
+    for state in ("active", "idle"):
+        per = inst[inst["state"] == state].groupby([*keys, "timestamp"], observed=True)["value"]
+        out[f"instances_{state}"] = per.sum().groupby(level=keys).mean().reindex(index)
+    starts = total(points, "startup_latencies", keys, stat="count").reindex(index)
+    out["cold_starts_per_day"] = starts.fillna(0.0) * 86_400.0 / window_s
+    rejected = events[events["event"] == "no_instance_429"].groupby(keys, observed=True).size()
+    out["rejected_429"] = rejected.reindex(index).fillna(0).astype("int64")
+    out = out.reset_index()
+    out = out.merge(_serving_config(revisions, traffic), on=keys, how="left")
+    cost_cols = ["total", "monthly_total", "idle_min", "cannot_estimate"]
+    if costs.empty:
+        costs = pd.DataFrame(columns=[*keys, *cost_cols])
+    out = out.merge(costs[[*keys, *cost_cols]], on=keys, how="left")
+    out["observed_cost"] = out["total"]
+    out["monthly_cost"] = out["monthly_total"]
+    out["flags"] = [
+        _flags({str(k): v for k, v in r.items()}, window_s) for r in out.to_dict("records")
+    ]
+    for col, dtype in COLUMNS.items():
+        if col not in out:
+            out[col] = pd.Series(dtype=dtype)
+    return (
+        out[list(COLUMNS)]
+        .astype(COLUMNS)
+        .sort_values(["requests_per_s", "service"], ascending=[False, True], ignore_index=True)
+    )
+
+
+def _flags(row: dict[str, object], window_s: float) -> str:
+    flags = []
+    idle = row.get("idle_min")
+    monthly_factor = 30.4375 * 86_400.0 / window_s
+    if isinstance(idle, float) and np.isfinite(idle) and idle > 0.005:
+        flags.append(f"idle min instances cost ${idle * monthly_factor:,.2f}/month")
+    rejected = row.get("rejected_429")
+    if isinstance(rejected, int | np.integer) and rejected > 0:
+        flags.append(f"hits max instances: {int(rejected):,} requests rejected (429)")
+    err = row.get("error_5xx_pct")
+    if isinstance(err, float) and np.isfinite(err) and err >= 1.0:
+        flags.append(f"{err:.1f} % 5xx")
+    reason = row.get("cannot_estimate")
+    if isinstance(reason, str) and reason:
+        flags.append(f"cost unknown: {reason}")
+    return "; ".join(flags)
+
+
+def trend(points: pd.DataFrame, metric: str, stat: str = "value") -> pd.DataFrame:
+    """Per service and period, the summed value (for the overview's small trend charts)."""
+    sel = select(points, metric, stat)
+    if sel.empty:
+        return pd.DataFrame(columns=[*SVC_KEYS, "timestamp", "value", "pending"])
+    return sel.groupby([*SVC_KEYS, "timestamp"], observed=True, as_index=False).agg(
+        value=("value", "sum"), pending=("pending", "any")
+    )

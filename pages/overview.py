@@ -1,0 +1,59 @@
+"""Overview: every service in scope in one sortable table, with request-rate trends."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import app_data
+import charts
+
+scope = st.session_state["scope"]
+st.title("Fleet overview")
+
+try:
+    view = app_data.overview(scope)
+except app_data.DataError as err:
+    st.error(f"Could not load the fleet: {err}")
+    st.stop()
+
+if not view.quality.complete:
+    st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
+
+if view.table.empty:
+    st.info("No Cloud Run services in this project and region selection.")
+    st.stop()
+
+st.dataframe(
+    view.table,
+    hide_index=True,
+    width="stretch",
+    key="overview_table",
+    column_config={
+        "requests_per_s": st.column_config.NumberColumn("req/s", format="%.2f"),
+        "error_5xx_pct": st.column_config.NumberColumn("5xx %", format="%.2f"),
+        "p95_ms": st.column_config.NumberColumn("p95 (ms)", format="%.0f"),
+        "instances_active": st.column_config.NumberColumn("active inst.", format="%.2f"),
+        "instances_idle": st.column_config.NumberColumn("idle inst.", format="%.2f"),
+        "cold_starts_per_day": st.column_config.NumberColumn("cold starts/day", format="%.0f"),
+        "observed_cost": st.column_config.NumberColumn("cost in window", format="$%.2f"),
+        "monthly_cost": st.column_config.NumberColumn("projected $/month", format="$%.2f"),
+    },
+)
+st.download_button(
+    "Download CSV",
+    view.table.to_csv(index=False),
+    "runwatch-overview.csv",
+    "text/csv",
+    key="overview_csv",
+)
+
+st.plotly_chart(
+    charts.time_series(
+        view.request_trend.rename(columns={"service": "series"}),
+        title="Request rate",
+        unit="req/s",
+        color="series",
+        period_s=view.period_s,
+    ),
+    key="overview_requests",
+)

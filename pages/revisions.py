@@ -1,0 +1,90 @@
+"""Revisions side by side: cards with deltas, a canary verdict, overlaid time series."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import app_data
+import charts
+
+scope = st.session_state["scope"]
+st.title("Revisions")
+
+if not scope.service:
+    st.info("Choose a service in the sidebar to compare its revisions.")
+    st.stop()
+
+try:
+    view = app_data.revisions(scope, list(scope.revisions))
+except app_data.DataError as err:
+    st.error(f"Could not load the revisions of {scope.service}: {err}")
+    st.stop()
+
+if view is None or not view.all_revisions:
+    st.info(f"No revisions of {scope.service} in this window and region selection.")
+    st.stop()
+if not view.quality.complete:
+    st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
+
+picked = st.multiselect(
+    "Revisions to compare",
+    view.all_revisions,
+    default=view.selected,
+    key="rev_pick",
+    help="By default the revisions that receive traffic now.",
+)
+if picked != view.selected:
+    st.query_params["rev"] = ",".join(picked)
+    view = app_data.revisions(scope, picked) or view
+if len(view.selected) < 2:
+    st.info("Pick at least two revisions to compare them.")
+
+cols = st.columns(max(len(view.selected), 1))
+base = view.cards.set_index("revision")
+for col, rev in zip(cols, view.selected, strict=False):
+    card = base.loc[rev]
+    ref = base.loc[view.stable] if view.stable and rev != view.stable else None
+    with col, st.container(border=True):
+        role = "stable" if rev == view.stable else ("candidate" if rev == view.candidate else "")
+        st.markdown(f"**:{'blue' if role == 'stable' else 'red'}[{rev}]** {role}")
+        st.caption(app_data.card_caption(card))
+        for label, field, fmt, worse_up in app_data.CARD_METRICS:
+            value, delta = app_data.card_value(card, ref, field, fmt)
+            st.metric(label, value, delta, delta_color="inverse" if worse_up else "normal")
+
+if view.verdict is not None:
+    v = view.verdict
+    show = {"regression": st.error, "improvement": st.success}.get(v.status, st.info)
+    show(f"**Canary verdict:** {v.headline}")
+    with st.expander("How the verdict was reached"):
+        st.markdown(app_data.VERDICT_METHOD)
+        for line in v.details:
+            st.markdown(f"- {line}")
+
+st.download_button(
+    "Download CSV",
+    view.cards.to_csv(index=False),
+    f"{scope.service}-revisions.csv",
+    "text/csv",
+    key="rev_csv",
+)
+
+kw = {"colors": view.colors, "period_s": view.period_s, "markers": view.markers}
+st.plotly_chart(
+    charts.time_series(view.request_rate, title="Request rate", unit="req/s", **kw),
+    key="rev_requests",
+)
+st.plotly_chart(
+    charts.time_series(view.latency, title="Latency p50 / p95 / p99", unit="ms", dash="stat", **kw),
+    key="rev_latency",
+)
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(
+        charts.time_series(view.instances, title="Instances", unit="instances", **kw),
+        key="rev_instances",
+    )
+with right:
+    st.plotly_chart(
+        charts.time_series(view.errors, title="5xx errors", unit="errors/s", **kw), key="rev_errors"
+    )

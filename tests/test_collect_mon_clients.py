@@ -1,0 +1,69 @@
+"""clients.py constructors and calls.py policy pieces that need no emulator."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import config
+from collectors import calls, clients
+
+
+def test_google_mode_without_credentials_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/runwatch-test.json")
+    with pytest.raises(calls.RunwatchError, match="application-default login"):
+        clients.for_google()
+
+
+def test_emulator_clients_share_one_channel_and_take_the_policy() -> None:
+    settings = config.load({"RUNWATCH_SOURCE": "demo", "RUNWATCH_RPC_TIMEOUT_S": "7"})
+    c = clients.from_settings(settings, "127.0.0.1:9")
+    try:
+        assert c.mode == "emulator"
+        assert c.policy.timeout_s == 7.0
+        assert c.policy.deadline_s == 14.0
+        assert c.counter.snapshot() == {}
+    finally:
+        c.close()
+    with pytest.raises(ValueError, match="emulator's address"):
+        clients.from_settings(settings, "")
+    with pytest.raises(ValueError, match="host:port"):
+        clients.for_emulator("nonsense")
+
+
+def test_backoff_is_full_jitter_and_capped() -> None:
+    policy = calls.CallPolicy(backoff_initial_s=0.5, backoff_max_s=2.0)
+    rng = random.Random(1)
+    for n in range(8):
+        cap = min(2.0, 0.5 * 2**n)
+        draws = [policy.backoff(n, rng) for _ in range(200)]
+        assert min(draws) >= 0.0
+        assert max(draws) <= cap
+        assert max(draws) > 0.8 * cap  # spread over the whole range
+    with pytest.raises(ValueError, match="attempts"):
+        calls.CallPolicy(attempts=0)
+    with pytest.raises(ValueError, match="positive"):
+        calls.CallPolicy(timeout_s=0)
+
+
+def test_rpc_counter_is_thread_safe() -> None:
+    import threading
+
+    counter = calls.RpcCounter()
+
+    def work() -> None:
+        for _ in range(1000):
+            counter.add("a/B")
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counter.snapshot() == {"a/B": 8000}
+    assert counter.total() == 8000
+    counter.reset()
+    assert counter.snapshot() == {}
