@@ -127,7 +127,7 @@ def window_of(scope: Scope) -> TimeWindow:
     if scope.window == scope_mod.CUSTOM and scope.start and scope.end:
         return TimeWindow.custom(scope.start, scope.end)
     step = max(60, min(SETTINGS.metrics_ttl_s, 3600) // 60 * 60)
-    rounded = floor_to(clock, step) if not SETTINGS.is_demo else clock
+    rounded = floor_to(clock, step)
     return TimeWindow.preset(scope.window, rounded)
 
 

@@ -16,10 +16,10 @@ import app_data
 st.set_page_config(page_title="runwatch", page_icon="📈", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon="🗺️", default=True, url_path="overview"),
-    st.Page("pages/revisions.py", title="Revisions", icon="🔀", url_path="revisions"),
-    st.Page("pages/cold_starts.py", title="Cold starts", icon="🧊", url_path="cold-starts"),
-    st.Page("pages/cost.py", title="Cost & tuning", icon="💲", url_path="cost"),
+    st.Page("app_pages/overview.py", title="Overview", icon="🗺️", default=True, url_path="overview"),
+    st.Page("app_pages/revisions.py", title="Revisions", icon="🔀", url_path="revisions"),
+    st.Page("app_pages/cold_starts.py", title="Cold starts", icon="🧊", url_path="cold-starts"),
+    st.Page("app_pages/cost.py", title="Cost & tuning", icon="💲", url_path="cost"),
 ]
 WINDOW_LABELS = {
     "1h": "1 hour",

@@ -191,6 +191,9 @@ def wanted_instances(
     return wanted, mu, lam
 
 
+_TOTALS = ("cold_starts", "meeting", "instance_s", "busy_s", "active_s", "idle_min_s", "peak")
+
+
 def _totals(
     inst: np.ndarray,
     lo: np.ndarray,
@@ -218,11 +221,13 @@ def _totals(
     prev = np.concatenate([first, inst[:, :-1]], axis=1)
     ups = np.maximum(inst - prev, 0.0)
     # Requests meeting a cold start: from zero, every arrival during the startup (at least the
-    # one that triggered it); else up to C per new instance.
+    # one that triggered it); else, per new instance, one at concurrency 1, or its share of the
+    # arrivals during the startup (not capped by the concurrency, so that equal instance curves
+    # of different concurrencies share one computation).
     meet = np.where(
         (prev == 0) & (ups > 0),
         1.0 + lam_s * startup,
-        ups * np.minimum(conc, 1.0 + lam_s * startup / n),
+        ups * (1.0 if conc <= 1 else 1.0 + lam_s * startup / n),
     )
     meet = np.minimum(meet, d[None, :])
     life_h = inst.sum(axis=1) / 60.0
@@ -285,6 +290,7 @@ def replay(
     pairs = np.stack([grid.concurrency.astype(float), grid.cpu], axis=1)
     uniq_pairs, pair_idx = np.unique(pairs, axis=0, return_inverse=True)
     windows, weights = params.retention_windows()
+    cache: dict[object, dict[tuple[int, ...], dict[str, float]]] = {}
     for p, (conc, cpu) in enumerate(uniq_pairs):
         wanted, mu, lam = wanted_instances(traffic, int(conc), float(cpu), params)
         members = np.flatnonzero(pair_idx.ravel() == p)
@@ -294,34 +300,44 @@ def replay(
         hi = uniq_mm[:, 1:].astype(float)
         capacity = hi * conc  # most requests in flight at once
         over = wanted[None, :] > hi
-        excess = np.where(over, poisson_excess(np.broadcast_to(mu, over.shape), capacity), 0.0)
+        excess = np.zeros(over.shape)
+        if over.any():
+            rows_i, cols_i = np.nonzero(over)
+            excess[rows_i, cols_i] = poisson_excess(mu[cols_i], capacity[rows_i, 0])
         frac_rej = np.where(mu > 0, np.minimum(excess / np.maximum(mu, 1e-12), 1.0), 0.0)
         rejected = d[None, :] * frac_rej
         mu_s = mu[None, :] * (1.0 - frac_rej)
         lam_s = lam[None, :] * (1.0 - frac_rej)
-        acc: dict[str, np.ndarray] = {}
+        # Curves that are the same (same wanted instances, no rejections) give the same
+        # totals whatever the concurrency above 1: compute them once.
+        key = (hash(wanted.tobytes()), conc <= 1) if not over.any() else None
+        todo = [tuple(r) for r in uniq_mm.tolist()]
+        known = cache.get(key, {}) if key is not None and minutes_out is None else {}
+        missing = [i for i, r in enumerate(todo) if r not in known]
+        acc: dict[str, np.ndarray] = {n: np.zeros(len(todo)) for n in _TOTALS}
         inst_avg = np.zeros((len(uniq_mm), t_len)) if minutes_out is not None else None
-        for window, weight in zip(windows, weights, strict=True):
-            held = sliding_max(wanted, window + 1)
-            inst = np.clip(held[None, :], lo, hi)  # (g, T)
-            part = _totals(inst, lo, d, mu_s, lam_s, conc, startup, warm_start, hours, params)
-            for key, val in part.items():
-                acc[key] = acc.get(key, 0.0) + weight * val
-            if inst_avg is not None:
-                inst_avg += weight * inst
+        if missing:
+            sel = np.array(missing)
+            for window, weight in zip(windows, weights, strict=True):
+                held = sliding_max(wanted, window + 1)
+                inst = np.clip(held[None, :], lo[sel], hi[sel])  # (g, T)
+                part = _totals(inst, lo[sel], d, mu_s[sel], lam_s[sel], conc, startup,
+                               warm_start, hours, params)  # fmt: skip
+                for name, val in part.items():
+                    acc[name][sel] += weight * val
+                if inst_avg is not None:
+                    inst_avg[sel] += weight * inst
+        for i, r in enumerate(todo):
+            if r in known:
+                for name in _TOTALS:
+                    acc[name][i] = known[r][name]
+            elif key is not None:
+                cache.setdefault(key, {})[r] = {name: float(acc[name][i]) for name in _TOTALS}
         for j, k_idx in enumerate(members.tolist()):
             g = int(mm_idx.ravel()[j])
             out["served"][k_idx] = float((d - rejected[g]).sum())
             out["rejected"][k_idx] = float(rejected[g].sum())
-            for name in (
-                "cold_starts",
-                "meeting",
-                "instance_s",
-                "busy_s",
-                "active_s",
-                "idle_min_s",
-                "peak",
-            ):
+            for name in _TOTALS:
                 out[name][k_idx] = float(acc[name][g])
             if minutes_out is not None and inst_avg is not None:
                 minutes_out[k_idx] = inst_avg[g]

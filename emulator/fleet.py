@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 MAX_DAYS = 30
-SIM_THREADS = 2
+SIM_THREADS = 1
 
 
 def validate_spec(spec: FleetSpec) -> None:

@@ -71,9 +71,18 @@ def _changes(
 
 
 def _checkout(end: datetime) -> ServiceSpec:
-    base = dict(cpu=1.0, memory_gib=0.5, concurrency=40, min_instances=1, max_instances=20,
-                latency_median_ms=70.0, latency_sigma=0.5, cpu_s_per_request=0.02,
-                error_rate_5xx=0.002, startup_median_ms=1800.0)  # fmt: skip
+    base: dict[str, object] = {
+        "cpu": 1.0,
+        "memory_gib": 0.5,
+        "concurrency": 40,
+        "min_instances": 1,
+        "max_instances": 20,
+        "latency_median_ms": 70.0,
+        "latency_sigma": 0.5,
+        "cpu_s_per_request": 0.02,
+        "error_rate_5xx": 0.002,
+        "startup_median_ms": 1800.0,
+    }
     old = _rev("checkout-api", 41, "kez", _history(end), **base)
     stable = _rev("checkout-api", 42, "vaq", _ago(end, 100), **{**base, "latency_median_ms": 65.0})
     canary = _rev(
@@ -95,16 +104,26 @@ def _checkout(end: datetime) -> ServiceSpec:
         region=EU,
         revisions=(old, stable, canary),
         traffic=_changes(end, steps, {c: "canary"}),
-        shape=TrafficShape(base_rps=8.0, daily_amplitude=0.6, weekly_amplitude=0.3,
-                           peak_hour_utc=14.0, noise=0.1),  # fmt: skip
+        shape=TrafficShape(
+            base_rps=6.0, daily_amplitude=0.6, weekly_amplitude=0.3, peak_hour_utc=14.0, noise=0.1
+        ),
         story="mid-canary: the 10 % canary has a p99 latency regression and ten times the 5xx",
     )
 
 
 def _web_frontend(end: datetime) -> ServiceSpec:
-    base = dict(cpu=1.0, memory_gib=1.0, concurrency=80, max_instances=30,
-                latency_median_ms=120.0, latency_sigma=0.6, cpu_s_per_request=0.05,
-                error_rate_5xx=0.0008, startup_median_ms=2500.0, startup_cpu_boost=True)  # fmt: skip
+    base: dict[str, object] = {
+        "cpu": 1.0,
+        "memory_gib": 1.0,
+        "concurrency": 80,
+        "max_instances": 30,
+        "latency_median_ms": 120.0,
+        "latency_sigma": 0.6,
+        "cpu_s_per_request": 0.05,
+        "error_rate_5xx": 0.0008,
+        "startup_median_ms": 2500.0,
+        "startup_cpu_boost": True,
+    }
     r1 = _rev("web-frontend", 117, "pum", _history(end), **base)
     r2 = _rev("web-frontend", 118, "gox", _ago(end, 150), **{**base, "latency_median_ms": 110.0})
     r3 = _rev("web-frontend", 119, "tid", _ago(end, 54), **{**base, "latency_median_ms": 105.0})
@@ -123,16 +142,31 @@ def _web_frontend(end: datetime) -> ServiceSpec:
         region=EU,
         revisions=(r1, r2, r3),
         traffic=_changes(end, steps),
-        shape=TrafficShape(base_rps=16.0, daily_amplitude=0.85, weekly_amplitude=0.25,
-                           peak_hour_utc=19.0, noise=0.08),  # fmt: skip
+        shape=TrafficShape(
+            base_rps=10.0,
+            daily_amplitude=0.85,
+            weekly_amplitude=0.25,
+            peak_hour_utc=19.0,
+            noise=0.08,
+        ),
         story="high traffic with a strong daily cycle; CPU-bound scaling follows it",
     )
 
 
 def _admin_tool(end: datetime) -> ServiceSpec:
-    base = dict(cpu=1.0, memory_gib=1.0, concurrency=80, min_instances=2, max_instances=4,
-                cpu_idle=False, latency_median_ms=150.0, latency_sigma=0.7,
-                cpu_s_per_request=0.05, error_rate_5xx=0.004, startup_median_ms=3000.0)  # fmt: skip
+    base: dict[str, object] = {
+        "cpu": 1.0,
+        "memory_gib": 1.0,
+        "concurrency": 80,
+        "min_instances": 2,
+        "max_instances": 4,
+        "cpu_idle": False,
+        "latency_median_ms": 150.0,
+        "latency_sigma": 0.7,
+        "cpu_s_per_request": 0.05,
+        "error_rate_5xx": 0.004,
+        "startup_median_ms": 3000.0,
+    }
     r1 = _rev("admin-tool", 6, "wen", _history(end), **base)
     r2 = _rev("admin-tool", 7, "saf", _ago(end, 72), **base)
     steps: list[tuple[float, Mapping[str, int]]] = [
@@ -144,16 +178,25 @@ def _admin_tool(end: datetime) -> ServiceSpec:
         region=EU,
         revisions=(r1, r2),
         traffic=_changes(end, steps),
-        shape=TrafficShape(base_rps=0.01, daily_amplitude=1.0, weekly_amplitude=0.9,
-                           peak_hour_utc=10.0, noise=0.3),  # fmt: skip
+        shape=TrafficShape(
+            base_rps=0.01, daily_amplitude=1.0, weekly_amplitude=0.9, peak_hour_utc=10.0, noise=0.3
+        ),
         story="min-instances 2 with instance-based billing: idles almost all the time, paying",
     )
 
 
 def _notify_mailer(end: datetime) -> ServiceSpec:
-    base = dict(cpu=0.5, memory_gib=0.25, concurrency=1, max_instances=10,
-                latency_median_ms=200.0, latency_sigma=0.4, cpu_s_per_request=0.06,
-                error_rate_5xx=0.003, startup_median_ms=1200.0)  # fmt: skip
+    base: dict[str, object] = {
+        "cpu": 0.5,
+        "memory_gib": 0.25,
+        "concurrency": 1,
+        "max_instances": 10,
+        "latency_median_ms": 200.0,
+        "latency_sigma": 0.4,
+        "cpu_s_per_request": 0.06,
+        "error_rate_5xx": 0.003,
+        "startup_median_ms": 1200.0,
+    }
     r1 = _rev("notify-mailer", 21, "hoc", _history(end), **base)
     r2 = _rev("notify-mailer", 22, "ryt", _ago(end, 120), **{**base, "latency_median_ms": 180.0})
     steps: list[tuple[float, Mapping[str, int]]] = [
@@ -171,9 +214,18 @@ def _notify_mailer(end: datetime) -> ServiceSpec:
 
 
 def _runwatch(end: datetime) -> ServiceSpec:
-    base = dict(cpu=1.0, memory_gib=1.0, concurrency=80, max_instances=2,
-                latency_median_ms=400.0, latency_sigma=1.0, cpu_s_per_request=0.2,
-                error_rate_5xx=0.001, startup_median_ms=6000.0, startup_cpu_boost=True)  # fmt: skip
+    base: dict[str, object] = {
+        "cpu": 1.0,
+        "memory_gib": 1.0,
+        "concurrency": 80,
+        "max_instances": 2,
+        "latency_median_ms": 400.0,
+        "latency_sigma": 1.0,
+        "cpu_s_per_request": 0.2,
+        "error_rate_5xx": 0.001,
+        "startup_median_ms": 6000.0,
+        "startup_cpu_boost": True,
+    }
     r1 = _rev("runwatch", 3, "mab", _history(end), **base)
     r2 = _rev("runwatch", 4, "qel", _ago(end, 110), **base)
     steps: list[tuple[float, Mapping[str, int]]] = [
@@ -185,16 +237,25 @@ def _runwatch(end: datetime) -> ServiceSpec:
         region=EU,
         revisions=(r1, r2),
         traffic=_changes(end, steps),
-        shape=TrafficShape(base_rps=0.003, daily_amplitude=0.9, weekly_amplitude=0.9,
-                           peak_hour_utc=9.0, noise=0.2),  # fmt: skip
+        shape=TrafficShape(
+            base_rps=0.003, daily_amplitude=0.9, weekly_amplitude=0.9, peak_hour_utc=9.0, noise=0.2
+        ),
         story="this dashboard: tiny traffic, scales to zero, almost every visit is a cold start",
     )
 
 
 def _webhook_relay(end: datetime) -> ServiceSpec:
-    base = dict(cpu=1.0, memory_gib=0.5, concurrency=4, max_instances=3,
-                latency_median_ms=300.0, latency_sigma=0.6, cpu_s_per_request=0.03,
-                error_rate_5xx=0.002, startup_median_ms=1500.0)  # fmt: skip
+    base: dict[str, object] = {
+        "cpu": 1.0,
+        "memory_gib": 0.5,
+        "concurrency": 4,
+        "max_instances": 3,
+        "latency_median_ms": 300.0,
+        "latency_sigma": 0.6,
+        "cpu_s_per_request": 0.03,
+        "error_rate_5xx": 0.002,
+        "startup_median_ms": 1500.0,
+    }
     r1 = _rev("webhook-relay", 12, "fiz", _history(end), **base)
     r2 = _rev("webhook-relay", 13, "dov", _ago(end, 96), **base)
     steps: list[tuple[float, Mapping[str, int]]] = [
@@ -206,17 +267,32 @@ def _webhook_relay(end: datetime) -> ServiceSpec:
         region=ASIA,
         revisions=(r1, r2),
         traffic=_changes(end, steps),
-        shape=TrafficShape(base_rps=1.2, daily_amplitude=0.3, noise=0.15,
-                           bursts_per_day=2.0, burst_multiplier=30.0, burst_minutes=6.0),  # fmt: skip
+        shape=TrafficShape(
+            base_rps=1.2,
+            daily_amplitude=0.3,
+            noise=0.15,
+            bursts_per_day=2.0,
+            burst_multiplier=30.0,
+            burst_minutes=6.0,
+        ),
         story="bursts hit max instances (3): requests wait, then fail with 429",
     )
 
 
 def _image_resizer(end: datetime) -> ServiceSpec:
-    base = dict(cpu=2.0, memory_gib=2.0, concurrency=1, max_instances=50,
-                latency_median_ms=1800.0, latency_sigma=0.5, cpu_s_per_request=1.6,
-                error_rate_5xx=0.004, startup_median_ms=4000.0, oom_per_instance_hour=0.03,
-                memory_base_fraction=0.45)  # fmt: skip
+    base: dict[str, object] = {
+        "cpu": 2.0,
+        "memory_gib": 2.0,
+        "concurrency": 1,
+        "max_instances": 50,
+        "latency_median_ms": 1800.0,
+        "latency_sigma": 0.5,
+        "cpu_s_per_request": 1.6,
+        "error_rate_5xx": 0.004,
+        "startup_median_ms": 4000.0,
+        "oom_per_instance_hour": 0.03,
+        "memory_base_fraction": 0.45,
+    }
     r1 = _rev("image-resizer", 30, "nub", _history(end), **base)
     r2 = _rev("image-resizer", 31, "kax", _ago(end, 75), **{**base, "startup_cpu_boost": True})
     steps: list[tuple[float, Mapping[str, int]]] = [
@@ -230,8 +306,15 @@ def _image_resizer(end: datetime) -> ServiceSpec:
         region=ASIA,
         revisions=(r1, r2),
         traffic=_changes(end, steps),
-        shape=TrafficShape(base_rps=0.12, daily_amplitude=0.8, peak_hour_utc=6.0, noise=0.2,
-                           bursts_per_day=6.0, burst_multiplier=10.0, burst_minutes=4.0),  # fmt: skip
+        shape=TrafficShape(
+            base_rps=0.12,
+            daily_amplitude=0.8,
+            peak_hour_utc=6.0,
+            noise=0.2,
+            bursts_per_day=6.0,
+            burst_multiplier=10.0,
+            burst_minutes=4.0,
+        ),
         story="CPU-heavy, concurrency 1: every overlap of uploads starts an instance",
     )
 

@@ -49,7 +49,7 @@ def arrival_times(rates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     spacing = np.cumsum(fast_exponential(rng, n + 1))
     unit = spacing[:-1] * (total / spacing[-1])
     grid = np.arange(len(rates) + 1, dtype=np.float64) * 60.0
-    return np.interp(unit, cum, grid)
+    return np.asarray(np.interp(unit, cum, grid), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def split_by_revision(
     times: np.ndarray, timeline: TrafficTimeline, rng: np.random.Generator
 ) -> np.ndarray:
     """Revision index (into the service's revisions) of every arrival, by traffic percent."""
-    u = rng.random(len(times)) * 100.0
+    u = rng.random(len(times), dtype=np.float32) * np.float32(100.0)
     out = np.full(len(times), -1, dtype=np.int16)
     bounds = np.searchsorted(times, timeline.change_s, side="left")
     bounds = np.concatenate([bounds, [len(times)]])

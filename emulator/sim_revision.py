@@ -40,6 +40,7 @@ from emulator.sim_instances import (
 )
 from emulator.sim_util import (
     fast_normal,
+    hash_uniform,
     interval_integral,
     poisson_sf,
     sparse_indices,
@@ -141,14 +142,14 @@ def simulate_revision(
     """
     n = len(times)
     minutes = n_seconds // 60
-    svc = (rev.latency_median_ms / 1000.0) * svc_scale
-    svc = np.exp(rev.latency_sigma * fast_normal(stream("service"), n)) * svc
+    median_s = (rev.latency_median_ms / 1000.0) * svc_scale
+    svc: np.ndarray = np.exp(rev.latency_sigma * fast_normal(stream("service"), n)) * median_s
     np.minimum(svc, rev.timeout_s, out=svc)
     status = _statuses(stream("status"), n, rev.error_rate_5xx)
 
     sec = times.astype(np.int64)
     np.minimum(sec, n_seconds - 1, out=sec)
-    inflight = interval_integral(times, times + svc, n_seconds, 1.0, sorted_starts=True)
+    inflight = interval_integral(times, times + svc, n_seconds, 1.0, in_window=True)
     boost = STARTUP_CPU_BOOST_FACTOR if rev.startup_cpu_boost else 1.0
     mean_startup_s = rev.startup_median_ms * boost * np.exp(STARTUP_SIGMA**2 / 2) / 1000.0
     max_wait = max(MAX_REQUEST_WAIT_MIN_S, MAX_REQUEST_WAIT_STARTUPS * mean_startup_s)
@@ -163,7 +164,7 @@ def simulate_revision(
             rejected_t = times[rejected]
             kept = np.flatnonzero(~rejected)
             times, svc, sec, status = times[kept], svc[kept], sec[kept], status[kept]
-            inflight = interval_integral(times, times + svc, n_seconds, 1.0, sorted_starts=True)
+            inflight = interval_integral(times, times + svc, n_seconds, 1.0, in_window=True)
     arrivals = np.bincount(sec, minlength=n_seconds)[:n_seconds].astype(np.float64)
 
     desired, _ = desired_instances(
@@ -176,16 +177,17 @@ def simulate_revision(
         stream("instances"),
     )  # fmt: skip
     alive, ready = per_second_counts(lt, n_seconds)
-    wait = _cold_start_waits(
-        lt, times, sec, inflight, alive, ready, rev.concurrency, lambda: _per_request(stream, "cold", n, kept)
-    )
+    wait = _cold_start_waits(  # keyed by arrival index: stable across settings
+        lt, times, sec, inflight, alive, ready, rev.concurrency,
+        lambda cand: hash_uniform(cand if kept is None else kept[cand], stream("cold")),
+    )  # fmt: skip
     if alive.max(initial=0) > 1:
         u_slot = _per_request(stream, "slot", n, kept)
         slot = (u_slot * np.maximum(alive[sec], 1)).astype(np.int16)
     else:
         slot = np.zeros(len(times), dtype=np.int16)
     start = times + wait if wait.any() else times
-    b_start, b_end, b_slot = _busy_periods(start, start + svc, slot, n_seconds)
+    b_start, b_end, b_slot = _busy_periods(start, start + svc, slot)
 
     alive_s = interval_integral(lt.start, lt.end, minutes, 60.0)
     st = lt.started
@@ -225,7 +227,7 @@ def _cold_start_waits(
     alive: np.ndarray,
     ready: np.ndarray,
     concurrency: int,
-    draw_u: Callable[[], np.ndarray],
+    draw_u: Callable[[np.ndarray], np.ndarray],
 ) -> np.ndarray:
     wait = np.zeros(len(times))
     n_seconds = len(alive)
@@ -237,7 +239,7 @@ def _cold_start_waits(
     nr = ready[cs].astype(np.int64)
     p = np.where(nr == 0, 1.0, poisson_sf(nr * concurrency, inflight[cs]))
     nxt = next_ready_per_second(lt, n_seconds)[cs]
-    meet = (draw_u()[cand] < p) & np.isfinite(nxt) & (nxt > times[cand])
+    meet = (draw_u(cand) < p) & np.isfinite(nxt) & (nxt > times[cand])
     wait[cand[meet]] = nxt[meet] - times[cand[meet]]
     return wait
 
@@ -252,28 +254,34 @@ def _statuses(rng: np.random.Generator, n: int, error_rate: float) -> np.ndarray
 
 
 def _busy_periods(
-    s: np.ndarray, e: np.ndarray, slot: np.ndarray, n_seconds: int
+    s: np.ndarray, e: np.ndarray, slot: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Busy periods per slot (union of request intervals), ends rounded up to 100 ms."""
+    """Busy periods per slot (union of request intervals), ends rounded up to 100 ms.
+
+    Requests are grouped by slot with a stable (radix) sort, which keeps each slot's requests
+    in arrival order; a running maximum of end times per slot then marks where a period breaks.
+    """
     if len(s) == 0:
         return np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int16)
     counts = np.bincount(slot)
-    big = float(n_seconds + 1e5)
     if len(counts) == 1:
-        sl = np.zeros(len(s))
-        ss, cm = s, np.maximum.accumulate(e)
+        ss, es = s, e
     else:
         order = np.argsort(slot, kind="stable")
-        sl = np.repeat(np.arange(len(counts), dtype=np.float64) * big, counts)
-        ss = s[order] + sl
-        cm = np.maximum.accumulate(e[order] + sl)
+        ss, es = s[order], e[order]
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    cm = np.empty(len(ss))
     brk = np.empty(len(ss), dtype=bool)
-    brk[0] = True
-    brk[1:] = ss[1:] > cm[:-1]
+    for k in range(len(counts)):
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        if hi == lo:
+            continue
+        np.maximum.accumulate(es[lo:hi], out=cm[lo:hi])
+        np.greater(ss[lo + 1 : hi], cm[lo : hi - 1], out=brk[lo + 1 : hi])
+        brk[lo] = True
     first = np.flatnonzero(brk)
     last = np.append(first[1:] - 1, len(ss) - 1)
-    start = ss[first] - sl[first]
-    end = cm[last] - sl[last]
-    dur = np.ceil((end - start) / BILLING_GRANULARITY_S - 1e-6) * BILLING_GRANULARITY_S
-    slots = (sl[first] / big).round().astype(np.int16)
+    start = ss[first]
+    dur = np.ceil((cm[last] - start) / BILLING_GRANULARITY_S - 1e-6) * BILLING_GRANULARITY_S
+    slots = (np.searchsorted(bounds, first, side="right") - 1).astype(np.int16)
     return start, start + dur, slots

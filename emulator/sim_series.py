@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from emulator.model import BucketLayout, DistributionSeries, RawSeries
-from emulator.sim_revision import RevisionRun
+from emulator.sim_revision import LATENCY_METRIC_INCLUDES_COLD_START_WAIT, RevisionRun
 
 PREFIX = "run.googleapis.com/"
 LATENCY_LAYOUT = BucketLayout("exponential", num_finite_buckets=32, growth_factor=1.5, scale=1.0)
@@ -40,14 +40,14 @@ def bucket_index(layout: BucketLayout, values: np.ndarray) -> np.ndarray:
         b = (np.log(v) * (1.0 / np.log(layout.growth_factor))).astype(np.int64) + 1
         b[values < layout.scale] = 0
         b[values >= top] = n + 1
-        return b
+        return np.asarray(b, dtype=np.int64)
     if layout.kind == "linear":
         top = layout.offset + layout.width * n
         v = np.clip(values, layout.offset, top) - layout.offset
         b = (v * (1.0 / layout.width)).astype(np.int64) + 1
         b[values < layout.offset] = 0
         b[values >= top] = n + 1
-        return b
+        return np.asarray(b, dtype=np.int64)
     return np.searchsorted(layout.upper_bounds(), values, side="right").astype(np.int64)
 
 
@@ -104,8 +104,14 @@ def revision_series(
     rev = run.spec
     out: list[RawSeries] = []
 
-    def add(metric: str, kind: str, vtype: str, unit: str, labels: dict[str, str], values: object):
-        assert isinstance(values, np.ndarray | DistributionSeries)
+    def add(
+        metric: str,
+        kind: str,
+        vtype: str,
+        unit: str,
+        labels: dict[str, str],
+        values: np.ndarray | DistributionSeries,
+    ) -> None:
         out.append(RawSeries(PREFIX + metric, kind, vtype, unit, resource_labels, labels, values))
 
     present = run.alive_s > 0
@@ -120,7 +126,7 @@ def revision_series(
         labels = {"response_code": str(code), "response_code_class": f"{code // 100}xx"}
         add("request_count", "DELTA", "INT64", "1", labels, np.where(cnt > 0, cnt, np.nan))
     latency_ms = run.svc * 1000.0
-    if _include_wait():
+    if LATENCY_METRIC_INCLUDES_COLD_START_WAIT:
         latency_ms = latency_ms + run.wait * 1000.0
     classes = np.unique(codes // 100)
     cls_idx = np.searchsorted(classes, run.status // 100)
@@ -180,14 +186,8 @@ def revision_series(
     return out
 
 
-def _include_wait() -> bool:
-    from emulator.sim_revision import LATENCY_METRIC_INCLUDES_COLD_START_WAIT
-
-    return LATENCY_METRIC_INCLUDES_COLD_START_WAIT
-
-
 def _minute_inflight(run: RevisionRun, minutes: int) -> np.ndarray:
-    return run.inflight_per_s[: minutes * 60].reshape(minutes, 60).mean(axis=1)
+    return np.asarray(run.inflight_per_s[: minutes * 60].reshape(minutes, 60).mean(axis=1))
 
 
 def _active_instances(run: RevisionRun, minutes: int) -> np.ndarray:
@@ -211,4 +211,4 @@ def _active_instances(run: RevisionRun, minutes: int) -> np.ndarray:
     lt = run.lifetimes
     st = lt.started & (lt.start < minutes * 60)
     starting = np.bincount((lt.start[st] * scale).astype(np.int64), minlength=minutes)[:minutes]
-    return np.minimum(run.instances, np.maximum(busy_slots, starting)).astype(np.int64)
+    return np.asarray(np.minimum(run.instances, np.maximum(busy_slots, starting)), dtype=np.int64)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from emulator.model import FleetSpec, GroundTruth, ServiceSpec, SimSettings
 from emulator.sim_arrivals import TrafficTimeline, service_arrivals, traffic_timeline
-from emulator.sim_revision import INSTANCE_MIN_BILLED_S, RevisionRun, apply_settings, simulate_revision
+from emulator.sim_revision import (
+    INSTANCE_MIN_BILLED_S,
+    RevisionRun,
+    apply_settings,
+    simulate_revision,
+)
 from emulator.sim_util import rng_for
 
 
@@ -37,10 +44,17 @@ def simulate_service(
                 create_s,
                 _addressable(timeline, i, create_s, n_seconds),
                 _rollouts(timeline, i),
-                lambda purpose, keys=keys: rng_for(fleet.seed, *keys, purpose),
+                _streams(fleet.seed, keys),
             )
         )
     return runs
+
+
+def _streams(seed: int, keys: tuple[str, ...]) -> Callable[[str], np.random.Generator]:
+    def stream(purpose: str) -> np.random.Generator:
+        return rng_for(seed, *keys, purpose)
+
+    return stream
 
 
 def _addressable(tl: TrafficTimeline, i: int, create_s: float, n_seconds: int) -> np.ndarray:

@@ -24,9 +24,11 @@ def rng_for(seed: int, *keys: str) -> np.random.Generator:
 
 
 def interval_integral(
-    starts: np.ndarray, ends: np.ndarray, bins: int, width: float, sorted_starts: bool = False
+    starts: np.ndarray, ends: np.ndarray, bins: int, width: float, in_window: bool = False
 ) -> np.ndarray:
     """Total overlap of the intervals ``[starts, ends)`` with each bin ``[i*w, (i+1)*w)``.
+
+    ``in_window``: the caller guarantees ``0 <= starts <= bins*w`` and ``ends >= 0`` (faster).
 
     Exact (no sampling) and O(n): the integral of ``sum_i 1{t >= s_i}`` over bin K is
     ``w * (number of s_i before the end of bin K) - sum_{s_i in bin K} (s_i - K*w)``; the same
@@ -38,11 +40,9 @@ def interval_integral(
         if len(points) == 0:
             continue
         p = np.asarray(points, dtype=np.float64)
-        if sign > 0 and sorted_starts:
-            inside = p[0] >= 0 and p[-1] <= span
-        else:
-            inside = p.min() >= 0 and p.max() <= span
-        if not inside:
+        if in_window:  # starts are known to lie in the window, ends not before it
+            p = p if sign > 0 else np.minimum(p, span)
+        elif p.min() < 0 or p.max() > span:
             p = np.clip(p, 0.0, span)
         scaled = p if width == 1.0 else p * (1.0 / width)
         idx = scaled.astype(np.int64)
@@ -66,7 +66,7 @@ def normal_quantiles(levels: int = _NORMAL_LEVELS) -> np.ndarray:
         below = 0.5 * _erfc(-mid / np.sqrt(2.0)) < p
         lo = np.where(below, mid, lo)
         hi = np.where(below, hi, mid)
-    return (lo + hi) / 2
+    return np.asarray((lo + hi) / 2, dtype=np.float64)
 
 
 def fast_normal(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -86,6 +86,21 @@ def fast_exponential(rng: np.random.Generator, n: int) -> np.ndarray:
     """n unit exponential draws (inverse CDF on float32 uniforms; plenty for spacings)."""
     u = rng.random(n, dtype=np.float32)
     return np.asarray(-np.log1p(-u), dtype=np.float64)
+
+
+def hash_uniform(index: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A uniform [0, 1) value per integer index, fixed by ``rng``'s first draw (a salt).
+
+    Counter-based (a SplitMix64 finaliser on index + salt), so drawing for a subset of the
+    indices gives those indices the same values as drawing for all of them.
+    """
+    salt = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
+    with np.errstate(over="ignore"):
+        z = np.asarray(index, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) + salt
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return np.asarray((z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53)))
 
 
 def sparse_indices(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
@@ -141,28 +156,34 @@ def _erfc(x: np.ndarray) -> np.ndarray:
     """Complementary error function (Numerical Recipes' Chebyshev fit, |error| < 1.2e-7)."""
     z = np.abs(x)
     t = 1.0 / (1.0 + 0.5 * z)
-    poly = -z * z - 1.26551223 + t * (
-        1.00002368
+    poly = (
+        -z * z
+        - 1.26551223
         + t
         * (
-            0.37409196
+            1.00002368
             + t
             * (
-                0.09678418
+                0.37409196
                 + t
                 * (
-                    -0.18628806
+                    0.09678418
                     + t
                     * (
-                        0.27886807
-                        + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))
+                        -0.18628806
+                        + t
+                        * (
+                            0.27886807
+                            + t
+                            * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))
+                        )
                     )
                 )
             )
         )
     )
     r = t * np.exp(poly)
-    return np.where(x >= 0, r, 2.0 - r)
+    return np.asarray(np.where(x >= 0, r, 2.0 - r), dtype=np.float64)
 
 
 def to_datetimes(start: datetime, seconds: np.ndarray) -> list[datetime]:

@@ -25,9 +25,7 @@ from emulator.scenarios import demo_fleet
 from emulator.sim_service import simulate_service, truth_of
 
 
-def ground_truth(
-    spec: FleetSpec, region: str, service: str, settings: SimSettings
-) -> GroundTruth:
+def ground_truth(spec: FleetSpec, region: str, service: str, settings: SimSettings) -> GroundTruth:
     """What ``service`` in ``region`` would bill and suffer over the window under ``settings``.
 
     Raises ValueError (plain message) for an unknown service or settings Cloud Run refuses.

@@ -35,7 +35,7 @@ BILLABLE_TOL, COST_TOL, STARTS_TOL = 0.10, 0.15, 0.30
 KNOWN_MISSES = {
     ("checkout-api", "min 0", "cold_starts"): "2 vs 4 starts in 7 days: one start is 25 %",
     ("webhook-relay", "concurrency 2", "cold_starts"): (
-        "~11 vs ~66 a day: at max instances the emulator's instances churn second by second; "
+        "~12 vs ~68 a day: at max instances the emulator's instances churn second by second; "
         "the per-minute replay holds them at the cap"
     ),
     ("image-resizer", "min 2", "cold_starts"): (

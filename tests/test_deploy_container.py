@@ -107,7 +107,8 @@ def test_image_start_command_from_the_image_filesystem() -> None:
     assert not (root / "app/tests").exists()
     assert not (root / "app/.venv").exists()
     port = free_port()
-    argv = ["chroot", f"--userspec={uid_gid}", str(root), *start_command()]
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    argv = [chroot, f"--userspec={uid_gid}", str(root), *start_command()]
     env = _user_env("/home/runwatch", port)
     env["PATH"] = "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin"
     served = serve_and_stop(argv, env, port, start_timeout_s=120)

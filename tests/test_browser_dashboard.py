@@ -1,0 +1,220 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright against `make demo`.
+
+One server for the module, started as `make demo` starts it (2 days of simulated history to keep
+it quick). Every page is opened by URL, read as a user reads it (text, charts, table cells) and
+saved as a full-page screenshot in artifacts/screenshots/. Errors are looked for both on the page
+and in the server log, since the browser only gets a generic notice (client.showErrorDetails).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests import _browser_helpers as bh
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not bh.have_chromium(), reason=bh.NO_CHROMIUM),
+]
+
+PAGES = {
+    "overview": "/overview",
+    "revisions": "/revisions?service=checkout-api",
+    "cold-starts": "/cold-starts",
+    "cost": "/cost",
+}
+# The revisions page shows a regressed canary in an st.error box on purpose.
+EXPECTED_ALERTS = ("Canary verdict",)
+DEEP_LINK = "/revisions?service=checkout-api&window=6h"
+NUMBER = re.compile(r"\d")
+
+
+@dataclass
+class FirstVisit:
+    """What a deep link opened as the very first visit of a freshly started server showed."""
+
+    errors: list[str]
+    server_errors: list[str]
+    charts: int
+    screenshot: str
+
+
+@dataclass
+class Dashboard:
+    served: bh.Served
+    browser: Any  # playwright BrowserContext
+    first_visit: FirstVisit
+
+
+@pytest.fixture(scope="module")
+def dashboard() -> Iterator[Dashboard]:
+    env = bh.server_env({"RUNWATCH_SOURCE": "demo", "RUNWATCH_DEMO_DAYS": "2"})
+    with bh.serve("dashboard.py", env) as served, bh.chromium() as browser:
+        page = browser.new_page()
+        # A bookmark opened right after a restart: the first run of the server's life.
+        bh.open_page(page, served.url(DEEP_LINK), charts=False)
+        first = FirstVisit(
+            errors=bh.error_texts(page, EXPECTED_ALERTS),
+            server_errors=bh.server_errors(served, 0),
+            charts=page.locator(bh.CHART).count(),
+            screenshot=str(bh.screenshot(page, "first-visit-deep-link")),
+        )
+        # Warm the caches (the simulated fleet is built on the first load) from the root URL.
+        bh.open_page(page, served.url("/"))
+        page.close()
+        yield Dashboard(served, browser, first)
+
+
+@pytest.fixture
+def page(dashboard: Dashboard) -> Iterator[Any]:
+    p = dashboard.browser.new_page()
+    p.set_default_timeout(60_000)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def assert_clean(page: Any, dashboard: Dashboard, log_mark: int, shot: str) -> None:
+    errors = bh.error_texts(page, EXPECTED_ALERTS) + bh.server_errors(dashboard.served, log_mark)
+    assert not errors, f"errors shown (screenshot {shot}):\n" + "\n\n".join(errors)
+
+
+def metric_values(page: Any) -> list[str]:
+    values: list[str] = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    return values
+
+
+def test_deep_link_works_as_first_visit(dashboard: Dashboard) -> None:
+    first = dashboard.first_visit
+    problems = first.errors + first.server_errors
+    assert not problems, (
+        f"opening {DEEP_LINK} as the first visit after the server started failed "
+        f"(screenshot {first.screenshot}):\n" + "\n\n".join(problems)
+    )
+    assert first.charts > 0, f"no chart on the first visit (screenshot {first.screenshot})"
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_renders_charts_and_numbers(dashboard: Dashboard, page: Any, name: str) -> None:
+    mark = dashboard.served.log_size()
+    bh.open_page(page, dashboard.served.url(PAGES[name]), charts=False)
+    shot = str(bh.screenshot(page, name))
+    assert_clean(page, dashboard, mark, shot)
+    if name == "cost" and "not built yet" in bh.visible_text(page):
+        pytest.skip("the cost & tuning page is not built yet (it says so); nothing to chart")
+    charts = page.locator(bh.CHART)
+    assert charts.count() > 0, f"no chart on {name} (screenshot {shot})"
+    for i in range(charts.count()):
+        box = charts.nth(i).bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 100, f"chart {i} on {name} is empty"
+        # every chart carries its unit on an axis title (plotly draws it as SVG text)
+        assert charts.nth(i).locator(".g-ytitle, .g-xtitle").count() > 0, (
+            f"chart {i} on {name} has no axis title (screenshot {shot})"
+        )
+    cells = page.evaluate(
+        "() => Array.from(document.querySelectorAll('[data-testid=\"stDataFrame\"] td'))"
+        ".map(td => td.textContent)"
+    )
+    numbers = [v for v in metric_values(page) + cells if NUMBER.search(v)]
+    assert numbers, f"no figure (metric or table cell with a number) on {name} (screenshot {shot})"
+
+
+def test_pick_revisions(dashboard: Dashboard, page: Any) -> None:
+    mark = dashboard.served.log_size()
+    bh.open_page(page, dashboard.served.url(PAGES["revisions"]))
+    picker = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Revisions to compare")
+    tags = picker.locator('[data-testid="stMultiSelectTagsContainer"] [data-tag]')
+    before = [t.get_attribute("aria-label") for t in tags.all()]
+    assert len(before) >= 2, f"expected the revisions with traffic preselected, got {before}"
+    assert len(page.get_by_text("p99", exact=True).all()) == len(before), "one card per revision"
+
+    picker.locator("input").click()
+    options = page.get_by_role("option")
+    options.first.wait_for(state="visible")
+    added = options.first.inner_text().strip()
+    assert added not in before
+    options.first.click()
+    page.keyboard.press("Escape")
+    bh.settle(page)
+    after = [t.get_attribute("aria-label") for t in tags.all()]
+    assert after == [*before, added]
+    assert len(page.get_by_text("p99", exact=True).all()) == len(after), "a card was not added"
+    assert added in page.url, f"the URL does not carry the picked revision: {page.url}"
+    bh.screenshot(page, "revisions-picked")
+
+    # remove the stable revision: one card fewer
+    picker.get_by_role("button", name=f"Remove {before[0]}").click()
+    bh.settle(page)
+    remaining = [t.get_attribute("aria-label") for t in tags.all()]
+    assert remaining == after[1:]
+    assert len(page.get_by_text("p99", exact=True).all()) == len(remaining)
+    assert page.locator(bh.CHART).count() > 0
+    assert_clean(page, dashboard, mark, "artifacts/screenshots/revisions-picked.png")
+
+
+def test_cost_slider_moves_the_estimate(dashboard: Dashboard, page: Any) -> None:
+    mark = dashboard.served.log_size()
+    bh.open_page(page, dashboard.served.url(PAGES["cost"]), charts=False)
+    sliders = page.locator('[data-testid="stSlider"]')
+    if sliders.count() == 0:
+        pytest.skip("the cost & tuning page has no slider yet (the what-if controls are not built)")
+    thumb = sliders.first.get_by_role("slider")
+    label = sliders.first.locator('[data-testid="stWidgetLabel"]').inner_text()
+    value_before = thumb.get_attribute("aria-valuenow")
+    text_before = bh.visible_text(page)
+    thumb.focus()
+    # to the far end of its range: an estimate must move for any control worth having
+    key = "Home" if value_before == thumb.get_attribute("aria-valuemax") else "End"
+    page.keyboard.press(key)
+    bh.settle(page)
+    assert thumb.get_attribute("aria-valuenow") != value_before, f"slider {label!r} did not move"
+    shot = str(bh.screenshot(page, "cost-slider-moved"))
+    assert bh.visible_text(page) != text_before, (
+        f"moving {label!r} from {value_before} changed nothing on the page (screenshot {shot})"
+    )
+    assert_clean(page, dashboard, mark, shot)
+
+
+def test_deep_link_reproduces_the_view(dashboard: Dashboard, page: Any) -> None:
+    mark = dashboard.served.log_size()
+    bh.open_page(page, dashboard.served.url(DEEP_LINK))
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert sidebar.get_by_role("combobox", name="Time window").input_value() == "6 hours"
+    assert sidebar.get_by_role("combobox", name="Service").input_value() == "checkout-api"
+    # the shown range is six hours long
+    caption = sidebar.inner_text()
+    times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d", caption)
+    assert len(times) >= 2, f"no time range in the sidebar: {caption!r}"
+    from datetime import datetime
+
+    start, end = (datetime.strptime(t, "%Y-%m-%d %H:%M") for t in times[:2])
+    assert (end - start).total_seconds() == 6 * 3600
+    assert "service=checkout-api" in page.url and "window=6h" in page.url
+    assert page.get_by_role("heading", name="Revisions").count() > 0
+    shot = str(bh.screenshot(page, "deep-link"))
+    assert_clean(page, dashboard, mark, shot)
+
+
+@pytest.mark.parametrize(
+    ("finding", "pattern"),
+    [
+        ("the canary's p99 regression", r"p99[^\n]{0,80}(regress|worse|\+\d)|(regress|worse)[^\n]{0,120}p99"),
+        ("the idle min-instance waste", r"idle min[- ]instances? cost"),
+        ("the 429s", r"requests? rejected"),
+    ],
+)
+def test_new_user_sees_it_on_the_overview(
+    dashboard: Dashboard, page: Any, finding: str, pattern: str
+) -> None:
+    bh.open_page(page, dashboard.served.url(PAGES["overview"]))
+    text = bh.visible_text(page)
+    assert re.search(pattern, text, re.IGNORECASE), (
+        f"{finding} is not visible as text on the overview (looked for /{pattern}/; "
+        "screenshot artifacts/screenshots/overview.png)"
+    )

@@ -1,0 +1,174 @@
+"""Every page through Streamlit's AppTest against the session's demo emulator.
+
+Figures shown are checked against independent computations on the emulator's raw data (the
+simulated fleet), not against the code that produced them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+PAGES = [
+    "app_pages/overview.py",
+    "app_pages/revisions.py",
+    "app_pages/cold_starts.py",
+    "app_pages/cost.py",
+]
+
+
+@pytest.fixture(scope="module")
+def app_data(demo_emulator: Any) -> Iterator[Any]:
+    import app_data as module
+
+    assert module.SETTINGS.emulator_address == demo_emulator.address, "app_data imported early"
+    yield module
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    st.cache_data.clear()
+    yield
+
+
+def run(params: dict[str, str] | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=120)
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success")
+             for e in getattr(at, kind)]  # fmt: skip
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("params", [{}, {"service": "checkout-api"}])
+def test_every_page_runs_without_exception(
+    app_data: Any, page: str, params: dict[str, str]
+) -> None:
+    at = run(params, page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title, "page drew no title"
+    assert "Traceback" not in texts(at)
+
+
+def test_overview_lists_every_simulated_service(app_data: Any, demo_emulator: Any) -> None:
+    at = run()
+    table = at.dataframe[0].value
+    expected = {s.name for s in demo_emulator.fleet.spec.services}
+    assert set(table["service"]) == expected
+    flags = " ".join(table["flags"])
+    assert "idle min instances cost $" in flags
+    assert "requests rejected (429)" in flags
+
+
+def _merged_percentile(
+    fleet: Any, service: str, start: Any, end: Any, q: float
+) -> tuple[float, float]:
+    """p-q of every request_latencies sample of ``service`` in [start, end) from the raw
+    simulated histograms (numpy, independent of the collectors), and the bucket's width."""
+    spec = fleet.spec
+    first = int((start - spec.start).total_seconds() // 60)
+    last = int((end - spec.start).total_seconds() // 60)
+    total = None
+    bounds = None
+    for s in fleet.series:
+        if s.metric_type != "run.googleapis.com/request_latencies":
+            continue
+        if s.resource_labels["service_name"] != service:
+            continue
+        counts = np.clip(s.values.bucket_counts[first:last], 0, None).sum(axis=0)
+        total = counts if total is None else total + counts
+        bounds = s.values.layout.upper_bounds()
+    assert total is not None and bounds is not None
+    rank = q * total.sum()
+    i = int(np.searchsorted(np.cumsum(total), rank))
+    lo = 0.0 if i == 0 else bounds[i - 1]
+    hi = bounds[min(i, len(bounds) - 1)]
+    below = np.cumsum(total)[i - 1] if i else 0
+    value = lo + (hi - lo) * (rank - below) / max(total[i], 1)
+    return float(value), float(hi - lo)
+
+
+def test_overview_p95_matches_the_raw_histograms(app_data: Any, demo_emulator: Any) -> None:
+    at = run()
+    table = at.dataframe[0].value.set_index("service")
+    scope, _ = app_data.scope_from_query({})
+    w = app_data.window_of(scope)
+    for service in ("web-frontend", "checkout-api"):
+        truth, width = _merged_percentile(demo_emulator.fleet, service, w.start, w.end, 0.95)
+        assert abs(table.loc[service, "p95_ms"] - truth) <= width, service
+
+
+def test_revisions_page_finds_the_canary_regression(app_data: Any) -> None:
+    at = run({"service": "checkout-api"}, "app_pages/revisions.py")
+    verdict = " ".join(e.value for e in at.error)
+    assert "Canary verdict" in verdict
+    assert "worse" in verdict and "p99" in verdict
+    labels = [m.label for m in at.metric]
+    assert labels.count("p99") == 2  # two cards side by side
+    p99 = [m.value for m in at.metric if m.label == "p99"]
+    stable, canary = (float(v.replace(",", "").split()[0]) for v in p99)
+    assert canary > 1.5 * stable
+
+
+def test_picking_revisions_updates_the_link_and_cards(app_data: Any) -> None:
+    at = run({"service": "checkout-api"}, "app_pages/revisions.py")
+    pick = at.multiselect(key="rev_pick")
+    every = list(pick.options)
+    assert len(every) >= 3, "checkout-api should have older revisions to pick from"
+    chosen = every[:2]
+    pick.set_value(chosen).run()
+    assert not at.exception
+    assert at.query_params["rev"] == [",".join(chosen)] or at.query_params["rev"] == ",".join(
+        chosen
+    )
+    assert [m.label for m in at.metric].count("p50") == 2
+
+
+def test_changing_service_in_the_sidebar_moves_the_link(app_data: Any) -> None:
+    at = run(page="app_pages/revisions.py")
+    assert any("Choose a service" in i.value for i in at.info)
+    at.selectbox(key="scope_service").set_value("image-resizer").run()
+    assert not at.exception
+    assert at.query_params["service"] in ("image-resizer", ["image-resizer"])
+    at.switch_page("app_pages/revisions.py").run()
+    assert not at.exception
+    assert any("image-resizer" in m.value for m in at.markdown)
+    assert any(m.label == "p95" for m in at.metric)
+
+
+def test_deep_link_reproduces_the_view_and_rejects_bad_input(app_data: Any) -> None:
+    at = run({"service": "webhook-relay", "window": "6h"})
+    assert at.selectbox(key="scope_service").value == "webhook-relay"
+    assert at.selectbox(key="scope_window").value == "6h"
+    bad = run({"service": 'x" OR 1=1', "window": "forever", "region": "nowhere land"})
+    assert not bad.exception
+    assert bad.selectbox(key="scope_service").value == ""
+    assert bad.selectbox(key="scope_window").value == "24h"
+    assert len(bad.warning) >= 2
+
+
+def test_a_repeated_view_costs_no_api_call(app_data: Any, demo_emulator: Any) -> None:
+    run({"service": "checkout-api"}, "app_pages/revisions.py")
+    before = demo_emulator.calls.total()
+    again = run({"service": "checkout-api"}, "app_pages/revisions.py")
+    assert not again.exception
+    assert demo_emulator.calls.total() == before
+    # another service of the same project and window is served from the same cached frames
+    run({"service": "admin-tool"}, "app_pages/revisions.py")
+    assert demo_emulator.calls.total() == before
