@@ -68,9 +68,7 @@ def server_env(extra: Mapping[str, str]) -> dict[str, str]:
     Dropping RUNWATCH_* matters: the AppTest fixture points RUNWATCH_EMULATOR_ADDRESS at its
     own emulator for the length of the session, and the served demo must start its own.
     """
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("RUNWATCH_", "STREAMLIT_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNWATCH_", "STREAMLIT_"))}
     env.update(extra)
     return env
 
@@ -138,9 +136,7 @@ def serve(script: str, env: Mapping[str, str], timeout_s: float = 120) -> Iterat
         "false",
     ]
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT
-        )
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT)
     served = Served(proc, port, log_path)
     try:
         deadline = time.monotonic() + timeout_s
@@ -233,7 +229,10 @@ def visible_text(page: Any) -> str:
 
 def error_texts(page: Any, expected: tuple[str, ...] = ()) -> list[str]:
     """Everything on the page that looks like an error, minus alerts containing ``expected``."""
-    found = [f"exception element: {t}" for t in page.locator('[data-testid="stException"]').all_inner_texts()]
+    found = [
+        f"exception element: {t}"
+        for t in page.locator('[data-testid="stException"]').all_inner_texts()
+    ]
     for alert in page.locator('[data-testid="stAlertContentError"]').all_inner_texts():
         if not any(e in alert for e in expected):
             found.append(f"error alert: {alert}")
@@ -272,7 +271,9 @@ def screenshot(page: Any, name: str) -> Path:
               .map(s => document.querySelector(s)).filter(e => e).map(e => e.scrollHeight),
               document.documentElement.scrollHeight)"""
     )
-    page.set_viewport_size({"width": size["width"], "height": min(max(int(height), size["height"]), 12_000)})
+    page.set_viewport_size(
+        {"width": size["width"], "height": min(max(int(height), size["height"]), 12_000)}
+    )
     page.wait_for_timeout(300)
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)

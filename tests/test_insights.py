@@ -1,0 +1,135 @@
+"""insights/: derived views checked against hand computations on synthetic frames."""
+
+from __future__ import annotations
+
+import math
+from itertools import product
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from collectors import schema
+from insights import coldstarts, overview
+from insights import revisions as rv
+
+T0 = pd.Timestamp("2026-11-27T00:00:00Z")
+KEYS = {"project_id": "p-demo-1", "location": "europe-west1"}
+
+
+def points(rows: list[dict[str, object]]) -> pd.DataFrame:
+    base = {"state": "", "response_class": "", "unit": "1", "pending": False, "stat": "value"}
+    return schema.conform(pd.DataFrame([{**KEYS, **base, **r} for r in rows]), schema.METRIC_POINTS)
+
+
+def minute(i: int) -> pd.Timestamp:
+    return T0 + pd.Timedelta(minutes=i + 1)
+
+
+def traffic_rows(
+    service: str, revision: str, n: int, ok: float, err: float, p99: float
+) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for i in range(n):
+        common = {"timestamp": minute(i), "service": service, "revision": revision}
+        rows.append({**common, "metric": "request_count", "response_class": "2xx", "value": ok})
+        rows.append({**common, "metric": "request_count", "response_class": "5xx", "value": err})
+        for stat, factor in (("p50", 0.3), ("p95", 0.7), ("p99", 1.0)):
+            rows.append(
+                {**common, "metric": "request_latencies", "stat": stat, "value": p99 * factor}
+            )
+    return rows
+
+
+def test_service_table_rates_errors_and_unknowns() -> None:
+    pts = points(traffic_rows("api", "api-001", 60, ok=590.0, err=10.0, p99=200.0)
+                 + [{"timestamp": minute(3), "service": "api", "revision": "api-001",
+                     "metric": "startup_latencies", "stat": "count", "value": 4.0}])  # fmt: skip
+    events = schema.empty(schema.INSTANCE_EVENTS)
+    table = overview.service_table(
+        pts, schema.empty(schema.METRIC_POINTS), schema.empty(schema.REVISIONS),
+        schema.empty(schema.TRAFFIC), events, pd.DataFrame(), window_s=3600.0,
+    )  # fmt: skip
+    row = table.set_index("service").loc["api"]
+    assert row["requests_per_s"] == pytest.approx(60 * 600 / 3600)
+    assert row["error_5xx_pct"] == pytest.approx(100 * 10 / 600)
+    assert row["cold_starts_per_day"] == pytest.approx(4 * 24)
+    assert math.isnan(row["p95_ms"])  # no window totals: unknown, not 0
+    assert math.isnan(row["monthly_cost"])  # no cost: unknown, not $0
+    assert "% 5xx" in row["flags"]
+
+
+def test_sign_test_matches_brute_force_binomial() -> None:
+    for n in (1, 5, 12):
+        for wins in range(n + 1):
+            outcomes = list(product([0, 1], repeat=n))
+            k = min(wins, n - wins)
+            extreme = sum(1 for o in outcomes if min(sum(o), n - sum(o)) <= k)
+            assert rv._sign_test_p(wins, n) == pytest.approx(min(1.0, extreme / 2**n))
+    assert 0 < rv._sign_test_p(900, 1500) < 1e-10  # large n: no overflow
+
+
+def test_canary_regression_is_called_with_its_figures() -> None:
+    rows = traffic_rows("api", "api-stable", 120, ok=900.0, err=2.0, p99=200.0)
+    rows += traffic_rows("api", "api-canary", 120, ok=95.0, err=5.0, p99=400.0)
+    v = rv.canary_verdict(points(rows), service="api", candidate="api-canary", stable="api-stable")
+    assert v.status == "regression"
+    assert v.p99_ratio == pytest.approx(2.0)
+    assert v.error_candidate_pct == pytest.approx(5.0)
+    assert v.error_stable_pct == pytest.approx(100 * 2 / 902)
+    assert v.shared_periods == 120
+    assert "p99 +100 %" in v.headline
+
+
+def test_identical_revisions_show_no_difference() -> None:
+    rng = np.random.default_rng(3)
+    rows = []
+    for rev in ("a-1", "a-2"):
+        for i in range(100):
+            p99 = float(rng.normal(200, 20))
+            rows += [{"timestamp": minute(i), "service": "a", "revision": rev,
+                      "metric": "request_count", "response_class": "2xx", "value": 100.0},
+                     {"timestamp": minute(i), "service": "a", "revision": rev,
+                      "metric": "request_latencies", "stat": "p99", "value": p99},
+                     {"timestamp": minute(i), "service": "a", "revision": rev,
+                      "metric": "request_latencies", "stat": "p95", "value": p99 * 0.8}]  # fmt: skip
+    v = rv.canary_verdict(points(rows), service="a", candidate="a-2", stable="a-1")
+    assert v.status == "no_difference", v.headline
+
+
+def test_thin_overlap_gives_no_verdict() -> None:
+    rows = traffic_rows("api", "s", 5, ok=900.0, err=0.0, p99=100.0)
+    rows += traffic_rows("api", "c", 5, ok=50.0, err=0.0, p99=300.0)
+    v = rv.canary_verdict(points(rows), service="api", candidate="c", stable="s")
+    assert v.status == "not_enough_data"
+    assert "only 5 periods" in v.headline
+
+
+def test_card_delta_text() -> None:
+    card = pd.Series({"p99_ms": 300.0, "error_5xx_pct": 2.5})
+    ref = pd.Series({"p99_ms": 200.0, "error_5xx_pct": 0.5})
+    assert rv.card_value(card, ref, "p99_ms", "{:,.0f} ms") == ("300 ms", "+50 %")
+    assert rv.card_value(card, ref, "error_5xx_pct", "{:.2f} %") == ("2.50 %", "+2.00 pt")
+    assert rv.card_value(pd.Series({"p99_ms": float("nan")}), ref, "p99_ms", "{}") == ("—", None)
+
+
+def test_cold_start_summary_by_reason() -> None:
+    ev = []
+    reasons = ["AUTOSCALING"] * 6 + ["MANUAL_OR_CUSTOMER_MIN_INSTANCE"] * 3 + ["DEPLOYMENT_ROLLOUT"]
+    for i, reason in enumerate(reasons):
+        ev.append({**KEYS, "timestamp": minute(i), "service": "api", "revision": "api-001",
+                   "instance_id": f"i{i}", "event": "start", "reason": reason,
+                   "startup_ms": 1000.0 + i, "detail": "", "log_name": "x", "insert_id": str(i)})  # fmt: skip
+    ev.append({**ev[0], "event": "oom", "reason": "", "insert_id": "oom"})
+    events = schema.conform(pd.DataFrame(ev), schema.INSTANCE_EVENTS)
+    pts = points(traffic_rows("api", "api-001", 10, ok=100.0, err=0.0, p99=50.0)
+                 + [{"timestamp": minute(0), "service": "api", "revision": "api-001",
+                     "metric": "startup_latencies", "stat": "count", "value": 10.0}])  # fmt: skip
+    s = coldstarts.summary(events, pts, schema.empty(schema.METRIC_POINTS), window_s=86_400.0)
+    assert s.starts == 10
+    assert s.by_reason == {"demand (autoscaling)": 6, "min instances": 3, "rollout": 1}
+    assert s.per_1k_requests == pytest.approx(1000 * 10 / 1000)
+    assert s.agreement == pytest.approx(1.0)
+    assert s.oom_kills == 1
+    over = coldstarts.starts_over_time(events, bucket="1h")
+    assert int(over["count"].sum()) == 10
