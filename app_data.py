@@ -34,6 +34,11 @@ from insights.revisions import CARD_METRICS as CARD_METRICS  # display helpers f
 from insights.revisions import VERDICT_METHOD as VERDICT_METHOD
 from insights.revisions import card_caption as card_caption
 from insights.revisions import card_value as card_value
+from insights.tuning import delta_text as delta_text
+from insights.tuning import dollars as dollars
+from insights.tuning import labelled as labelled
+from insights.tuning import options as options
+from insights.tuning import pick as pick
 from scope import Scope
 
 T = TypeVar("T")
@@ -305,6 +310,7 @@ def rescope(scope: Scope, **changes: Any) -> Scope:
 @dataclass(frozen=True)
 class OverviewView:
     table: pd.DataFrame  # insights.overview.COLUMNS
+    attention: list[str]  # plain lines: what needs a look
     request_trend: pd.DataFrame  # per service and period: requests/s
     quality: Quality
     window_s: float
@@ -330,7 +336,9 @@ def overview(scope: Scope) -> OverviewView:
     w = window_of(scope)
     f = {k: _scoped(r.frame, scope) for k, r in frames.items()}
     costs = observed.service_costs(
-        observed.observed_costs(f["metric_points"], f["revisions"], start=w.start, end=w.end)
+        observed.observed_costs(
+            f["metric_points"], f["revisions"], start=w.start, end=w.end, period_s=w.alignment_s
+        )
     )
     window_s = (w.end - w.start).total_seconds()
     tot = _scoped(totals(scope).frame, scope)
@@ -342,10 +350,13 @@ def overview(scope: Scope) -> OverviewView:
         f["instance_events"],
         costs,
         window_s=window_s,
+        notes=ov.canary_notes(f["metric_points"], f["revisions"], f["traffic"]),
     )
     trend = ov.trend(f["metric_points"], "request_count")
     trend = trend.assign(value=trend["value"] / w.alignment_s)
-    return OverviewView(table, trend, quality_of(frames), window_s, w.alignment_s)
+    return OverviewView(
+        table, ov.attention(table), trend, quality_of(frames), window_s, w.alignment_s
+    )
 
 
 @dataclass(frozen=True)
@@ -406,7 +417,7 @@ def revisions(
     chosen = [r for r in (selected or []) if r in every] or rv.default_selection(
         cfg, tr, scope.service
     )
-    costs = observed.observed_costs(pts, cfg, start=w.start, end=w.end)
+    costs = observed.observed_costs(pts, cfg, start=w.start, end=w.end, period_s=w.alignment_s)
     tot = _scoped(totals(scope).frame, scope)
     cards = rv.cards(pts, tot, cfg, tr, costs, service=scope.service, selected=chosen)
     by_traffic = cards.sort_values(["traffic_pct", "request_share_pct"], ascending=False)
@@ -480,4 +491,236 @@ def cold_starts(scope: Scope) -> ColdStartsView:
         recent_starts=cs.recent(ev, ("start",)),
         failures=cs.recent(ev, failures),
         quality=quality_of(frames, "instance_events", "metric_points"),
+    )
+
+
+# ------------------------------------------------------------------------- cost & tuning
+
+COST_METRICS = (
+    "request_count",
+    "request_latencies",
+    "instance_count",
+    "billable_instance_time",
+    "cpu_allocation_time",
+    "memory_allocation_time",
+    "startup_latencies",
+    "cpu_utilizations",
+)
+MIN_COST_HISTORY = timedelta(hours=24)
+CPU_CHOICES = (0.5, 1.0, 2.0, 4.0)
+MEMORY_CHOICES_GIB = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+@st.cache_data(ttl=SETTINGS.metrics_ttl_s, max_entries=MAX_ENTRIES, show_spinner=False)
+def _minute_points(
+    project: str, region: str, service: str, start: datetime, end: datetime
+) -> Result:
+    """One-minute points of one service: what the replay needs (the fleet view may be coarser)."""
+    window = TimeWindow(start, end, 60, end)
+    scope = collect_mod.monitoring.MetricScope(services=(service,), regions=(region,))
+    return collect_mod.monitoring.fetch_metrics(clients(), [project], window, scope, COST_METRICS)
+
+
+def cost_history(scope: Scope) -> Scope:
+    """The scope whose window the cost model learns from: the chosen one, at least 24 h."""
+    w = window_of(scope)
+    if w.end - w.start >= MIN_COST_HISTORY:
+        return scope
+    return replace(scope, window="24h", start=None, end=None)
+
+
+@dataclass(frozen=True)
+class CostView:
+    service: str
+    region: str
+    regions: list[str]  # every region the service runs in
+    history: str  # e.g. "24h" (window the model learned from)
+    current: pd.Series  # the current setting's row of the what-if table
+    observed: pd.DataFrame  # observed cost per revision (costmodel.observed.COLUMNS)
+    table: pd.DataFrame  # the what-if grid (costmodel.whatif.COLUMNS)
+    calibration_error: float  # signed fraction of observed billable time
+    calibration_notes: tuple[str, ...]
+    advice: list[str]
+    unconfirmed: tuple[str, ...]
+    price_source: str
+    cannot_estimate: str  # the reason, when no estimate can be given ("" otherwise)
+    quality: Quality
+
+
+@st.cache_data(ttl=SETTINGS.metrics_ttl_s, max_entries=MAX_ENTRIES, show_spinner=False)
+def _whatif(
+    project: str,
+    regions: tuple[str, ...],
+    region: str,
+    service: str,
+    start: datetime,
+    end: datetime,
+    alignment_s: int,
+    pending_after: datetime | None,
+    cpu: float | None,
+    memory_gib: float | None,
+    free_tier: bool,
+    cud: str,
+) -> Any:
+    from costmodel import advice, inputs, whatif
+
+    frames = _collect(project, regions, start, end, alignment_s, pending_after)
+    pts = _minute_points(project, region, service, start, end).frame
+    data = inputs.service_input(
+        pts,
+        frames["revisions"].frame,
+        region=region,
+        service=service,
+        start=start,
+        end=end,
+        events=frames["instance_events"].frame,
+    )
+    result = whatif.evaluate(
+        data,
+        cpus=(cpu,) if cpu else None,
+        memories=(memory_gib,) if memory_gib else None,
+        free_tier="all" if free_tier else "none",
+        cud=cud or None,
+    )
+    starts = frames["instance_events"].frame
+    startup = starts.loc[
+        (starts["service"] == service) & (starts["event"] == "start"), "startup_ms"
+    ].dropna()
+    tips = advice.advise(result, startup_s=float(startup.median()) / 1000 if len(startup) else None)
+    return result, tips
+
+
+def cost(
+    scope: Scope,
+    *,
+    region: str = "",
+    cpu: float | None = None,
+    memory_gib: float | None = None,
+    free_tier: bool | None = None,
+    cud: str = "",
+) -> CostView | None:
+    """The cost and what-if view of ``scope.service``; None when the scope names no service."""
+    from costmodel import observed, prices
+    from costmodel.errors import CannotEstimate
+
+    if not scope.service:
+        return None
+    hist = cost_history(scope)
+    w = window_of(hist)
+    frames = fleet_frames(hist)
+    revs = frames["revisions"].frame
+    regions = sorted(set(revs.loc[revs["service"] == scope.service, "location"]))
+    if not regions:
+        raise DataError(f"no configuration was found for {scope.service} in this project")
+    region = region if region in regions else regions[0]
+    free = SETTINGS.free_tier if free_tier is None else free_tier
+    book = prices.load()
+    pts = guarded(
+        ("minute", scope.project, region, scope.service, w.start, w.end),
+        lambda: _minute_points(scope.project, region, scope.service, w.start, w.end),
+        lambda r: _stale_bundle({"t": r})["t"],
+    )
+    mine = revs[(revs["service"] == scope.service) & (revs["location"] == region)]
+    seen = observed.observed_costs(pts.frame, mine, start=w.start, end=w.end, book=book)
+    empty = pd.Series(dtype=object)
+    try:
+        result, tips = guarded(
+            (
+                "whatif",
+                scope.project,
+                region,
+                scope.service,
+                w.start,
+                w.end,
+                cpu,
+                memory_gib,
+                free,
+                cud,
+            ),
+            lambda: _whatif(
+                scope.project,
+                hist.regions,
+                region,
+                scope.service,
+                w.start,
+                w.end,
+                w.alignment_s,
+                w.pending_after,
+                cpu,
+                memory_gib,
+                free,
+                cud,
+            ),
+            lambda v: v,
+        )
+    except CannotEstimate as exc:
+        return CostView(
+            scope.service,
+            region,
+            regions,
+            hist.window,
+            empty,
+            seen,
+            pd.DataFrame(),
+            float("nan"),
+            (),
+            [],
+            (),
+            book.source,
+            str(exc),
+            pts.quality,
+        )
+    return CostView(
+        service=scope.service,
+        region=region,
+        regions=regions,
+        history=hist.window,
+        current=result.current,
+        observed=seen,
+        table=result.table,
+        calibration_error=result.calibration.billable_error,
+        calibration_notes=result.calibration.notes,
+        advice=tips,
+        unconfirmed=result.unconfirmed,
+        price_source=book.source,
+        cannot_estimate="",
+        quality=pts.quality.merge(quality_of(frames, "revisions", "instance_events")),
+    )
+
+
+def _cud_choices() -> dict[str, str]:
+    from costmodel import prices
+
+    return {"": "none", **{k: c.label for k, c in prices.load().cuds.items()}}
+
+
+CUD_CHOICES = _cud_choices()
+MONEY_COLUMNS = {
+    col: st.column_config.NumberColumn(col.replace("_", " "), format="$%.2f")
+    for col in ("cpu", "memory", "requests_cost", "idle_min", "total", "monthly_total")
+}
+
+
+def observed_caption(view: CostView) -> str:
+    t = view.observed
+    known = t[t["cannot_estimate"] == ""]
+    month = known["monthly_total"].sum()
+    idle = known["idle_min"].sum()
+    note = f" · idle min instances ${idle:,.2f} of it" if idle >= 0.01 else ""
+    unknown = t.loc[t["cannot_estimate"] != "", "revision"].tolist()
+    missing = f" · cost unknown for {', '.join(unknown)}" if unknown else ""
+    return (
+        f"From billable instance time, CPU/memory allocation and requests; without the free "
+        f"tier (it belongs to the billing account). Projected: ${month:,.2f}/month{note}"
+        f"{missing}. Prices: {view.price_source}"
+    )
+
+
+def calibration_caption(view: CostView) -> str:
+    err = view.calibration_error
+    return (
+        f"Replaying the current settings reproduces the observed billable time within "
+        f"{100 * err:+.1f} %; estimates carry this error. Learned from the last "
+        f"{view.history} of traffic."
+        + (" " + " ".join(view.calibration_notes) if view.calibration_notes else "")
     )

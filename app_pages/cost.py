@@ -1,6 +1,170 @@
-"""Cost and tuning (being built: see the Dashboard issue)."""
+"""Cost & tuning: observed cost, what-if controls with an instant estimate, Pareto and advice."""
+
+from __future__ import annotations
 
 import streamlit as st
 
+import app_data
+import charts
+
+scope = st.session_state["scope"]
 st.title("Cost & tuning")
-st.info("The cost and tuning view is not built yet.")
+
+if not scope.service:
+    st.info("Choose a service in the sidebar to see its cost and tune its settings.")
+    st.stop()
+
+with st.expander("Pricing options", expanded=False):
+    left, right = st.columns(2)
+    free = left.toggle(
+        "Apply the monthly free tier",
+        value=app_data.SETTINGS.free_tier,
+        key="cost_free",
+        help="The free tier is per billing account: switch it "
+        "off if other services already use it.",
+    )
+    cud = right.selectbox(
+        "Committed use discount",
+        list(app_data.CUD_CHOICES),
+        format_func=app_data.CUD_CHOICES.__getitem__,
+        key="cost_cud",
+    )
+    cpu = left.selectbox(
+        "vCPU",
+        app_data.CPU_CHOICES,
+        index=None,
+        key="cost_cpu",
+        placeholder="current",
+        help="Evaluate the grid at another CPU limit",
+    )
+    mem = right.selectbox(
+        "Memory (GiB)",
+        app_data.MEMORY_CHOICES_GIB,
+        index=None,
+        key="cost_mem",
+        placeholder="current",
+    )
+
+try:
+    with st.spinner("Replaying the observed traffic under other settings…"):
+        view = app_data.cost(scope, cpu=cpu, memory_gib=mem, free_tier=free, cud=cud)
+except app_data.DataError as err:
+    st.error(f"Could not load {scope.service}: {err}")
+    st.stop()
+assert view is not None
+
+if not view.quality.complete:
+    st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
+if len(view.regions) > 1:
+    st.caption(f"{view.service} runs in {', '.join(view.regions)}; showing {view.region}.")
+
+st.subheader(f"Observed cost over the last {view.history}")
+st.caption(app_data.observed_caption(view))
+st.dataframe(
+    view.observed, hide_index=True, key="cost_observed", column_config=app_data.MONEY_COLUMNS
+)
+st.download_button(
+    "Download CSV",
+    view.observed.to_csv(index=False),
+    f"{view.service}-observed-cost.csv",
+    "text/csv",
+    key="cost_observed_csv",
+)
+
+if view.cannot_estimate:
+    st.info(f"Cannot estimate other settings because {view.cannot_estimate}.")
+    st.stop()
+
+st.subheader("What if…")
+cur = view.current
+c1, c2, c3 = st.columns(3)
+conc = c1.select_slider(
+    "Concurrency",
+    app_data.options(view.table, "concurrency"),
+    value=int(cur["concurrency"]),
+    key="cost_concurrency",
+)
+mins = c2.select_slider(
+    "Min instances",
+    app_data.options(view.table, "min_instances"),
+    value=int(cur["min_instances"]),
+    key="cost_min",
+)
+billing = c3.radio(
+    "Billing",
+    ["request", "instance"],
+    horizontal=True,
+    key="cost_billing",
+    index=["request", "instance"].index(str(cur["billing"])),
+    format_func=lambda b: f"{b}-based",
+)
+choice = app_data.pick(
+    view.table,
+    cur,
+    view.calibration_error,
+    concurrency=conc,
+    min_instances=mins,
+    billing=billing,
+    cpu=cpu or float(cur["cpu"]),
+    memory_gib=mem or float(cur["memory_gib"]),
+)
+if not choice.allowed:
+    st.warning(f"Cloud Run does not allow this setting: {choice.reason}.")
+else:
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(
+        "Monthly cost",
+        app_data.dollars(choice.monthly_cost),
+        app_data.delta_text(choice),
+        delta_color="inverse",
+        help=f"± ${choice.error_band:,.2f} from the model's error",
+    )
+    m2.metric(
+        "Cold starts / day",
+        f"{choice.cold_starts_per_day:,.1f}",
+        f"{choice.cold_starts_per_day - float(cur['cold_starts_per_day']):+,.1f}",
+        delta_color="inverse",
+    )
+    m3.metric("Requests meeting a cold start", f"{100 * choice.cold_start_share:.3f} %")
+    m4.metric("Rejected (429) / day", f"{choice.rejected_per_day:,.0f}")
+st.caption(app_data.calibration_caption(view))
+
+front = app_data.labelled(view.table)
+st.plotly_chart(
+    charts.pareto(
+        front,
+        x="monthly_cost",
+        y="cold_starts_per_day",
+        x_unit="$/month",
+        y_unit="cold starts/day",
+        label="label",
+        title="Monthly cost against cold starts",
+    ),
+    key="cost_pareto",
+)
+st.plotly_chart(
+    charts.heatmap(
+        front[front["billing"] == billing],
+        x="concurrency",
+        y="min_instances",
+        z="monthly_cost",
+        z_unit="$/month",
+        title=f"Monthly cost, {billing}-based billing",
+    ),
+    key="cost_heatmap",
+)
+
+st.subheader("Advice")
+for tip in view.advice or ["No change would save enough to recommend one."]:
+    st.markdown(f"- {tip}")
+if view.unconfirmed:
+    st.warning(
+        "Some rates used are not confirmed by Google's pricing page: " + ", ".join(view.unconfirmed)
+    )
+st.download_button(
+    "Download the what-if grid (CSV)",
+    view.table.to_csv(index=False),
+    f"{view.service}-whatif.csv",
+    "text/csv",
+    key="cost_grid_csv",
+)

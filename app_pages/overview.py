@@ -23,6 +23,11 @@ if view.table.empty:
     st.info("No Cloud Run services in this project and region selection.")
     st.stop()
 
+if view.attention:
+    st.subheader("Needs a look")
+    st.markdown("\n".join(f"- {line}" for line in view.attention))
+
+st.subheader("Services")
 st.dataframe(
     view.table,
     hide_index=True,

@@ -144,7 +144,7 @@ CATALOG += tuple(
         BY_SERVICE,
         base.stats,
         default=False,
-    )  # fmt: skip
+    )
     for base in CATALOG
     if base.short in ("request_latencies", "startup_latencies")
 )

@@ -72,8 +72,10 @@ def _print_estimate(out: dict[str, Any]) -> None:
             f"{ln['name']:44s} {ln['quantity']:16,.2f} {ln['unit']:18s} "
             f"{ln['unit_price']:12.8g} {money(ln['cost']):>10s}"
         )
-    print(f"{'total a month (' + out['region'] + ', Tier ' + out['tier'] + ')':44s} "
-          f"{'':16s} {'':18s} {'':12s} {money(out['total']):>10s}")  # fmt: skip
+    print(
+        f"{'total a month (' + out['region'] + ', Tier ' + out['tier'] + ')':44s} "
+        f"{'':16s} {'':18s} {'':12s} {money(out['total']):>10s}"
+    )
     if out["unconfirmed_rates"]:
         print("unconfirmed rates used: " + ", ".join(out["unconfirmed_rates"]))
     print(f"prices: {out['price_source']} (as of {out['prices_as_of']})")
@@ -140,17 +142,26 @@ def _whatif(args: argparse.Namespace) -> dict[str, Any]:
     region = args.region or regions[0]
     if not args.region and len(regions) > 1:
         raise ValueError(f"service {args.service} runs in {', '.join(regions)}: pass --region")
-    data = service_input(points, revisions, region=region, service=args.service, start=start,
-                         end=end, events=events)  # fmt: skip
+    data = service_input(
+        points, revisions, region=region, service=args.service, start=start, end=end, events=events
+    )
     w = evaluate(data, free_tier="all" if args.free_tier else "none")
     startup = [r.traffic.startup_s for r in data.revisions]
     tips = advise(w, startup_s=max(startup) if startup else None)
 
     def rec(row: Any) -> dict[str, Any]:
         keys = (
-            "concurrency", "min_instances", "max_instances", "billing", "cpu", "memory_gib",
-            "monthly_cost", "cold_starts_per_day", "cold_start_share", "rejected_per_day",
-        )  # fmt: skip
+            "concurrency",
+            "min_instances",
+            "max_instances",
+            "billing",
+            "cpu",
+            "memory_gib",
+            "monthly_cost",
+            "cold_starts_per_day",
+            "cold_start_share",
+            "rejected_per_day",
+        )
         return {k: (row[k].item() if hasattr(row[k], "item") else row[k]) for k in keys}
 
     return {

@@ -89,16 +89,21 @@ def advise(w: WhatIf, *, startup_s: float | None = None) -> list[str]:
             )
     rejected = float(cur["rejected_per_day"])
     if rejected >= 1.0:
-        fix = t[(t["rejected_per_day"] < 0.1 * rejected)
-                & (t["monthly_cost"] <= base * 1.05 + MIN_SAVING)]  # fmt: skip
+        fix = t[
+            (t["rejected_per_day"] < 0.1 * rejected)
+            & (t["monthly_cost"] <= base * 1.05 + MIN_SAVING)
+        ]
         if not fix.empty:
             row = fix.sort_values(["monthly_cost", "cold_starts_per_day"]).iloc[0]
             delta = float(row["monthly_cost"]) - base
-            out.insert(0, (
-                f"{_settings(row)} would serve the ~{rejected:.0f} requests a day now refused "
-                f"with 429 (max instances {int(cur['max_instances'])} reached); cost "
-                f"{'+' if delta >= 0 else '-'}{money(abs(delta))}/month"
-            ))  # fmt: skip
+            out.insert(
+                0,
+                (
+                    f"{_settings(row)} would serve the ~{rejected:.0f} requests a day now refused "
+                    f"with 429 (max instances {int(cur['max_instances'])} reached); cost "
+                    f"{'+' if delta >= 0 else '-'}{money(abs(delta))}/month"
+                ),
+            )
     best = w.alternatives(1)
     if not best.empty and not out:
         row = best.iloc[0]

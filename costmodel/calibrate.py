@@ -32,8 +32,15 @@ DEFAULT_RECYCLE_PER_MIN_INSTANCE_H = 1 / 5.5  # "every few hours" (facts §5), w
 
 Z_CHOICES = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
 TARGET_CHOICES = (0.5, 0.6, 0.7, 0.8)
-RETENTION_CHOICES = ((1.0, 15.0), (1.0, 10.0), (1.0, 5.0), (5.0, 15.0), (10.0, 15.0), (15.0, 15.0),
-                     (3.0, 8.0))  # fmt: skip
+RETENTION_CHOICES = (
+    (1.0, 15.0),
+    (1.0, 10.0),
+    (1.0, 5.0),
+    (5.0, 15.0),
+    (10.0, 15.0),
+    (15.0, 15.0),
+    (3.0, 8.0),
+)
 
 
 @dataclass(frozen=True)
@@ -123,9 +130,11 @@ def calibrate(inputs: list[RevisionInput], base: Params | None = None) -> Calibr
         for cand in (
             [replace(best, burst_z=z) for z in Z_CHOICES]
             + [replace(best, target=t) for t in TARGET_CHOICES]
-            + [replace(best, retention_lo_min=lo, retention_hi_min=hi)
-               for lo, hi in RETENTION_CHOICES]
-        ):  # fmt: skip
+            + [
+                replace(best, retention_lo_min=lo, retention_hi_min=hi)
+                for lo, hi in RETENTION_CHOICES
+            ]
+        ):
             j = _objective(_sums(inputs, _run(inputs, cand)), cand, base)
             if j < best_j - 1e-12:
                 best, best_j = cand, j

@@ -49,9 +49,14 @@ def service_input(
             else rejections_per_minute(events, revision=str(row["revision"]), start=start, end=end)
         )
         traffic = from_metric_points(
-            points, revision=str(row["revision"]), service=service, start=start, end=end,
-            config=config, rejected=rejected,
-        )  # fmt: skip
+            points,
+            revision=str(row["revision"]),
+            service=service,
+            start=start,
+            end=end,
+            config=config,
+            rejected=rejected,
+        )
         lo, hi = traffic.active_span()
         if hi > lo:
             inputs.append(RevisionInput(str(row["revision"]), traffic.trimmed(lo, hi), config))

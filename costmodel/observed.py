@@ -103,8 +103,12 @@ def observed_costs(
     end: datetime,
     book: prices.PriceBook | None = None,
     free_tier: str = "none",
+    period_s: int = 60,
 ) -> pd.DataFrame:
-    """One row per revision in REVISIONS with its cost in ``[start, end)`` and a month's."""
+    """One row per revision in REVISIONS with its cost in ``[start, end)`` and a month's.
+
+    ``period_s`` is the alignment of ``points`` (1-minute points are best; coarser ones are
+    spread over their minutes, which keeps every total and the idle split on average)."""
     book = prices.load() if book is None else book
     window_s = (end - start).total_seconds()
     rows: list[dict[str, object]] = []
@@ -119,19 +123,28 @@ def observed_costs(
                 raise CannotEstimate("it uses GPUs, which the cost model does not price")
             tier = book.tier(str(rev["location"]))
             traffic = from_metric_points(
-                points, revision=str(rev["revision"]), service=str(rev["service"]),
-                start=start, end=end, config=config,
-            )  # fmt: skip
+                points,
+                revision=str(rev["revision"]),
+                service=str(rev["service"]),
+                start=start,
+                end=end,
+                config=config,
+                period_s=period_s,
+            )
             usage, idle_s = split_usage(traffic, config)
             bill = price(usage, book, str(rev["location"]), free_tier=free_tier)
             billable = float(traffic.billable_s.sum())
             row.update(
-                billing=config.billing, tier=tier, requests=float(traffic.requests.sum()),
-                billable_s=billable, idle_min_s=idle_s, total=bill.total,
+                billing=config.billing,
+                tier=tier,
+                requests=float(traffic.requests.sum()),
+                billable_s=billable,
+                idle_min_s=idle_s,
+                total=bill.total,
                 monthly_total=bill.total * book.month_s / window_s,
                 unconfirmed=", ".join(bill.unconfirmed),
                 **_split_bill(bill, usage, idle_s, billable),
-            )  # fmt: skip
+            )
         except CannotEstimate as exc:
             row.update(billing=str(rev.get("billing", "")), tier="", cannot_estimate=str(exc))
         rows.append(row)
@@ -143,8 +156,17 @@ def service_costs(per_revision: pd.DataFrame) -> pd.DataFrame:
     """Sum revision rows per (project, location, service); a service with any revision that
     cannot be estimated says so (its totals then cover only the revisions that could)."""
     keys = ["project_id", "location", "service"]
-    money = ["requests", "billable_s", "idle_min_s", "cpu", "memory", "requests_cost",
-             "idle_min", "total", "monthly_total"]  # fmt: skip
+    money = [
+        "requests",
+        "billable_s",
+        "idle_min_s",
+        "cpu",
+        "memory",
+        "requests_cost",
+        "idle_min",
+        "total",
+        "monthly_total",
+    ]
     if per_revision.empty:
         return pd.DataFrame(columns=[*keys, *money, "cannot_estimate"])
     grouped = per_revision.groupby(keys, as_index=False, observed=True)

@@ -321,8 +321,18 @@ def replay(
             for window, weight in zip(windows, weights, strict=True):
                 held = sliding_max(wanted, window + 1)
                 inst = np.clip(held[None, :], lo[sel], hi[sel])  # (g, T)
-                part = _totals(inst, lo[sel], d, mu_s[sel], lam_s[sel], conc, startup,
-                               warm_start, hours, params)  # fmt: skip
+                part = _totals(
+                    inst,
+                    lo[sel],
+                    d,
+                    mu_s[sel],
+                    lam_s[sel],
+                    conc,
+                    startup,
+                    warm_start,
+                    hours,
+                    params,
+                )
                 for name, val in part.items():
                     acc[name][sel] += weight * val
                 if inst_avg is not None:

@@ -153,15 +153,34 @@ class Traffic:
 
 
 def _series(
-    pts: pd.DataFrame, metric: str, stat: str, index: pd.DatetimeIndex, state: str | None = None
+    pts: pd.DataFrame,
+    metric: str,
+    stat: str,
+    index: pd.DatetimeIndex,
+    state: str | None = None,
+    *,
+    period_min: int = 1,
+    total: bool = True,
 ) -> np.ndarray:
-    """Sum of a metric's values per minute end; NaN where no point."""
+    """A metric's values per minute end; NaN where no point.
+
+    Points aligned to ``period_min`` minutes are spread over the minutes of their period: a
+    total (requests, seconds) is divided evenly, a level (mean latency, instances) repeated.
+    """
     sel = pts[(pts["metric"] == metric) & (pts["stat"] == stat)]
     if state is not None:
         sel = sel[sel["state"] == state]
     if sel.empty:
         return np.full(len(index), np.nan)
     per = sel.groupby("timestamp")["value"].sum(min_count=1)
+    if period_min > 1:
+        per = per / period_min if total else per
+        ends = pd.DatetimeIndex(per.index)
+        shifted: list[pd.Series] = [
+            pd.Series(per.to_numpy(), index=ends - pd.Timedelta(minutes=k))
+            for k in range(period_min)
+        ]
+        per = pd.concat(shifted)
     return per.reindex(index).to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -174,8 +193,13 @@ def from_metric_points(
     config: Config,
     rejected: np.ndarray | None = None,
     service: str | None = None,
+    period_s: int = 60,
 ) -> Traffic:
-    """Per-minute arrays of one revision over ``[start, end)`` (minute-aligned, tz-aware)."""
+    """Per-minute arrays of one revision over ``[start, end)`` (minute-aligned, tz-aware).
+
+    ``period_s``: the points' alignment; coarser points are spread over their minutes (the
+    dashboard's long windows use 5- or 30-minute points; the replay wants 1-minute ones).
+    """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be timezone-aware")
     minutes = int((end - start) // MINUTE)
@@ -186,19 +210,22 @@ def from_metric_points(
         pts = pts[pts["service"] == service]
     if "pending" in pts.columns:
         pts = pts[~pts["pending"].astype(bool)]
+    pm = max(1, period_s // 60)
     index = pd.date_range(start + MINUTE, periods=minutes, freq="min", tz="UTC")
     zero = np.nan_to_num
 
-    req = zero(_series(pts, "request_count", "value", index))
-    lat_ms = _series(pts, "request_latencies", "mean", index)
+    req = zero(_series(pts, "request_count", "value", index, period_min=pm))
+    lat_ms = _series(pts, "request_latencies", "mean", index, period_min=pm, total=False)
     lat = np.where(req > 0, lat_ms / 1000.0, np.nan)
-    active = zero(_series(pts, "instance_count", "value", index, "active"))
-    idle = zero(_series(pts, "instance_count", "value", index, "idle"))
-    billable = zero(_series(pts, "billable_instance_time", "value", index))
-    cpu_alloc = zero(_series(pts, "cpu_allocation_time", "value", index))
-    mem_alloc = zero(_series(pts, "memory_allocation_time", "value", index))
-    starts = zero(_series(pts, "startup_latencies", "count", index))
-    startup_mean = _series(pts, "startup_latencies", "mean", index)
+    active = zero(
+        _series(pts, "instance_count", "value", index, "active", period_min=pm, total=False)
+    )
+    idle = zero(_series(pts, "instance_count", "value", index, "idle", period_min=pm, total=False))
+    billable = zero(_series(pts, "billable_instance_time", "value", index, period_min=pm))
+    cpu_alloc = zero(_series(pts, "cpu_allocation_time", "value", index, period_min=pm))
+    mem_alloc = zero(_series(pts, "memory_allocation_time", "value", index, period_min=pm))
+    starts = zero(_series(pts, "startup_latencies", "count", index, period_min=pm))
+    startup_mean = _series(pts, "startup_latencies", "mean", index, period_min=pm, total=False)
     ok = np.isfinite(startup_mean) & (starts > 0)
     startup_s = (
         float(np.average(startup_mean[ok], weights=starts[ok])) / 1000.0
@@ -206,14 +233,20 @@ def from_metric_points(
         else DEFAULT_STARTUP_S
     )
     tr = Traffic(
-        start=start, requests=req, latency_s=lat, instances=active + idle,
-        instances_active=active, billable_s=billable, starts=starts, startup_s=startup_s,
-    )  # fmt: skip
+        start=start,
+        requests=req,
+        latency_s=lat,
+        instances=active + idle,
+        instances_active=active,
+        billable_s=billable,
+        starts=starts,
+        startup_s=startup_s,
+    )
     act_s, _ = active_idle_split(tr, config)
     # CPU actually used: utilization of the active instances x allocated vCPU-seconds while
     # active. The utilization distribution mixes active and idle instances (idle ones near 0),
     # so its mean is scaled by instances / active instances.
-    util = _series(pts, "cpu_utilizations", "mean", index)
+    util = _series(pts, "cpu_utilizations", "mean", index, period_min=pm, total=False)
     inst = active + idle
     u_active = np.where(
         np.isfinite(util) & (active > 0), util * inst / np.maximum(active, 1e-9), 0.0

@@ -29,10 +29,24 @@ MIN_INSTANCES = (0, 1, 2, 3, 5)
 BILLINGS = ("request", "instance")
 
 COLUMNS = [
-    "concurrency", "min_instances", "max_instances", "billing", "cpu", "memory_gib",
-    "allowed", "reason", "monthly_cost", "cold_starts_per_day", "cold_start_share",
-    "rejected_per_day", "billable_s", "instance_s", "busy_share", "current", "pareto",
-]  # fmt: skip
+    "concurrency",
+    "min_instances",
+    "max_instances",
+    "billing",
+    "cpu",
+    "memory_gib",
+    "allowed",
+    "reason",
+    "monthly_cost",
+    "cold_starts_per_day",
+    "cold_start_share",
+    "rejected_per_day",
+    "billable_s",
+    "instance_s",
+    "busy_share",
+    "current",
+    "pareto",
+]
 
 
 @dataclass(frozen=True)
@@ -72,13 +86,26 @@ def _grid_rows(
 ) -> pd.DataFrame:
     rows = []
     for c, m, b, cpu, mem in itertools.product(concurrencies, mins, billings, cpus, memories):
-        reason = forbidden(cpu=cpu, memory_gib=mem, concurrency=c, billing=b, min_instances=m,
-                           max_instances=serving.max_instances)  # fmt: skip
-        rows.append({
-            "concurrency": c, "min_instances": m, "max_instances": serving.max_instances,
-            "billing": b, "cpu": cpu, "memory_gib": mem,
-            "allowed": reason is None, "reason": reason or "",
-        })  # fmt: skip
+        reason = forbidden(
+            cpu=cpu,
+            memory_gib=mem,
+            concurrency=c,
+            billing=b,
+            min_instances=m,
+            max_instances=serving.max_instances,
+        )
+        rows.append(
+            {
+                "concurrency": c,
+                "min_instances": m,
+                "max_instances": serving.max_instances,
+                "billing": b,
+                "cpu": cpu,
+                "memory_gib": mem,
+                "allowed": reason is None,
+                "reason": reason or "",
+            }
+        )
     return pd.DataFrame(rows).drop_duplicates(
         ["concurrency", "min_instances", "billing", "cpu", "memory_gib"]
     )
@@ -139,25 +166,43 @@ def evaluate(
         table[col] = np.nan
     idx = ok.index
     costs = [
-        price(_usage(totals, k, bool(grid.instance_billing[k])).scaled(scale), book, data.region,
-              free_tier=free_tier, cud=cud).total
+        price(
+            _usage(totals, k, bool(grid.instance_billing[k])).scaled(scale),
+            book,
+            data.region,
+            free_tier=free_tier,
+            cud=cud,
+        ).total
         for k in range(len(grid))
-    ]  # fmt: skip
+    ]
     table.loc[idx, "monthly_cost"] = costs
     _fill(table, idx, totals, data.window_days)
     table["current"] = False
     table["pareto"] = False
     usages: list[Usage] = current["usages"]  # type: ignore[assignment]
     cur_cost = float(
-        sum(price(u.scaled(scale), book, data.region, free_tier=free_tier, cud=cud).total
-            for u in usages)
-    )  # fmt: skip
-    cur = pd.DataFrame([{
-        "concurrency": s.concurrency, "min_instances": s.min_instances,
-        "max_instances": s.max_instances, "billing": s.billing, "cpu": s.cpu,
-        "memory_gib": s.memory_gib, "allowed": True, "reason": "", "monthly_cost": cur_cost,
-        "current": True, "pareto": False,
-    }])  # fmt: skip
+        sum(
+            price(u.scaled(scale), book, data.region, free_tier=free_tier, cud=cud).total
+            for u in usages
+        )
+    )
+    cur = pd.DataFrame(
+        [
+            {
+                "concurrency": s.concurrency,
+                "min_instances": s.min_instances,
+                "max_instances": s.max_instances,
+                "billing": s.billing,
+                "cpu": s.cpu,
+                "memory_gib": s.memory_gib,
+                "allowed": True,
+                "reason": "",
+                "monthly_cost": cur_cost,
+                "current": True,
+                "pareto": False,
+            }
+        ]
+    )
     _fill(cur, cur.index, current, data.window_days)
     table = pd.concat([table, cur], ignore_index=True)
     allowed = table["allowed"].to_numpy(dtype=bool)
@@ -187,9 +232,20 @@ def _usage(t: dict[str, np.ndarray], k: int, instance: bool) -> Usage:
     )
 
 
-_SUMMED = ("served", "rejected", "cold_starts", "requests_meeting_cold_start", "instance_s",
-           "billable_s", "idle_min_s", "busy_s", "active_vcpu_s", "active_gib_s", "idle_vcpu_s",
-           "idle_gib_s")  # fmt: skip
+_SUMMED = (
+    "served",
+    "rejected",
+    "cold_starts",
+    "requests_meeting_cold_start",
+    "instance_s",
+    "billable_s",
+    "idle_min_s",
+    "busy_s",
+    "active_vcpu_s",
+    "active_gib_s",
+    "idle_vcpu_s",
+    "idle_gib_s",
+)
 
 
 def _replay_all(revs: list[RevisionInput], grid: Grid, params: Params) -> dict[str, np.ndarray]:

@@ -25,9 +25,10 @@ class TrafficShape:
     weekly_amplitude: float = 0.2  # weekend dip as a fraction
     peak_hour_utc: float = 15.0
     noise: float = 0.1  # multiplicative minute-to-minute noise (lognormal sigma)
-    bursts_per_day: float = 0.0
+    bursts_per_day: float = 0.0  # random bursts (Poisson)
     burst_multiplier: float = 1.0
     burst_minutes: float = 5.0
+    daily_burst_hours_utc: tuple[float, ...] = ()  # scheduled bursts (e.g. a partner's batch)
 
 
 @dataclass(frozen=True)

@@ -271,9 +271,11 @@ def _webhook_relay(end: datetime) -> ServiceSpec:
             base_rps=1.2,
             daily_amplitude=0.3,
             noise=0.15,
-            bursts_per_day=2.0,
+            bursts_per_day=1.0,
             burst_multiplier=30.0,
             burst_minutes=6.0,
+            # a partner's batch every 6 hours: every 6-hour window shows the 429s
+            daily_burst_hours_utc=(1.5, 7.5, 13.5, 19.5),
         ),
         story="bursts hit max instances (3): requests wait, then fail with 429",
     )

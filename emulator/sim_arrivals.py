@@ -21,7 +21,8 @@ def minute_rates(
     shape: TrafficShape, start: datetime, minutes: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Requests per second for each minute of the window (daily and weekly cycles, noise,
-    bursts). The shape's ``base_rps`` is the weekday mean rate before bursts."""
+    random and scheduled bursts). The shape's ``base_rps`` is the weekday mean rate before
+    bursts."""
     epoch_min = int(start.timestamp() // 60) + np.arange(minutes, dtype=np.int64)
     hour = (epoch_min % 1440) / 60.0
     daily = 1.0 + shape.daily_amplitude * np.cos(2 * np.pi * (hour - shape.peak_hour_utc) / 24.0)
@@ -35,6 +36,9 @@ def minute_rates(
     b_len = np.maximum(1, np.round(shape.burst_minutes * rng.uniform(0.5, 1.5, n_bursts)))
     for s, n in zip(b_start.tolist(), b_len.astype(int).tolist(), strict=True):
         burst[s : s + n] = np.maximum(burst[s : s + n], shape.burst_multiplier)
+    for h in shape.daily_burst_hours_utc:  # scheduled: every day at this hour (UTC)
+        due = (epoch_min % 1440 - round(h * 60)) % 1440 < shape.burst_minutes
+        burst[due] = np.maximum(burst[due], shape.burst_multiplier)
     rate = shape.base_rps * np.clip(daily, 0.0, None) * weekly * noise * burst
     return np.asarray(np.clip(rate, 0.0, None), dtype=np.float64)
 

@@ -85,7 +85,8 @@ def main(argv: Sequence[str] | None = None, now: datetime | None = None) -> int:
     if args.json:
         print(json.dumps({"service": args.service, "region": region, **data}, indent=2))
     else:
-        print(f"{args.service} ({region}), {spec.start:%Y-%m-%d %H:%M} .. {spec.end:%H:%M} UTC")
+        window = f"{spec.start:%Y-%m-%d %H:%M} .. {spec.end:%Y-%m-%d %H:%M} UTC"
+        print(f"{args.service} ({region}), {window}")
         for key, value in data.items():
             shown = f"{value:,.1f}" if isinstance(value, float) else str(value)
             print(f"  {key:<28} {shown}")

@@ -63,8 +63,11 @@ def service_table(
     costs: pd.DataFrame,
     *,
     window_s: float,
+    notes: dict[tuple[str, str, str], str] | None = None,
 ) -> pd.DataFrame:
     """One row per service seen in the configuration or in the metrics.
+
+    ``notes``: extra flags per (project, location, service), e.g. canary verdicts.
 
     ``totals``: METRIC_POINTS with one period covering the window; rows with ``revision == ""``
     are service-level (histograms merged across revisions), so ``p95_ms`` is exact.
@@ -103,8 +106,17 @@ def service_table(
     out = out.merge(costs[[*keys, *cost_cols]], on=keys, how="left")
     out["observed_cost"] = out["total"]
     out["monthly_cost"] = out["monthly_total"]
+    notes = notes or {}
     out["flags"] = [
-        _flags({str(k): v for k, v in r.items()}, window_s) for r in out.to_dict("records")
+        "; ".join(
+            f
+            for f in (
+                notes.get((r["project_id"], r["location"], r["service"]), ""),
+                _flags({str(k): v for k, v in r.items()}, window_s),
+            )
+            if f
+        )
+        for r in out.to_dict("records")
     ]
     for col, dtype in COLUMNS.items():
         if col not in out:
@@ -142,3 +154,37 @@ def trend(points: pd.DataFrame, metric: str, stat: str = "value") -> pd.DataFram
     return sel.groupby([*SVC_KEYS, "timestamp"], observed=True, as_index=False).agg(
         value=("value", "sum"), pending=("pending", "any")
     )
+
+
+def canary_notes(
+    points: pd.DataFrame, revisions: pd.DataFrame, traffic: pd.DataFrame
+) -> dict[tuple[str, str, str], str]:
+    """For every service splitting traffic between revisions now, the canary verdict when the
+    candidate (newest revision with traffic) is worse than the stable one (most traffic)."""
+    from insights.revisions import canary_verdict
+
+    live = traffic[traffic["percent"] > 0]
+    out: dict[tuple[str, str, str], str] = {}
+    for key, group in live.groupby(SVC_KEYS, observed=True):
+        if group["revision"].nunique() < 2:
+            continue
+        project, location, service = (str(k) for k in key)
+        created = revisions.set_index("revision")["create_time"]
+        by_share = group.sort_values("percent", ascending=False)["revision"].tolist()
+        stable = by_share[0]
+        others = sorted(by_share[1:], key=lambda r: created.get(r, pd.Timestamp(0, tz="UTC")))
+        candidate = others[-1]
+        mask = (points["project_id"] == project) & (points["location"] == location)
+        verdict = canary_verdict(points[mask], service=service, candidate=candidate, stable=stable)
+        if verdict.status == "regression":
+            out[(project, location, service)] = (
+                f"canary {candidate} regressed against {stable}: "
+                + verdict.headline.split(": ", 1)[-1]
+            )
+    return out
+
+
+def attention(table: pd.DataFrame) -> list[str]:
+    """One plain line per service with flags, most traffic first."""
+    flagged = table[table["flags"] != ""]
+    return [f"**{r.service}** ({r.location}): {r.flags}" for r in flagged.itertuples()]

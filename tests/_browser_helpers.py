@@ -8,6 +8,7 @@ system one (/usr/bin/chromium, installed by .ci/run): Playwright downloads no br
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -42,13 +43,25 @@ CHROMIUM_ARGS = (
     "--disable-sync",
 )
 VIEWPORT = {"width": 1600, "height": 1000}
+# One URL per dashboard page (query parameters carry the scope; two pages need a service).
+PAGES = {
+    "overview": "/overview",
+    "revisions": "/revisions?service=checkout-api",
+    "cold-starts": "/cold-starts",
+    "cost": "/cost?service=checkout-api",
+}
 
 # Streamlit marks its root element with the script and connection state.
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
+IDLE = (
+    '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    '[data-test-connection-state="CONNECTED"]'
+)
 RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
 CHART = ".js-plotly-plot"
-# What Streamlit shows instead of a page when the script raised (details go to the server log).
+# What Streamlit shows instead of a page when the script raised (details go to the server log),
+# and the dialog it opens when the URL path names no page (it then runs the default page).
 APP_CRASH = "This app has encountered an error"
+NO_SUCH_PAGE = "Page not found"
 
 
 def have_chromium() -> bool:
@@ -94,13 +107,20 @@ class Served:
     def log_size(self) -> int:
         return self.log_path.stat().st_size
 
-    def rss_mb(self) -> float:
-        """Resident memory of the server process (VmRSS in /proc/<pid>/status), in MiB."""
+    def _status_mb(self, field: str) -> float:
         status = Path(f"/proc/{self.pid}/status").read_text()
-        match = re.search(r"^VmRSS:\s+(\d+)\s+kB", status, re.MULTILINE)
+        match = re.search(rf"^{field}:\s+(\d+)\s+kB", status, re.MULTILINE)
         if match is None:
-            raise RuntimeError(f"no VmRSS line in /proc/{self.pid}/status")
+            raise RuntimeError(f"no {field} line in /proc/{self.pid}/status")
         return int(match.group(1)) / 1024
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process now (VmRSS in /proc/<pid>/status), in MiB."""
+        return self._status_mb("VmRSS")
+
+    def peak_rss_mb(self) -> float:
+        """The most resident memory the server process has had (VmHWM), in MiB."""
+        return self._status_mb("VmHWM")
 
 
 def _health(url: str) -> bool:
@@ -177,7 +197,7 @@ def chromium(viewport: Mapping[str, int] = VIEWPORT) -> Iterator[Any]:
             executable_path=str(CHROMIUM),
             headless=True,
             args=list(CHROMIUM_ARGS),
-            viewport=dict(viewport),
+            viewport={"width": viewport["width"], "height": viewport["height"]},
         )
         try:
             yield context
@@ -185,20 +205,41 @@ def chromium(viewport: Mapping[str, int] = VIEWPORT) -> Iterator[Any]:
             context.close()
 
 
-def wait_idle(page: Any, timeout_ms: float = 60_000) -> None:
-    """Wait until the script run is over and the status widget ("Running…") is gone."""
+_QUIET_JS = """
+([quietMs, capMs]) => new Promise(resolve => {
+  const done = (quiet) => { observer.disconnect(); clearTimeout(cap); resolve(quiet); };
+  let timer = setTimeout(() => done(true), quietMs);
+  const cap = setTimeout(() => done(false), capMs);
+  const observer = new MutationObserver(() => {
+    clearTimeout(timer);
+    timer = setTimeout(() => done(true), quietMs);
+  });
+  observer.observe(document.body, {subtree: true, childList: true, attributes: true,
+                                   characterData: true});
+})
+"""
+
+
+def wait_idle(page: Any, timeout_ms: float = 60_000, quiet_ms: int = 400) -> None:
+    """Wait until the script run is over, "Running…" is gone and the page stopped changing.
+
+    Streamlit loads some element types (charts, sliders, …) lazily: they appear a moment after
+    the run ended, so "idle" also means no DOM change for ``quiet_ms`` (at most 15 s more).
+    """
     page.wait_for_selector(IDLE, timeout=timeout_ms)
     page.locator('[data-testid="stStatusWidget"]').filter(has_text="Running").wait_for(
         state="hidden", timeout=timeout_ms
     )
+    page.evaluate(_QUIET_JS, [quiet_ms, 15_000])
 
 
 def settle(page: Any, timeout_ms: float = 60_000) -> None:
     """After an interaction: let the rerun it triggers start (if it does), then wait for idle."""
-    try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    # the rerun may already be over (fast), or the interaction needs none
+    with contextlib.suppress(PlaywrightTimeout):
         page.wait_for_selector(RUNNING, timeout=1_500)
-    except Exception:  # the rerun may already be over, or the widget needs no rerun
-        pass
     wait_idle(page, timeout_ms)
 
 
@@ -237,7 +278,7 @@ def error_texts(page: Any, expected: tuple[str, ...] = ()) -> list[str]:
         if not any(e in alert for e in expected):
             found.append(f"error alert: {alert}")
     body = page.locator("body").inner_text()
-    for marker in ("Traceback", APP_CRASH):
+    for marker in ("Traceback", APP_CRASH, NO_SUCH_PAGE):
         if marker in body:
             found.append(f"page text contains {marker!r}")
     return found

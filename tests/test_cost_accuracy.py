@@ -74,17 +74,24 @@ def demo() -> dict[str, Any]:
         emu.stop()
     assert points.quality.complete
     assert revisions.quality.complete
-    return {"spec": spec, "points": points.frame, "revisions": revisions.frame,
-            "events": events.frame}  # fmt: skip
+    return {
+        "spec": spec,
+        "points": points.frame,
+        "revisions": revisions.frame,
+        "events": events.frame,
+    }
 
 
 def _truth_cost(gt: Any, region: str) -> float:
     book = prices.load()
     usage = Usage(
         "request" if gt.cpu_idle else "instance",
-        gt.active_vcpu_seconds, gt.active_gib_seconds, gt.idle_vcpu_seconds,
-        gt.idle_gib_seconds, gt.requests if gt.cpu_idle else 0.0,
-    )  # fmt: skip
+        gt.active_vcpu_seconds,
+        gt.active_gib_seconds,
+        gt.idle_vcpu_seconds,
+        gt.idle_gib_seconds,
+        gt.requests if gt.cpu_idle else 0.0,
+    )
     return price(usage.scaled(book.month_days / gt.days), book, region, free_tier="none").total
 
 
@@ -95,9 +102,15 @@ def test_accuracy_against_ground_truth(demo: dict[str, Any]) -> None:
     spec = demo["spec"]
     rows: list[dict[str, Any]] = []
     for svc in spec.services:
-        data = service_input(demo["points"], demo["revisions"], region=svc.region,
-                             service=svc.name, start=spec.start, end=spec.end,
-                             events=demo["events"])  # fmt: skip
+        data = service_input(
+            demo["points"],
+            demo["revisions"],
+            region=svc.region,
+            service=svc.name,
+            start=spec.start,
+            end=spec.end,
+            events=demo["events"],
+        )
         s = data.serving
         halved, doubled = max(1, s.concurrency // 2), s.concurrency * 2
         w = evaluate(data, concurrencies=[halved, doubled], min_instances=[0, 1, 2, 3])
@@ -110,18 +123,29 @@ def test_accuracy_against_ground_truth(demo: dict[str, Any]) -> None:
             cases.append((f"concurrency {c}", SimSettings(concurrency=c), {"concurrency": c}))
         for m in range(4):
             cases.append((f"min {m}", SimSettings(min_instances=m), {"min_instances": m}))
-        cases.append((f"billing {other}", SimSettings(cpu_idle=other == "request"),
-                      {"billing": other}))  # fmt: skip
-        rows.append({"service": svc.name, "case": "replay vs observed billable",
-                     "model": w.calibration.replayed_billable_s,
-                     "truth": w.calibration.observed_billable_s,
-                     "metric": "billable_s", "error": w.calibration.billable_error})  # fmt: skip
+        cases.append(
+            (f"billing {other}", SimSettings(cpu_idle=other == "request"), {"billing": other})
+        )
+        rows.append(
+            {
+                "service": svc.name,
+                "case": "replay vs observed billable",
+                "model": w.calibration.replayed_billable_s,
+                "truth": w.calibration.observed_billable_s,
+                "metric": "billable_s",
+                "error": w.calibration.billable_error,
+            }
+        )
         for name, sim, change in cases:
             if change is None:
                 row = w.current
             else:
-                want = {"concurrency": s.concurrency, "min_instances": s.min_instances,
-                        "billing": s.billing, **change}  # fmt: skip
+                want = {
+                    "concurrency": s.concurrency,
+                    "min_instances": s.min_instances,
+                    "billing": s.billing,
+                    **change,
+                }
                 m = t
                 for k, v in want.items():
                     m = m[m[k] == v]
@@ -136,13 +160,26 @@ def test_accuracy_against_ground_truth(demo: dict[str, Any]) -> None:
                 continue
             cost = _truth_cost(gt, svc.region)
             starts = gt.cold_starts / gt.days
-            rows.append({"service": svc.name, "case": name, "metric": "cost",
-                         "model": float(row["monthly_cost"]), "truth": cost,
-                         "error": float(row["monthly_cost"]) / cost - 1})  # fmt: skip
-            rows.append({"service": svc.name, "case": name, "metric": "cold_starts",
-                         "model": float(row["cold_starts_per_day"]), "truth": starts,
-                         "error": float(row["cold_starts_per_day"]) / starts - 1
-                         if starts else 0.0})  # fmt: skip
+            rows.append(
+                {
+                    "service": svc.name,
+                    "case": name,
+                    "metric": "cost",
+                    "model": float(row["monthly_cost"]),
+                    "truth": cost,
+                    "error": float(row["monthly_cost"]) / cost - 1,
+                }
+            )
+            rows.append(
+                {
+                    "service": svc.name,
+                    "case": name,
+                    "metric": "cold_starts",
+                    "model": float(row["cold_starts_per_day"]),
+                    "truth": starts,
+                    "error": float(row["cold_starts_per_day"]) / starts - 1 if starts else 0.0,
+                }
+            )
     table = pd.DataFrame(rows)
     tol = {"billable_s": BILLABLE_TOL, "cost": COST_TOL, "cold_starts": STARTS_TOL}
     judged = table.dropna(subset=["metric"]).copy()
@@ -151,16 +188,21 @@ def test_accuracy_against_ground_truth(demo: dict[str, Any]) -> None:
     judged["known"] = [(r.service, r.case, r.metric) in KNOWN_MISSES for r in judged.itertuples()]
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         print()
-        print(judged[["service", "case", "metric", "model", "truth", "error", "ok"]]
-              .round(3).to_string(index=False))  # fmt: skip
+        print(
+            judged[["service", "case", "metric", "model", "truth", "error", "ok"]]
+            .round(3)
+            .to_string(index=False)
+        )
         skipped = table[table["metric"].isna()] if "skipped" in table else table.iloc[0:0]
         if not skipped.empty:
             print(skipped[["service", "case", "skipped"]].to_string(index=False))
     misses = judged[~judged["ok"]]
     unexpected = misses[~misses["known"]]
     for r in misses[misses["known"]].itertuples():
-        print(f"known miss {r.service} / {r.case} / {r.metric}: {r.error:+.1%} "
-              f"({KNOWN_MISSES[(r.service, r.case, r.metric)]})")  # fmt: skip
+        print(
+            f"known miss {r.service} / {r.case} / {r.metric}: {r.error:+.1%} "
+            f"({KNOWN_MISSES[(r.service, r.case, r.metric)]})"
+        )
     assert unexpected.empty, unexpected[["service", "case", "metric", "error"]].to_string()
     # every demo service was judged, and current-settings billable time within 10 %
     assert set(judged["service"]) == {s.name for s in spec.services}

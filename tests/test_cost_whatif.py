@@ -33,10 +33,15 @@ def _traffic(minutes: int, seed: int = 1, rps: float = 2.0, latency: float = 0.3
     inst = np.where(req > 0, np.ceil(req / 60 * latency / 0.6 + 0.5), 0.0)
     billable = np.minimum(req * latency + 0.05 * req, inst * 60)
     return Traffic(
-        start=T0, requests=req, latency_s=np.where(req > 0, latency, np.nan), instances=inst,
-        instances_active=inst, billable_s=billable, starts=np.zeros(minutes),
+        start=T0,
+        requests=req,
+        latency_s=np.where(req > 0, latency, np.nan),
+        instances=inst,
+        instances_active=inst,
+        billable_s=billable,
+        starts=np.zeros(minutes),
         has_observations=True,
-    )  # fmt: skip
+    )
 
 
 def _service(config: Config, minutes: int = 3 * 1440) -> ServiceInput:
@@ -84,13 +89,20 @@ def test_pareto_front_small_case() -> None:
 def test_advice_carries_numbers() -> None:
     cfg = Config(cpu=1, memory_gib=1, concurrency=80, billing="instance", min_instances=2)
     tr = _traffic(3 * 1440, rps=0.01, latency=0.15)
-    tr = Traffic(**{**tr.__dict__, "instances": np.maximum(tr.instances, 2.0),
-                    "billable_s": np.full(tr.minutes, 120.0)})  # fmt: skip
+    tr = Traffic(
+        **{
+            **tr.__dict__,
+            "instances": np.maximum(tr.instances, 2.0),
+            "billable_s": np.full(tr.minutes, 120.0),
+        }
+    )
     data = ServiceInput("europe-west1", "admin", [RevisionInput("admin-1", tr, cfg)], cfg, 3.0)
     tips = advise(evaluate(data), startup_s=3.0)
     assert any(t.startswith("switch to request-based billing") and "$" in t for t in tips)
-    assert any(t.startswith("min instances 2 → 0 saves $") and "cold starts a day of ~3.0 s" in t
-               for t in tips)  # fmt: skip
+    assert any(
+        t.startswith("min instances 2 → 0 saves $") and "cold starts a day of ~3.0 s" in t
+        for t in tips
+    )
 
 
 def test_calibration_reports_signed_error() -> None:
@@ -107,12 +119,18 @@ def test_calibration_reports_signed_error() -> None:
     [
         (None, "no revision of the service had traffic"),
         (Traffic(start=T0, requests=np.zeros(600), latency_s=np.full(600, np.nan)), "no traffic"),
-        (Traffic(start=T0, requests=np.full(120, 30.0), latency_s=np.full(120, 0.1)),
-         "only 2.0 hours of traffic"),
-        (Traffic(start=T0, requests=np.r_[np.ones(10), np.zeros(590)],
-                 latency_s=np.full(600, 0.1)), "only 10 requests"),
+        (
+            Traffic(start=T0, requests=np.full(120, 30.0), latency_s=np.full(120, 0.1)),
+            "only 2.0 hours of traffic",
+        ),
+        (
+            Traffic(
+                start=T0, requests=np.r_[np.ones(10), np.zeros(590)], latency_s=np.full(600, 0.1)
+            ),
+            "only 10 requests",
+        ),
     ],
-)  # fmt: skip
+)
 def test_thin_data_cannot_be_estimated(traffic: Traffic | None, message: str) -> None:
     cfg = Config(cpu=1, memory_gib=0.5, concurrency=80)
     inputs = [] if traffic is None else [RevisionInput("r", traffic, cfg)]
@@ -122,12 +140,23 @@ def test_thin_data_cannot_be_estimated(traffic: Traffic | None, message: str) ->
 
 def _revisions(**over: object) -> pd.DataFrame:
     row = {
-        "project_id": "runwatch-demo", "location": "europe-west1", "service": "svc",
-        "revision": "svc-00001-abc", "cpu": 1.0, "memory_gib": 0.5, "gpu": 0, "concurrency": 80,
-        "concurrency_set": True, "min_instances": 1, "max_instances": 10, "billing": "request",
-        "startup_cpu_boost": False, "timeout_s": 300.0, "execution_environment": "gen2",
+        "project_id": "runwatch-demo",
+        "location": "europe-west1",
+        "service": "svc",
+        "revision": "svc-00001-abc",
+        "cpu": 1.0,
+        "memory_gib": 0.5,
+        "gpu": 0,
+        "concurrency": 80,
+        "concurrency_set": True,
+        "min_instances": 1,
+        "max_instances": 10,
+        "billing": "request",
+        "startup_cpu_boost": False,
+        "timeout_s": 300.0,
+        "execution_environment": "gen2",
         "create_time": T0 - timedelta(days=30),
-    }  # fmt: skip
+    }
     row.update(over)
     return conform(pd.DataFrame([row]), REVISIONS)
 
@@ -136,28 +165,56 @@ def _points(minutes: int) -> pd.DataFrame:
     rows = []
     for i in range(minutes):
         ts = T0 + timedelta(minutes=i + 1)
-        base = {"timestamp": ts, "project_id": "runwatch-demo", "location": "europe-west1",
-                "service": "svc", "revision": "svc-00001-abc", "state": "",
-                "response_class": "", "unit": "", "pending": False}  # fmt: skip
+        base = {
+            "timestamp": ts,
+            "project_id": "runwatch-demo",
+            "location": "europe-west1",
+            "service": "svc",
+            "revision": "svc-00001-abc",
+            "state": "",
+            "response_class": "",
+            "unit": "",
+            "pending": False,
+        }
         busy = i % 2 == 0  # 120 requests x 0.5 s every other minute; idle min instance else
         rows += [
-            {**base, "metric": "request_count", "stat": "value", "response_class": "2xx",
-             "value": 120.0 if busy else 0.0},
+            {
+                **base,
+                "metric": "request_count",
+                "stat": "value",
+                "response_class": "2xx",
+                "value": 120.0 if busy else 0.0,
+            },
             {**base, "metric": "request_latencies", "stat": "mean", "value": 500.0},
-            {**base, "metric": "instance_count", "stat": "value", "state": "active",
-             "value": 2.0 if busy else 0.0},
-            {**base, "metric": "instance_count", "stat": "value", "state": "idle",
-             "value": 0.0 if busy else 1.0},
-            {**base, "metric": "billable_instance_time", "stat": "value",
-             "value": 70.0 if busy else 60.0},
-        ]  # fmt: skip
+            {
+                **base,
+                "metric": "instance_count",
+                "stat": "value",
+                "state": "active",
+                "value": 2.0 if busy else 0.0,
+            },
+            {
+                **base,
+                "metric": "instance_count",
+                "stat": "value",
+                "state": "idle",
+                "value": 0.0 if busy else 1.0,
+            },
+            {
+                **base,
+                "metric": "billable_instance_time",
+                "stat": "value",
+                "value": 70.0 if busy else 60.0,
+            },
+        ]
     return conform(pd.DataFrame(rows), METRIC_POINTS)
 
 
 def test_observed_cost_split() -> None:
     minutes = 60
-    df = observed_costs(_points(minutes), _revisions(), start=T0,
-                        end=T0 + timedelta(minutes=minutes))  # fmt: skip
+    df = observed_costs(
+        _points(minutes), _revisions(), start=T0, end=T0 + timedelta(minutes=minutes)
+    )
     row = df.iloc[0]
     # Busy minutes: 70 s billable > 60 s floor -> all active. Idle minutes: the 1 min instance
     # billed 60 s, no requests -> idle. 30 x 70 s active, 30 x 60 s idle (1 vCPU, 0.5 GiB).
@@ -167,8 +224,9 @@ def test_observed_cost_split() -> None:
     assert row["memory"] == pytest.approx(active * 0.5 * 0.0000025)
     assert row["idle_min"] == pytest.approx(idle * (0.0000025 + 0.5 * 0.0000025))
     assert row["requests_cost"] == pytest.approx(30 * 120 / 1e6 * 0.40)
-    assert row["total"] == pytest.approx(row["cpu"] + row["memory"] + row["idle_min"]
-                                         + row["requests_cost"])  # fmt: skip
+    assert row["total"] == pytest.approx(
+        row["cpu"] + row["memory"] + row["idle_min"] + row["requests_cost"]
+    )
     assert row["monthly_total"] == pytest.approx(row["total"] * 30.4375 * 24)
 
 
@@ -184,25 +242,58 @@ def test_observed_cost_refuses_gpu_and_unknown_region() -> None:
 def test_service_input_refusals() -> None:
     end = T0 + timedelta(minutes=60)
     with pytest.raises(CannotEstimate, match="no configuration"):
-        service_input(_points(60), _revisions().iloc[0:0], region="europe-west1", service="svc",
-                      start=T0, end=end)  # fmt: skip
+        service_input(
+            _points(60),
+            _revisions().iloc[0:0],
+            region="europe-west1",
+            service="svc",
+            start=T0,
+            end=end,
+        )
     with pytest.raises(CannotEstimate, match="GPUs"):
-        service_input(_points(60), _revisions(gpu=1), region="europe-west1", service="svc",
-                      start=T0, end=end)  # fmt: skip
+        service_input(
+            _points(60), _revisions(gpu=1), region="europe-west1", service="svc", start=T0, end=end
+        )
     with pytest.raises(CannotEstimate, match="lacks cpu"):
-        service_input(_points(60), _revisions(cpu=None), region="europe-west1", service="svc",
-                      start=T0, end=end)  # fmt: skip
+        service_input(
+            _points(60),
+            _revisions(cpu=None),
+            region="europe-west1",
+            service="svc",
+            start=T0,
+            end=end,
+        )
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "costmodel", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "costmodel", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_estimate_json_worked_example() -> None:
-    out = _cli("estimate", "--requests-per-month", "10000000", "--latency-ms", "200", "--cpu",
-               "0.167", "--memory", "256Mi", "--concurrency", "1", "--billing", "request",
-               "--region", "europe-west1", "--json")  # fmt: skip
+    out = _cli(
+        "estimate",
+        "--requests-per-month",
+        "10000000",
+        "--latency-ms",
+        "200",
+        "--cpu",
+        "0.167",
+        "--memory",
+        "256Mi",
+        "--concurrency",
+        "1",
+        "--billing",
+        "request",
+        "--region",
+        "europe-west1",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert round(doc["total"], 2) == 7.25
@@ -210,15 +301,43 @@ def test_cli_estimate_json_worked_example() -> None:
 
 
 def test_cli_refusals_are_one_line() -> None:
-    out = _cli("estimate", "--requests-per-month", "1e6", "--latency-ms", "100", "--cpu", "0.5",
-               "--memory", "512Mi", "--concurrency", "4", "--billing", "request", "--region",
-               "europe-west1")  # fmt: skip
+    out = _cli(
+        "estimate",
+        "--requests-per-month",
+        "1e6",
+        "--latency-ms",
+        "100",
+        "--cpu",
+        "0.5",
+        "--memory",
+        "512Mi",
+        "--concurrency",
+        "4",
+        "--billing",
+        "request",
+        "--region",
+        "europe-west1",
+    )
     assert out.returncode == 3
     assert out.stderr.startswith("cannot estimate because Cloud Run does not allow this setting")
     assert "Traceback" not in out.stderr
-    bad = _cli("estimate", "--requests-per-month", "1e6", "--latency-ms", "100", "--cpu", "1",
-               "--memory", "lots", "--concurrency", "4", "--billing", "request", "--region",
-               "europe-west1")  # fmt: skip
+    bad = _cli(
+        "estimate",
+        "--requests-per-month",
+        "1e6",
+        "--latency-ms",
+        "100",
+        "--cpu",
+        "1",
+        "--memory",
+        "lots",
+        "--concurrency",
+        "4",
+        "--billing",
+        "request",
+        "--region",
+        "europe-west1",
+    )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert "256Mi" in bad.stderr

@@ -30,13 +30,13 @@ def app_data(demo_emulator: Any) -> Iterator[Any]:
     import app_data as module
 
     assert module.SETTINGS.emulator_address == demo_emulator.address, "app_data imported early"
-    yield module
+    return module
 
 
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
     st.cache_data.clear()
-    yield
+    return
 
 
 def run(params: dict[str, str] | None = None, page: str | None = None) -> AppTest:
@@ -50,8 +50,11 @@ def run(params: dict[str, str] | None = None, page: str | None = None) -> AppTes
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success")
-             for e in getattr(at, kind)]  # fmt: skip
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "warning", "error", "success")
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -74,6 +77,11 @@ def test_overview_lists_every_simulated_service(app_data: Any, demo_emulator: An
     flags = " ".join(table["flags"])
     assert "idle min instances cost $" in flags
     assert "requests rejected (429)" in flags
+    shown = texts(at)  # the "Needs a look" list says the same in plain words
+    assert "canary checkout-api-" in shown
+    assert "p99 +" in shown
+    assert "idle min instances cost $" in shown
+    assert "requests rejected (429)" in shown
 
 
 def _merged_percentile(
@@ -94,7 +102,8 @@ def _merged_percentile(
         counts = np.clip(s.values.bucket_counts[first:last], 0, None).sum(axis=0)
         total = counts if total is None else total + counts
         bounds = s.values.layout.upper_bounds()
-    assert total is not None and bounds is not None
+    assert total is not None
+    assert bounds is not None
     rank = q * total.sum()
     i = int(np.searchsorted(np.cumsum(total), rank))
     lo = 0.0 if i == 0 else bounds[i - 1]
@@ -118,7 +127,8 @@ def test_revisions_page_finds_the_canary_regression(app_data: Any) -> None:
     at = run({"service": "checkout-api"}, "app_pages/revisions.py")
     verdict = " ".join(e.value for e in at.error)
     assert "Canary verdict" in verdict
-    assert "worse" in verdict and "p99" in verdict
+    assert "worse" in verdict
+    assert "p99" in verdict
     labels = [m.label for m in at.metric]
     assert labels.count("p99") == 2  # two cards side by side
     p99 = [m.value for m in at.metric if m.label == "p99"]
@@ -172,3 +182,33 @@ def test_a_repeated_view_costs_no_api_call(app_data: Any, demo_emulator: Any) ->
     # another service of the same project and window is served from the same cached frames
     run({"service": "admin-tool"}, "app_pages/revisions.py")
     assert demo_emulator.calls.total() == before
+
+
+def _money(text: str) -> float:
+    return float(text.replace("$", "").replace(",", ""))
+
+
+def test_cost_controls_give_an_instant_estimate(app_data: Any) -> None:
+    at = run({"service": "admin-tool"}, "app_pages/cost.py")
+    assert not at.exception
+    before = {m.label: m for m in at.metric}
+    assert before["Monthly cost"].delta.startswith("+0.00")
+    assert any("min instances 2 → 0" in m.value for m in at.markdown), "advice missing"
+    at.select_slider(key="cost_min").set_value(0).run()
+    after = {m.label: m for m in at.metric}
+    assert _money(after["Monthly cost"].value) < _money(before["Monthly cost"].value)
+    assert float(after["Cold starts / day"].value) > float(before["Cold starts / day"].value)
+    assert after["Monthly cost"].delta.startswith("-")
+    assert any("reproduces the observed billable time" in c.value for c in at.caption)
+
+
+def test_a_setting_cloud_run_refuses_is_explained(app_data: Any) -> None:
+    at = run({"service": "notify-mailer"}, "app_pages/cost.py")  # runs below 1 vCPU
+    at.radio(key="cost_billing").set_value("instance").run()
+    assert not at.exception
+    assert any("does not allow" in w.value for w in at.warning)
+
+
+def test_cost_page_asks_for_a_service(app_data: Any) -> None:
+    at = run(page="app_pages/cost.py")
+    assert any("Choose a service" in i.value for i in at.info)

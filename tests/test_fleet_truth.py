@@ -186,7 +186,11 @@ def test_cli_json_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert err.startswith("error: unknown service 'nope'")
     assert "Traceback" not in err
-    assert truth_mod.main(["--service", "notify-mailer", "--days", "1", "--billing",
-                           "instance"], now=NOW) == 2  # fmt: skip
+    assert (
+        truth_mod.main(
+            ["--service", "notify-mailer", "--days", "1", "--billing", "instance"], now=NOW
+        )
+        == 2
+    )
     assert "request-based" in capsys.readouterr().err
     assert truth_mod.main(["--service", "runwatch", "--days", "40"], now=NOW) == 2

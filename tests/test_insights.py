@@ -42,14 +42,29 @@ def traffic_rows(
 
 
 def test_service_table_rates_errors_and_unknowns() -> None:
-    pts = points(traffic_rows("api", "api-001", 60, ok=590.0, err=10.0, p99=200.0)
-                 + [{"timestamp": minute(3), "service": "api", "revision": "api-001",
-                     "metric": "startup_latencies", "stat": "count", "value": 4.0}])  # fmt: skip
+    pts = points(
+        [
+            *traffic_rows("api", "api-001", 60, ok=590.0, err=10.0, p99=200.0),
+            {
+                "timestamp": minute(3),
+                "service": "api",
+                "revision": "api-001",
+                "metric": "startup_latencies",
+                "stat": "count",
+                "value": 4.0,
+            },
+        ]
+    )
     events = schema.empty(schema.INSTANCE_EVENTS)
     table = overview.service_table(
-        pts, schema.empty(schema.METRIC_POINTS), schema.empty(schema.REVISIONS),
-        schema.empty(schema.TRAFFIC), events, pd.DataFrame(), window_s=3600.0,
-    )  # fmt: skip
+        pts,
+        schema.empty(schema.METRIC_POINTS),
+        schema.empty(schema.REVISIONS),
+        schema.empty(schema.TRAFFIC),
+        events,
+        pd.DataFrame(),
+        window_s=3600.0,
+    )
     row = table.set_index("service").loc["api"]
     assert row["requests_per_s"] == pytest.approx(60 * 600 / 3600)
     assert row["error_5xx_pct"] == pytest.approx(100 * 10 / 600)
@@ -87,12 +102,32 @@ def test_identical_revisions_show_no_difference() -> None:
     for rev in ("a-1", "a-2"):
         for i in range(100):
             p99 = float(rng.normal(200, 20))
-            rows += [{"timestamp": minute(i), "service": "a", "revision": rev,
-                      "metric": "request_count", "response_class": "2xx", "value": 100.0},
-                     {"timestamp": minute(i), "service": "a", "revision": rev,
-                      "metric": "request_latencies", "stat": "p99", "value": p99},
-                     {"timestamp": minute(i), "service": "a", "revision": rev,
-                      "metric": "request_latencies", "stat": "p95", "value": p99 * 0.8}]  # fmt: skip
+            rows += [
+                {
+                    "timestamp": minute(i),
+                    "service": "a",
+                    "revision": rev,
+                    "metric": "request_count",
+                    "response_class": "2xx",
+                    "value": 100.0,
+                },
+                {
+                    "timestamp": minute(i),
+                    "service": "a",
+                    "revision": rev,
+                    "metric": "request_latencies",
+                    "stat": "p99",
+                    "value": p99,
+                },
+                {
+                    "timestamp": minute(i),
+                    "service": "a",
+                    "revision": rev,
+                    "metric": "request_latencies",
+                    "stat": "p95",
+                    "value": p99 * 0.8,
+                },
+            ]
     v = rv.canary_verdict(points(rows), service="a", candidate="a-2", stable="a-1")
     assert v.status == "no_difference", v.headline
 
@@ -117,14 +152,36 @@ def test_cold_start_summary_by_reason() -> None:
     ev = []
     reasons = ["AUTOSCALING"] * 6 + ["MANUAL_OR_CUSTOMER_MIN_INSTANCE"] * 3 + ["DEPLOYMENT_ROLLOUT"]
     for i, reason in enumerate(reasons):
-        ev.append({**KEYS, "timestamp": minute(i), "service": "api", "revision": "api-001",
-                   "instance_id": f"i{i}", "event": "start", "reason": reason,
-                   "startup_ms": 1000.0 + i, "detail": "", "log_name": "x", "insert_id": str(i)})  # fmt: skip
+        ev.append(
+            {
+                **KEYS,
+                "timestamp": minute(i),
+                "service": "api",
+                "revision": "api-001",
+                "instance_id": f"i{i}",
+                "event": "start",
+                "reason": reason,
+                "startup_ms": 1000.0 + i,
+                "detail": "",
+                "log_name": "x",
+                "insert_id": str(i),
+            }
+        )
     ev.append({**ev[0], "event": "oom", "reason": "", "insert_id": "oom"})
     events = schema.conform(pd.DataFrame(ev), schema.INSTANCE_EVENTS)
-    pts = points(traffic_rows("api", "api-001", 10, ok=100.0, err=0.0, p99=50.0)
-                 + [{"timestamp": minute(0), "service": "api", "revision": "api-001",
-                     "metric": "startup_latencies", "stat": "count", "value": 10.0}])  # fmt: skip
+    pts = points(
+        [
+            *traffic_rows("api", "api-001", 10, ok=100.0, err=0.0, p99=50.0),
+            {
+                "timestamp": minute(0),
+                "service": "api",
+                "revision": "api-001",
+                "metric": "startup_latencies",
+                "stat": "count",
+                "value": 10.0,
+            },
+        ]
+    )
     s = coldstarts.summary(events, pts, schema.empty(schema.METRIC_POINTS), window_s=86_400.0)
     assert s.starts == 10
     assert s.by_reason == {"demand (autoscaling)": 6, "min instances": 3, "rollout": 1}

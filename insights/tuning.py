@@ -1,0 +1,102 @@
+"""Reading the cost model's what-if grid for the tuning controls (pure lookups, no pricing)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+KEYS = ("concurrency", "min_instances", "billing", "cpu", "memory_gib")
+
+
+@dataclass(frozen=True)
+class Pick:
+    found: bool
+    allowed: bool
+    reason: str  # why Cloud Run refuses the setting ("" when allowed)
+    monthly_cost: float
+    cost_delta: float  # against the current setting, dollars a month
+    cost_delta_pct: float
+    cold_starts_per_day: float
+    cold_start_share: float  # share of requests meeting a cold start
+    rejected_per_day: float
+    error_band: float  # ± dollars from the calibration error
+
+
+def pick(
+    table: pd.DataFrame, current: pd.Series, calibration_error: float, **setting: object
+) -> Pick:
+    """The grid row for ``setting`` (the KEYS) with its change against the current setting.
+
+    The current setting itself comes from the current row (each revision replayed with its own
+    configuration), so choosing it shows no change.
+    """
+    is_current = all(current[k] == setting[k] for k in KEYS)
+    t = table[table["current"]] if is_current else table[~table["current"]]
+    mask = pd.Series(True, index=t.index)
+    for key in KEYS:
+        mask &= t[key] == setting[key]
+    rows = t[mask]
+    nan = float("nan")
+    if rows.empty:
+        return Pick(
+            False, False, "this setting was not evaluated", nan, nan, nan, nan, nan, nan, nan
+        )
+    row = rows.iloc[0]
+    if not bool(row["allowed"]):
+        return Pick(True, False, str(row["reason"]), nan, nan, nan, nan, nan, nan, nan)
+    cost = float(row["monthly_cost"])
+    base = float(current["monthly_cost"])
+    err = abs(calibration_error) if math.isfinite(calibration_error) else nan
+    return Pick(
+        found=True,
+        allowed=True,
+        reason="",
+        monthly_cost=cost,
+        cost_delta=cost - base,
+        cost_delta_pct=100 * (cost - base) / base if base else nan,
+        cold_starts_per_day=float(row["cold_starts_per_day"]),
+        cold_start_share=float(row["cold_start_share"]),
+        rejected_per_day=float(row["rejected_per_day"]),
+        error_band=cost * err,
+    )
+
+
+def options(table: pd.DataFrame, key: str) -> list[object]:
+    """Values of ``key`` present in the grid, sorted."""
+    return sorted(set(table[key].dropna().tolist()))
+
+
+def labelled(table: pd.DataFrame) -> pd.DataFrame:
+    """The allowed rows with a readable label per setting (for charts and downloads)."""
+    ok = table[table["allowed"]].copy()
+    ok["label"] = [
+        f"concurrency {c:.0f}, min {m:.0f}, {b}-based, {cpu:g} vCPU, {mem:g} GiB"
+        + (" (current)" if cur else "")
+        for c, m, b, cpu, mem, cur in zip(
+            ok["concurrency"],
+            ok["min_instances"],
+            ok["billing"],
+            ok["cpu"],
+            ok["memory_gib"],
+            ok["current"],
+            strict=True,
+        )
+    ]
+    return ok
+
+
+def dollars(value: float) -> str:
+    """Money for display: "—" when unknown, never "$-0.00"."""
+    if not math.isfinite(value):
+        return "—"
+    return f"${round(value, 2) + 0.0:,.2f}"
+
+
+def delta_text(p: Pick) -> str | None:
+    """The cost change as text: dollars and percent (percent left out from a $0 base)."""
+    if not math.isfinite(p.cost_delta):
+        return None
+    pct = f" ({p.cost_delta_pct:+.0f} %)" if math.isfinite(p.cost_delta_pct) else ""
+    return f"{p.cost_delta:+,.2f} $/month{pct}"
