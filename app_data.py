@@ -99,6 +99,15 @@ class Source:
     projects: tuple[str, ...]
 
 
+@st.cache_resource(ttl=3600)
+def _identity() -> str:
+    """Who the dashboard runs as (metadata server on Cloud Run), for tracing a missing role."""
+    from collectors.identity import runtime_identity
+
+    found = runtime_identity(timeout_s=1.0)
+    return found.describe() if found else "identity: Application Default Credentials"
+
+
 def source() -> Source:
     if SETTINGS.is_demo:
         where = SETTINGS.emulator_address or "embedded emulator"
@@ -107,7 +116,7 @@ def source() -> Source:
             f"simulated fleet ({where}), data until {now():%H:%M} UTC",
             SETTINGS.watched_projects,
         )
-    return Source("Live", "Google Cloud APIs", SETTINGS.watched_projects)
+    return Source("Live", f"Google Cloud APIs · {_identity()}", SETTINGS.watched_projects)
 
 
 # --------------------------------------------------------------------------- scope & window
@@ -241,16 +250,37 @@ def totals(scope: Scope) -> Result:
 
 def fleet_frames(scope: Scope) -> dict[str, Result]:
     """Every frame for the scope's project, regions and window (all services: one cached
-    result serves every service and revision selection, so switching costs no call)."""
+    result serves every service and revision selection, so switching costs no call).
+
+    A collector that failed outright (an empty, partial frame) is replaced by its last good
+    frame for the same key, marked stale: a failed refresh loses nothing already shown."""
     w = window_of(scope)
     key = ("fleet", scope.project, scope.regions, w.start, w.end, w.alignment_s)
-    return guarded(
+    frames = guarded(
         key,
         lambda: _collect(
             scope.project, scope.regions, w.start, w.end, w.alignment_s, w.pending_after
         ),
         _stale_bundle,
     )
+    # last good per view (same project, regions, window length), whatever its end time
+    return _keep_last_good(("frames", scope.project, scope.regions, w.span, w.alignment_s), frames)
+
+
+def _keep_last_good(key: tuple[Any, ...], frames: dict[str, Result]) -> dict[str, Result]:
+    mem = _memory()
+    out = dict(frames)
+    with mem.lock:
+        last: dict[str, Result] = mem.good.get(key, {})
+        for name, result in frames.items():
+            failed = result.frame.empty and result.quality.status == "partial"
+            if failed and name in last:
+                note = f"showing earlier data: {'; '.join(result.quality.reasons)}"
+                out[name] = replace(last[name], quality=Quality("stale", (note,)))
+            elif not failed:
+                last = {**last, name: result}
+        mem.good[key] = last
+    return out
 
 
 def quality_of(frames: Mapping[str, Result], *names_: str) -> Quality:

@@ -1,0 +1,100 @@
+"""Faults at the wire reach the page as plain words: no traceback, stale or partial marked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+
+
+@pytest.fixture
+def emu(demo_emulator: Any) -> Iterator[Any]:
+    import app_data
+
+    assert app_data.SETTINGS.emulator_address == demo_emulator.address
+    st.cache_data.clear()
+    app_data._memory().errors.clear()
+    app_data._memory().good.clear()
+    yield demo_emulator
+    demo_emulator.faults.clear()
+    st.cache_data.clear()
+    app_data._memory().errors.clear()
+
+
+def _run(params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=120)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _shown(at: AppTest) -> str:
+    return "\n".join(
+        str(e.value) for kind in ("error", "warning", "info", "markdown") for e in getattr(at, kind)
+    )
+
+
+def test_permission_denied_names_the_missing_role(emu: Any) -> None:
+    emu.faults.set("ListTimeSeries:PERMISSION_DENIED@1.0")
+    at = _run()
+    assert not at.exception
+    shown = _shown(at)
+    assert "roles/monitoring.viewer" in shown
+    assert "Traceback" not in shown
+
+
+def test_a_failed_refresh_serves_the_last_good_data_marked_stale(emu: Any) -> None:
+    first = _run()
+    assert not first.exception and first.dataframe
+    st.cache_data.clear()  # the TTL ran out
+    emu.faults.set("ListTimeSeries:UNAVAILABLE@1.0;ListLogEntries:UNAVAILABLE@1.0")
+    again = _run()
+    assert not again.exception
+    assert again.dataframe, "the last good table should still be shown"
+    assert any("stale" in w.value for w in again.warning)
+
+
+def test_a_failing_page_of_logs_marks_the_view_partial(emu: Any) -> None:
+    emu.faults.set("ListLogEntries:INTERNAL@page2")
+    at = _run({"window": "7d"})
+    assert not at.exception
+    # with 1,000 entries a page the 7-day demo logs need several pages; page 2 failed
+    assert any(("partial" in w.value) or ("truncated" in w.value) for w in at.warning)
+
+
+def test_live_mode_without_credentials_says_what_to_do() -> None:
+    code = (
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({DASHBOARD!r}, default_timeout=60).run()\n"
+        "assert not at.exception, at.exception\n"
+        "print('\\n'.join(e.value for e in at.error))\n"
+        "print('\\n'.join(m.value for m in at.markdown))\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/nonexistent",
+        "RUNWATCH_PROJECTS": "my-project-123",
+        "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json",
+        "NO_GCE_CHECK": "true",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "Live" in out
+    assert "No Google credentials found" in out or "credentials" in out.lower()
+    assert "roles/monitoring.viewer" in out
