@@ -33,6 +33,7 @@ from collectors.window import InvalidWindow, TimeWindow, floor_to
 from insights.revisions import CARD_METRICS as CARD_METRICS  # display helpers for the pages
 from insights.revisions import VERDICT_METHOD as VERDICT_METHOD
 from insights.revisions import card_caption as card_caption
+from insights.revisions import card_header as card_header
 from insights.revisions import card_value as card_value
 from insights.tuning import delta_text as delta_text
 from insights.tuning import dollars as dollars
@@ -51,6 +52,17 @@ except config.ConfigError as exc:  # shown on every page; the defaults keep the 
     CONFIG_ERROR = str(exc)
 
 MAX_ENTRIES = 32
+# What the fleet pages use (utilization and concurrency distributions are left to the cost
+# page's one-service fetch: they would double the fleet frame's size for no chart).
+FLEET_METRICS = (
+    "request_count",
+    "request_latencies",
+    "instance_count",
+    "billable_instance_time",
+    "cpu_allocation_time",
+    "memory_allocation_time",
+    "startup_latencies",
+)
 
 
 class DataError(Exception):
@@ -215,7 +227,9 @@ def _collect(
 ) -> dict[str, Result]:
     window = TimeWindow(start, end, alignment_s, pending_after)
     scope = collect_mod.monitoring.MetricScope(regions=regions)
-    bundle = collect_mod.collect(clients(), [project], window, scope, settings=SETTINGS)
+    bundle = collect_mod.collect(
+        clients(), [project], window, scope, settings=SETTINGS, metrics=FLEET_METRICS
+    )
     frames = dict(bundle.frames)
     if bundle.errors and all(r.frame.empty for r in frames.values()):
         raise RunwatchError(bundle.errors[0])
@@ -358,7 +372,7 @@ def _scoped(df: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     return df.loc[mask]
 
 
-def overview(scope: Scope) -> OverviewView:
+def _build_overview(scope: Scope) -> OverviewView:
     from costmodel import observed
     from insights import overview as ov
 
@@ -429,7 +443,7 @@ def _series(
     return out.assign(value=out["value"] / per_s) if per_s else out
 
 
-def revisions(
+def _build_revisions(
     scope: Scope, selected: list[str] | None = None, stable: str = "", candidate: str = ""
 ) -> RevisionsView | None:
     """The comparison for ``scope.service``; None when the scope names no service."""
@@ -452,7 +466,12 @@ def revisions(
     cards = rv.cards(pts, tot, cfg, tr, costs, service=scope.service, selected=chosen)
     by_traffic = cards.sort_values(["traffic_pct", "request_share_pct"], ascending=False)
     stable = stable if stable in chosen else (by_traffic["revision"].iloc[0] if len(cards) else "")
-    newest = [r for r in reversed(chosen) if r != stable]
+    serving = set(
+        cards.loc[(cards["traffic_pct"] > 0) | (cards["request_share_pct"] > 0), "revision"]
+    )
+    newest = sorted(
+        (r for r in reversed(chosen) if r != stable), key=lambda r: r not in serving
+    )  # newest serving revision first
     candidate = (
         candidate if candidate in chosen and candidate != stable else (newest[0] if newest else "")
     )
@@ -493,7 +512,7 @@ class ColdStartsView:
     quality: Quality
 
 
-def cold_starts(scope: Scope) -> ColdStartsView:
+def _build_cold_starts(scope: Scope) -> ColdStartsView:
     from insights import coldstarts as cs
 
     frames = fleet_frames(scope)
@@ -754,3 +773,82 @@ def calibration_caption(view: CostView) -> str:
         f"{view.history} of traffic."
         + (" " + " ".join(view.calibration_notes) if view.calibration_notes else "")
     )
+
+
+# ------------------------------------------------------------------ cached derived views
+# The views are small (tables of a few hundred rows, series of one service), so caching them
+# makes a warm rerun cheap: no unpickling of the fleet's frames, no recomputation. A view built
+# from stale data is not cached (it is raised out of the cached function and returned), so the
+# next rerun tries again once the negative cache expires.
+
+
+class _Uncached(Exception):
+    def __init__(self, value: Any) -> None:
+        super().__init__("not cached")
+        self.value = value
+
+
+def _key(scope: Scope) -> tuple[Any, ...]:
+    w = window_of(scope)
+    return (scope.project, scope.regions, scope.service, scope.window, w.start, w.end)
+
+
+def _scope_of(key: tuple[Any, ...]) -> Scope:
+    project, regions, service, window, start, end = key
+    custom = window == scope_mod.CUSTOM
+    return Scope(
+        project=project,
+        window=window,
+        regions=regions,
+        service=service,
+        start=start if custom else None,
+        end=end if custom else None,
+    )
+
+
+def _fresh(view: T) -> T:
+    quality = getattr(view, "quality", None)
+    if quality is not None and quality.status == "stale":
+        raise _Uncached(view)
+    return view
+
+
+@st.cache_data(ttl=SETTINGS.metrics_ttl_s, max_entries=MAX_ENTRIES, show_spinner=False)
+def _overview_cached(key: tuple[Any, ...]) -> OverviewView:
+    return _fresh(_build_overview(_scope_of(key)))
+
+
+@st.cache_data(ttl=SETTINGS.metrics_ttl_s, max_entries=MAX_ENTRIES, show_spinner=False)
+def _revisions_cached(
+    key: tuple[Any, ...], selected: tuple[str, ...], stable: str, candidate: str
+) -> RevisionsView | None:
+    return _fresh(_build_revisions(_scope_of(key), list(selected), stable, candidate))
+
+
+@st.cache_data(ttl=SETTINGS.metrics_ttl_s, max_entries=MAX_ENTRIES, show_spinner=False)
+def _cold_starts_cached(key: tuple[Any, ...]) -> ColdStartsView:
+    return _fresh(_build_cold_starts(_scope_of(key)))
+
+
+def overview(scope: Scope) -> OverviewView:
+    try:
+        return _overview_cached(_key(scope))
+    except _Uncached as kept:
+        return kept.value  # type: ignore[no-any-return]
+
+
+def revisions(
+    scope: Scope, selected: list[str] | None = None, stable: str = "", candidate: str = ""
+) -> RevisionsView | None:
+    """The comparison for ``scope.service``; None when the scope names no service."""
+    try:
+        return _revisions_cached(_key(scope), tuple(selected or ()), stable, candidate)
+    except _Uncached as kept:
+        return kept.value  # type: ignore[no-any-return]
+
+
+def cold_starts(scope: Scope) -> ColdStartsView:
+    try:
+        return _cold_starts_cached(_key(scope))
+    except _Uncached as kept:
+        return kept.value  # type: ignore[no-any-return]

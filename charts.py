@@ -34,9 +34,9 @@ REASON_COLORS = {  # keyed by insights.coldstarts.REASON_LABELS
     "unknown": "#7f7f7f",
 }
 LAYOUT = {
-    "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+    "margin": {"l": 10, "r": 10, "t": 70, "b": 10},
     "hovermode": "x unified",
-    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     "height": 320,
     "template": "plotly_white",
 }

@@ -16,7 +16,7 @@ import app_data
 st.set_page_config(page_title="runwatch", page_icon="📈", layout="wide")
 
 PAGES = [
-    st.Page("app_pages/overview.py", title="Overview", icon="🗺️", default=True, url_path="overview"),
+    st.Page("app_pages/overview.py", title="Overview", icon="🗺️", default=True),  # served at /
     st.Page("app_pages/revisions.py", title="Revisions", icon="🔀", url_path="revisions"),
     st.Page("app_pages/cold_starts.py", title="Cold starts", icon="🧊", url_path="cold-starts"),
     st.Page("app_pages/cost.py", title="Cost & tuning", icon="💲", url_path="cost"),

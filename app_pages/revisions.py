@@ -46,7 +46,7 @@ for col, rev in zip(cols, view.selected, strict=False):
     ref = base.loc[view.stable] if view.stable and rev != view.stable else None
     with col, st.container(border=True):
         role = "stable" if rev == view.stable else ("candidate" if rev == view.candidate else "")
-        st.markdown(f"**:{'blue' if role == 'stable' else 'red'}[{rev}]** {role}")
+        st.html(app_data.card_header(rev, view.colors.get(rev, "#444"), role))
         st.caption(app_data.card_caption(card))
         for label, field, fmt, worse_up in app_data.CARD_METRICS:
             value, delta = app_data.card_value(card, ref, field, fmt)

@@ -119,6 +119,9 @@ def align_dist(d: Dist, p: Periods) -> Dist:
     sl = d.take(slice(p.first, p.last))
     rev = Dist(sl.count[::-1], sl.mean[::-1], sl.ssd[::-1], sl.buckets[::-1])
     present = rev.count >= 0
+    if len(starts) == len(rev):
+        _align_dist_unit_runs(rev, present, ks, out)
+        return out
     c = np.where(present, rev.count, 0)
     npts = np.add.reduceat(present.astype(np.int64), starts)
     merged = merge_runs(
@@ -136,6 +139,22 @@ def align_dist(d: Dist, p: Periods) -> Dist:
     return out
 
 
+def _align_dist_unit_runs(rev: Dist, present: np.ndarray, ks: np.ndarray, out: Dist) -> None:
+    """``align_dist`` when every period holds at most one raw point (e.g. 60 s alignment).
+
+    The same arithmetic as ``merge_runs`` over runs of one (so the same bits), without the
+    reduceat passes and full copies of the bucket matrix: absent points stay all zero.
+    """
+    c = np.where(present, rev.count, 0)
+    mean = np.where(present, rev.mean, 0.0)
+    m = np.divide(c * mean, c, out=np.zeros(len(c)), where=c > 0)
+    dev = mean - m
+    out.count[ks[present]] = rev.count[present]
+    out.mean[ks] = m
+    out.ssd[ks] = np.where(present, rev.ssd, 0.0) + c * dev * dev
+    out.buckets[ks[present]] = rev.buckets[present]
+
+
 def merge_runs(
     count: np.ndarray, mean: np.ndarray, ssd: np.ndarray, buckets: np.ndarray, starts: np.ndarray
 ) -> Dist:
@@ -147,7 +166,7 @@ def merge_runs(
     dev = mean - m[run_of]
     s = np.add.reduceat(ssd + count * dev * dev, starts)
     b = np.add.reduceat(buckets, starts, axis=0)
-    return Dist(c.astype(np.int64), m, s, b.astype(np.int64))
+    return Dist(c.astype(np.int64), m, s, b.astype(np.int64, copy=False))
 
 
 def merge_series(ds: list[Dist]) -> Dist:
@@ -158,12 +177,19 @@ def merge_series(ds: list[Dist]) -> Dist:
     c = np.where(present, count, 0)
     mean = np.where(present, np.stack([d.mean for d in ds]), 0.0)
     ssd = np.where(present, np.stack([d.ssd for d in ds]), 0.0)
-    buckets = np.where(present[:, :, None], np.stack([d.buckets for d in ds]), 0)
+    # bucket counts are integers: summing series one by one (skipping absent points) gives
+    # the same totals as one stacked sum, without an (n, k, buckets) copy
+    buckets = np.zeros((k, ds[0].buckets.shape[1]), dtype=np.int64)
+    for d, pr in zip(ds, present, strict=True):
+        if pr.all():
+            buckets += d.buckets
+        elif pr.any():
+            buckets[pr] += d.buckets[pr]
     tot = c.sum(axis=0)
     m = np.divide((c * mean).sum(axis=0), tot, out=np.zeros(k), where=tot > 0)
     s = (ssd + c * (mean - m[None, :]) ** 2).sum(axis=0)
     out_count = np.where(present.any(axis=0), tot, -1)
-    return Dist(out_count.astype(np.int64), m, s, buckets.sum(axis=0).astype(np.int64))
+    return Dist(out_count.astype(np.int64), m, s, buckets)
 
 
 def dist_percentile(d: Dist, upper_bounds: np.ndarray, pct: float) -> np.ndarray:

@@ -9,8 +9,9 @@ level stops being needed stays idle for a retention time drawn per idle gap, the
   target = max(ceil(in-flight / (0.6 x concurrency)), ceil(CPU in use / (0.6 x vCPU))), both
   averaged over a trailing 60 s window and evaluated every ``EVAL_PERIOD_S`` seconds (Cloud Run
   docs: 60 % targets over one-minute windows, evaluated every 5 s); request-driven need =
-  ceil(mean in-flight this second / concurrency), at least 1 in a second with an arrival (a
-  request arriving with no instance starts one).
+  ceil(most requests in flight at once this second / concurrency) (every request needs a free
+  slot: Cloud Run never exceeds the max concurrency of an instance), at least 1 in a second
+  with an arrival (a request arriving with no instance starts one).
 - Idle retention (documented policy of this emulator): a non-min instance idle for longer than
   a retention drawn uniformly from [``IDLE_RETENTION_MIN_S``, ``IDLE_RETENTION_MAX_S``] (1-15 min;
   Cloud Run keeps idle instances at most 15 minutes) is shut down.
@@ -82,8 +83,12 @@ def desired_instances(
     max_instances: int,
     addressable: np.ndarray,
     create_s: float,
+    peak_per_s: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(desired instances per second clipped to [min, max], unclipped demand per second)."""
+    """(desired instances per second clipped to [min, max], unclipped demand per second).
+
+    ``peak_per_s``: most requests in flight at once in each second (default: the mean).
+    """
     n = len(arrivals_per_s)
     per_inst = TARGET_UTILIZATION * concurrency
     l60 = trailing_mean(inflight_per_s, SCALING_WINDOW_S)
@@ -92,7 +97,8 @@ def desired_instances(
         np.ceil(l60 / per_inst - 1e-9), np.ceil(cpu60 / (TARGET_UTILIZATION * cpu) - 1e-9)
     )
     target = np.repeat(target[::EVAL_PERIOD_S], EVAL_PERIOD_S)[:n]
-    now = np.ceil(inflight_per_s / concurrency - 1e-9)
+    peak = inflight_per_s if peak_per_s is None else peak_per_s
+    now = np.ceil(peak / concurrency - 1e-9)
     now = np.where(arrivals_per_s > 0, np.maximum(now, 1.0), now)
     demand = np.maximum(target, now)
     desired = np.minimum(demand, max_instances)

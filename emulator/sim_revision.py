@@ -2,17 +2,18 @@
 
 Every request that reaches the revision is simulated individually (vectorised): an arrival
 time, a lognormal service time, a status, and - when it meets a cold start - the wait for the
-starting instance. Requests are spread uniformly over the instances alive at their arrival
-("slots"); per slot, the union of request intervals gives the busy periods, each rounded up to
+starting instance. Requests are routed to instances with a free slot (never more than the
+revision's concurrency on one instance); per instance ("slot"), the union of request intervals gives the busy periods, each rounded up to
 100 ms for request-based billing (exact, with no per-second approximation).
 
 Approximations (documented, deliberate):
 - Max instances: while the in-flight demand over the platform's wait window
   (max(10 s, 3.5 x mean startup)) exceeds max_instances x concurrency, the excess fraction of
   arrivals waits that long and fails with 429; they never reach a container.
-- A request meets a cold start when it arrives while an instance of its revision is starting
-  and no ready instance has room: with no ready instance, always; otherwise with probability
-  P(Poisson(in-flight) >= ready instances x concurrency). It waits until that instance is ready.
+- Routing respects max concurrency (sim_routing.py): a request goes to a ready instance with a
+  free slot (uniformly among them); with none it waits for the soonest starting instance with
+  room (it meets a cold start), or queues for the first slot that frees up. The autoscaler's
+  request-driven need is the most requests in flight at once in each second / concurrency.
 - The request_latencies metric is measured inside the container: it excludes that wait unless
   ``LATENCY_METRIC_INCLUDES_COLD_START_WAIT`` (facts sheet §1); the request log's latency
   includes it.
@@ -38,11 +39,17 @@ from emulator.sim_instances import (
     next_ready_per_second,
     per_second_counts,
 )
+from emulator.sim_routing import (
+    hot_requests,
+    in_flight_after,
+    in_flight_bound,
+    peak_per_second,
+    route_cold,
+    route_hot,
+)
 from emulator.sim_util import (
     fast_normal,
-    hash_uniform,
     interval_integral,
-    poisson_sf,
     sparse_indices,
     trailing_mean,
 )
@@ -166,10 +173,17 @@ def simulate_revision(
             times, svc, sec, status = times[kept], svc[kept], sec[kept], status[kept]
             inflight = interval_integral(times, times + svc, n_seconds, 1.0, in_window=True)
     arrivals = np.bincount(sec, minlength=n_seconds)[:n_seconds].astype(np.float64)
+    ends = times + svc
+    conc = rev.concurrency
+    flight = peak = None
+    if len(times):
+        bound = in_flight_bound(times, ends, n_seconds)
+        flight = in_flight_after(times, ends) if bound.max() > conc else None
+        peak = peak_per_second(times, flight, bound)
 
     desired, _ = desired_instances(
-        arrivals, inflight, rev.concurrency, rev.cpu, rev.cpu_s_per_request,
-        rev.min_instances, rev.max_instances, addressable, create_s,
+        arrivals, inflight, conc, rev.cpu, rev.cpu_s_per_request,
+        rev.min_instances, rev.max_instances, addressable, create_s, peak,
     )  # fmt: skip
     lt = build_lifetimes(
         desired, times, create_s, rev.min_instances, addressable, rollout_s,
@@ -177,15 +191,13 @@ def simulate_revision(
         stream("instances"),
     )  # fmt: skip
     alive, ready = per_second_counts(lt, n_seconds)
-    wait = _cold_start_waits(  # keyed by arrival index: stable across settings
-        lt, times, sec, inflight, alive, ready, rev.concurrency,
-        lambda cand: hash_uniform(cand if kept is None else kept[cand], stream("cold")),
-    )  # fmt: skip
-    if alive.max(initial=0) > 1:
-        u_slot = _per_request(stream, "slot", n, kept)
-        slot = (u_slot * np.maximum(alive[sec], 1)).astype(np.int16)
-    else:
-        slot = np.zeros(len(times), dtype=np.int16)
+    u_slot = _per_request(stream, "slot", n, kept)
+    wait = route_cold(times, lt, next_ready_per_second(lt, n_seconds), alive > ready)
+    slot = (u_slot * np.maximum(ready[sec], 1)).astype(np.int16)
+    if flight is not None:
+        hot = hot_requests(flight, conc)
+        if len(hot):
+            wait[hot], slot[hot] = route_hot(hot, times, svc, u_slot, lt, conc)
     start = times + wait if wait.any() else times
     b_start, b_end, b_slot = _busy_periods(start, start + svc, slot)
 
@@ -217,31 +229,6 @@ def _per_request(
     """Uniform draws for every arrival (stable across settings), for the requests kept."""
     u = stream(purpose).random(n, dtype=np.float32)
     return u if kept is None else u[kept]
-
-
-def _cold_start_waits(
-    lt: Lifetimes,
-    times: np.ndarray,
-    sec: np.ndarray,
-    inflight: np.ndarray,
-    alive: np.ndarray,
-    ready: np.ndarray,
-    concurrency: int,
-    draw_u: Callable[[np.ndarray], np.ndarray],
-) -> np.ndarray:
-    wait = np.zeros(len(times))
-    n_seconds = len(alive)
-    starting_s = alive > ready
-    cand = np.flatnonzero(starting_s[sec])
-    if len(cand) == 0:
-        return wait
-    cs = sec[cand]
-    nr = ready[cs].astype(np.int64)
-    p = np.where(nr == 0, 1.0, poisson_sf(nr * concurrency, inflight[cs]))
-    nxt = next_ready_per_second(lt, n_seconds)[cs]
-    meet = (draw_u(cand) < p) & np.isfinite(nxt) & (nxt > times[cand])
-    wait[cand[meet]] = nxt[meet] - times[cand[meet]]
-    return wait
 
 
 def _statuses(rng: np.random.Generator, n: int, error_rate: float) -> np.ndarray:

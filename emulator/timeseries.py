@@ -3,7 +3,8 @@
 Validates the request like Monitoring (filter, interval, aggregation, page size), aligns and
 reduces in numpy (emulator.aggregate), pages by points (at most 100,000 a page; series split
 across pages keep their header) and encodes the response bytes directly (emulator.wire).
-Results are cached per query so later pages do not recompute.
+Results are cached per query, each series encoded once with its points' byte offsets, so a page
+is a few slices of bytes and later pages do not recompute.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from emulator.mfilter import parse
 from emulator.mindex import KNOWN_METRICS, MetricGroup, MetricIndex, build_index
 from emulator.model import FleetData
 from emulator.paging import make_token, query_key, read_token
-from emulator.wire import encode_dist_points, encode_points, length_delimited
+from emulator.wire import encode_dist_points_indexed, encode_points_indexed, length_delimited
 
 SERVICE = "google.monitoring.v3.MetricService"
 MAX_PAGE_POINTS = 100_000
@@ -57,9 +58,33 @@ class OutSeries:
     options: bytes = b""
     nanos: int = 0
     header: bytes = b""
+    encoded: bytes = b""  # every point, encoded (filled when the result is cached)
+    offsets: np.ndarray | None = None  # (len + 1,) byte offset of each point in ``encoded``
 
     def __len__(self) -> int:
         return len(self.ends)
+
+    def encode(self) -> None:
+        """Encode every point once; ``points`` then slices. The values are dropped."""
+        if self.dist is not None:
+            d = self.dist
+            self.encoded, self.offsets = encode_dist_points_indexed(
+                self.ends, self.starts, d.count, d.mean, d.ssd, d.buckets, self.options, self.nanos
+            )
+            self.dist = None
+        else:
+            assert self.values is not None
+            self.encoded, self.offsets = encode_points_indexed(
+                self.ends, self.starts, self.values, self.value_type, self.nanos
+            )
+            self.values = None
+
+    def points(self, lo: int, hi: int) -> bytes:
+        """The encoded points ``lo:hi`` (newest first)."""
+        if self.offsets is None:
+            self.encode()
+        assert self.offsets is not None
+        return self.encoded[int(self.offsets[lo]) : int(self.offsets[hi])]
 
 
 @dataclass(frozen=True)
@@ -303,6 +328,7 @@ class MetricService:
         result = self._compute(q)
         for s in result:
             s.header = _header(s, q.metric_type)
+            s.encode()
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > 32:
@@ -342,7 +368,7 @@ class MetricService:
                     continue
                 lo = max(0, offset - pos)
                 hi = min(n, lo + budget)
-                pts = _points(s, lo, hi)
+                pts = s.points(lo, hi)
                 if nbytes + len(pts) > MAX_PAGE_BYTES and hi > lo:
                     # keep pages under the 4 MiB gRPC default receive limit of clients
                     fit = max(
@@ -350,7 +376,7 @@ class MetricService:
                         (MAX_PAGE_BYTES - nbytes) * (hi - lo) // max(len(pts), 1),
                     )
                     hi = lo + fit
-                    pts = _points(s, lo, hi)
+                    pts = s.points(lo, hi)
                     budget = hi - lo  # this page ends here
                 if hi > lo:
                     chunks.append(length_delimited(1, s.header + pts))
@@ -386,12 +412,3 @@ def _header(s: OutSeries, metric_type: str) -> bytes:
     out: bytes = ts.SerializeToString()
     return out
 
-
-def _points(s: OutSeries, lo: int, hi: int) -> bytes:
-    if s.dist is not None:
-        d = s.dist.take(slice(lo, hi))
-        return encode_dist_points(
-            s.ends[lo:hi], s.starts[lo:hi], d.count, d.mean, d.ssd, d.buckets, s.options, s.nanos
-        )
-    assert s.values is not None
-    return encode_points(s.ends[lo:hi], s.starts[lo:hi], s.values[lo:hi], s.value_type, s.nanos)

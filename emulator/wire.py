@@ -32,18 +32,29 @@ def length_delimited(field: int, payload: bytes) -> bytes:
     return varint((field << 3) | 2) + varint(len(payload)) + payload
 
 
+# values below _THRESHOLDS[j] fit in j + 1 varint bytes (the last entry is 2**63: bigger
+# unsigned values, i.e. negative int64, take all 10 bytes)
+_THRESHOLDS = np.array([1 << (7 * j) for j in range(1, _VARINT_WIDTH)], dtype=np.uint64)
+
+
 def _varint_block(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Varints of int64 ``values``: a (n, 10) uint8 matrix and each row's byte length."""
-    v = values.astype(np.int64).view(np.uint64)
-    shifts = (np.arange(_VARINT_WIDTH, dtype=np.uint64) * np.uint64(7))[None, :]
-    groups = (v[:, None] >> shifts) & np.uint64(0x7F)
-    # length = index of the highest non-zero 7-bit group + 1 (at least 1)
-    nonzero = groups != 0
-    idx = np.where(nonzero, np.arange(_VARINT_WIDTH)[None, :], 0)
-    lens = idx.max(axis=1) + 1
-    cont = np.arange(_VARINT_WIDTH)[None, :] < (lens[:, None] - 1)
-    mat = (groups | np.where(cont, np.uint64(0x80), np.uint64(0))).astype(np.uint8)
-    return mat, lens.astype(np.int64)
+    """Varints of int64 ``values``: an (n, w) uint8 matrix and each row's byte length.
+
+    ``w`` is the longest varint among ``values`` (at most 10), so small values (bucket
+    counts) cost one or two columns, not ten.
+    """
+    v = np.ascontiguousarray(values, dtype=np.int64).view(np.uint64)
+    lens = np.searchsorted(_THRESHOLDS, v, side="right").astype(np.int64) + 1
+    width = int(lens.max()) if lens.size else 1
+    mat = np.empty((v.size, width), dtype=np.uint8)
+    rest = v.copy()
+    for j in range(width):
+        byte = (rest & np.uint64(0x7F)).astype(np.uint8)
+        if j < width - 1:
+            byte |= (lens > j + 1).astype(np.uint8) << np.uint8(7)
+            rest >>= np.uint64(7)
+        mat[:, j] = byte
+    return mat, lens
 
 
 class _Rows:
@@ -77,12 +88,18 @@ class _Rows:
         self.var(mat, lens)
 
     def tobytes(self) -> bytes:
+        return self.tobytes_indexed()[0]
+
+    def tobytes_indexed(self) -> tuple[bytes, np.ndarray]:
+        """The bytes, and the (n + 1,) offsets where each row starts (the last is the end)."""
+        offsets = np.zeros(self.n + 1, dtype=np.int64)
         if self.n == 0:
-            return b""
+            return b"", offsets
         mat = np.concatenate(self.blocks, axis=1)
         mask = np.concatenate(self.masks, axis=1)
+        np.cumsum(mask.sum(axis=1), out=offsets[1:])
         out: bytes = mat[mask].tobytes()
-        return out
+        return out, offsets
 
 
 def _timestamp_msg(seconds: np.ndarray, nanos: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -112,9 +129,21 @@ def encode_points(
 
     ``end_s``/``start_s`` are epoch seconds (int64); the caller orders them (newest first).
     """
+    return encode_points_indexed(end_s, start_s, values, value_type, nanos)[0]
+
+
+def encode_points_indexed(
+    end_s: np.ndarray,
+    start_s: np.ndarray,
+    values: np.ndarray,
+    value_type: str,
+    nanos: int = 0,
+) -> tuple[bytes, np.ndarray]:
+    """``encode_points`` and the (n + 1,) byte offsets of the points (see
+    ``encode_dist_points_indexed``)."""
     n = len(end_s)
     if n == 0:
-        return b""
+        return b"", np.zeros(1, dtype=np.int64)
     start_body, start_len = _timestamp_msg(start_s, nanos)
     end_body, end_len = _timestamp_msg(end_s, nanos)
     interval_len = 2 + start_len + 2 + end_len  # all < 128: one-byte lengths
@@ -146,7 +175,7 @@ def encode_points(
     else:
         rows.const(bytes([tag]))
         rows.var(vmat, vlens)
-    return rows.tobytes()
+    return rows.tobytes_indexed()
 
 
 def _vlen(values: np.ndarray) -> np.ndarray:
@@ -169,21 +198,42 @@ def encode_dist_points(
     ``options`` is a serialized ``Distribution.BucketOptions``. Trailing zero bucket counts are
     left out, as the Distribution contract allows.
     """
+    return encode_dist_points_indexed(end_s, start_s, count, mean, ssd, buckets, options, nanos)[
+        0
+    ]
+
+
+def encode_dist_points_indexed(
+    end_s: np.ndarray,
+    start_s: np.ndarray,
+    count: np.ndarray,
+    mean: np.ndarray,
+    ssd: np.ndarray,
+    buckets: np.ndarray,
+    options: bytes,
+    nanos: int = 0,
+) -> tuple[bytes, np.ndarray]:
+    """``encode_dist_points``, and the (n + 1,) byte offsets of the points.
+
+    Any run of points ``lo:hi`` is the
+    slice ``offsets[lo]:offsets[hi]`` of the bytes.
+    """
     n = len(end_s)
     if n == 0:
-        return b""
+        return b"", np.zeros(1, dtype=np.int64)
     nb = buckets.shape[1]
     start_body, start_len = _timestamp_msg(start_s, nanos)
     end_body, end_len = _timestamp_msg(end_s, nanos)
     interval_len = 2 + start_len + 2 + end_len
     bmat, blens = _varint_block(buckets.reshape(-1))
-    bmat = bmat.reshape(n, nb * _VARINT_WIDTH)
+    width = bmat.shape[1]
+    bmat = bmat.reshape(n, nb * width)
     blens = blens.reshape(n, nb)
     nz = buckets != 0
     kept = np.where(nz.any(axis=1), nb - np.argmax(nz[:, ::-1], axis=1), 0)
     keep_bucket = np.arange(nb)[None, :] < kept[:, None]
-    bmask = (np.arange(_VARINT_WIDTH)[None, None, :] < blens[:, :, None]) & keep_bucket[:, :, None]
-    bmask = bmask.reshape(n, nb * _VARINT_WIDTH)
+    bmask = (np.arange(width)[None, None, :] < blens[:, :, None]) & keep_bucket[:, :, None]
+    bmask = bmask.reshape(n, nb * width)
     packed_len = np.where(keep_bucket, blens, 0).sum(axis=1)
     has_b = kept > 0
     cmat, clens = _varint_block(count)
@@ -217,6 +267,6 @@ def encode_dist_points(
     tag = np.broadcast_to(np.array([0x3A], dtype=np.uint8), (n, 1))
     rows.masked(np.ascontiguousarray(tag), has_b[:, None])
     plmat, pllens = _varint_block(packed_len)
-    rows.masked(plmat, (np.arange(_VARINT_WIDTH)[None, :] < pllens[:, None]) & has_b[:, None])
+    rows.masked(plmat, (np.arange(plmat.shape[1])[None, :] < pllens[:, None]) & has_b[:, None])
     rows.masked(bmat, bmask)
-    return rows.tobytes()
+    return rows.tobytes_indexed()

@@ -137,4 +137,5 @@ def recent(events: pd.DataFrame, kinds: tuple[str, ...], limit: int = 200) -> pd
     ]
     out = sel[cols].head(limit).copy()
     out["reason"] = out["reason"].fillna("").map(lambda r: REASON_LABELS.get(r, r))
+    out["instance_id"] = out["instance_id"].fillna("").replace("", "(not in the log entry)")
     return out.reset_index(drop=True)

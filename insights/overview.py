@@ -23,6 +23,7 @@ COLUMNS = {
     "project_id": "string",
     "location": "string",
     "service": "string",
+    "flags": "string",
     "requests_per_s": "float64",
     "error_5xx_pct": "float64",
     "p95_ms": "float64",
@@ -35,7 +36,6 @@ COLUMNS = {
     "max_instances": "Int64",
     "observed_cost": "float64",
     "monthly_cost": "float64",
-    "flags": "string",
 }
 
 

@@ -8,6 +8,7 @@ ratio and the evidence a sign test. Errors: pooled 5xx rates, two-proportion z-t
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -297,4 +298,13 @@ def card_caption(card: pd.Series) -> str:
     return (
         f"{when}{card['traffic_pct']:.0f} % of traffic · concurrency {conc} · "
         f"{card['cpu']:g} vCPU · {card['memory_gib']:g} GiB · {card['billing']}-based"
+    )
+
+
+def card_header(revision: str, color: str, role: str) -> str:
+    """HTML for a card's title: the revision in its chart colour, and its role."""
+    name, col, what = html.escape(revision), html.escape(color), html.escape(role)
+    return (
+        f'<div style="font-weight:600"><span style="color:{col}">&#9632;</span> '
+        f'<span style="color:{col}">{name}</span> <span style="color:#666">{what}</span></div>'
     )

@@ -45,7 +45,7 @@ CHROMIUM_ARGS = (
 VIEWPORT = {"width": 1600, "height": 1000}
 # One URL per dashboard page (query parameters carry the scope; two pages need a service).
 PAGES = {
-    "overview": "/overview",
+    "overview": "/",
     "revisions": "/revisions?service=checkout-api",
     "cold-starts": "/cold-starts",
     "cost": "/cost?service=checkout-api",

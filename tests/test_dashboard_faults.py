@@ -54,7 +54,8 @@ def test_permission_denied_names_the_missing_role(emu: Any) -> None:
 
 def test_a_failed_refresh_serves_the_last_good_data_marked_stale(emu: Any) -> None:
     first = _run()
-    assert not first.exception and first.dataframe
+    assert not first.exception
+    assert first.dataframe
     st.cache_data.clear()  # the TTL ran out
     emu.faults.set("ListTimeSeries:UNAVAILABLE@1.0;ListLogEntries:UNAVAILABLE@1.0")
     again = _run()

@@ -1,0 +1,177 @@
+"""Routing requests to instances with a free slot (max concurrency per instance respected).
+
+Policy (documented, deliberate): a request goes to a ready instance with a free slot, chosen
+uniformly at random among them; with none, it waits for the starting instance that is ready
+soonest and has room (it meets a cold start); with none either (all instances full, e.g. at
+max instances), it queues for the first slot that frees up. Cloud Run never puts more than
+``concurrency`` requests on an instance at once, and neither does this router.
+
+Doing that request by request in Python would be slow for millions of requests, so the work
+is split exactly:
+
+- In-flight requests are counted at every arrival (``in_flight_after``). Where the count after
+  an arrival is at most ``concurrency`` no instance can be over its limit whatever the choice,
+  so those requests are routed vectorised: uniformly over the ready instances, waiting only
+  when no instance is ready.
+- "Hot" stretches (maximal runs of requests with something in flight, holding at least one
+  arrival that finds more than ``concurrency`` requests in flight) are routed one request at a
+  time by :func:`route_hot`, with each instance's occupancy tracked exactly.
+
+Approximation: the in-flight counts that split the work (and drive the autoscaler's
+request-driven need, see sim_instances.py) use service intervals without the cold-start wait;
+the router itself accounts for the waits.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from emulator.sim_instances import Lifetimes
+
+
+def in_flight_after(times: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Requests in flight just after each (sorted) arrival, itself included."""
+    n = len(times)
+    done = np.searchsorted(np.sort(ends, kind="stable"), times, side="right")
+    return np.arange(1, n + 1, dtype=np.int64) - done
+
+
+def in_flight_bound(times: np.ndarray, ends: np.ndarray, n_seconds: int) -> np.ndarray:
+    """Per second: requests in flight at its start + arrivals in it (>= the most in flight at
+    once in that second; exact counts from two bincounts, no sort)."""
+    sec = np.minimum(times.astype(np.int64), n_seconds - 1)
+    arrivals = np.bincount(sec, minlength=n_seconds)[:n_seconds]
+    e_sec = np.clip(np.ceil(ends), 0, n_seconds).astype(np.int64)
+    cum_e = np.cumsum(np.bincount(e_sec, minlength=n_seconds + 1)[:n_seconds])
+    cum_a = np.cumsum(arrivals)
+    at_start = np.zeros(n_seconds, dtype=np.int64)  # in flight at the start of second s
+    at_start[1:] = cum_a[:-1] - cum_e[1:]
+    return np.maximum(at_start, 0) + arrivals
+
+
+def peak_per_second(
+    times: np.ndarray, flight: np.ndarray | None, bound: np.ndarray
+) -> np.ndarray:
+    """Most requests in flight at once in each second: exact when ``flight`` is given, else
+    1 where anything is in flight (callers pass None only when ``bound`` <= concurrency, where
+    only that matters to the autoscaler)."""
+    if flight is None:
+        return np.asarray(bound > 0, dtype=np.int64)
+    n_seconds = len(bound)
+    arrivals_s = np.zeros(n_seconds, dtype=np.int64)
+    sec = np.minimum(times.astype(np.int64), n_seconds - 1)
+    first = np.flatnonzero(np.diff(sec, prepend=-1))
+    at_start = bound.copy()
+    np.subtract.at(at_start, sec[first], np.diff(np.append(first, len(sec))))
+    arrivals_s[sec[first]] = np.maximum.reduceat(flight, first)
+    return np.maximum(at_start, arrivals_s)
+
+
+def hot_requests(flight: np.ndarray, concurrency: int) -> np.ndarray:
+    """Indices of the requests in hot stretches (see the module docstring)."""
+    n = len(flight)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = flight[1:] == 1  # nothing else in flight: a stretch starts here
+    sid = np.cumsum(new) - 1
+    hot = np.zeros(int(sid[-1]) + 1, dtype=bool)
+    hot[sid[flight > concurrency]] = True
+    return np.flatnonzero(hot[sid])
+
+
+def ready_at(lt: Lifetimes, t: np.ndarray) -> np.ndarray:
+    """Instances ready (and not yet ended) at each time ``t``."""
+    r = np.searchsorted(np.sort(lt.ready), t, side="right")
+    e = np.searchsorted(np.sort(lt.end), t, side="right")
+    return np.asarray(r - np.minimum(e, r), dtype=np.int64)
+
+
+def route_hot(
+    idx: np.ndarray,
+    times: np.ndarray,
+    svc: np.ndarray,
+    u: np.ndarray,
+    lt: Lifetimes,
+    concurrency: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(wait, slot) of the requests ``idx`` (in arrival order), routed one by one.
+
+    ``slot`` is the instance's level - 1 (its place in the autoscaler's stack).
+    """
+    k = len(idx)
+    wait = np.zeros(k)
+    slot = np.zeros(k, dtype=np.int16)
+    if k == 0 or len(lt) == 0:
+        return wait, slot
+    starts = lt.start.tolist()
+    readys = lt.ready.tolist()
+    levels = (lt.level - 1).tolist()
+    end_order = np.argsort(lt.end, kind="stable")
+    end_at = lt.end[end_order].tolist()
+    end_who = end_order.tolist()
+    n_inst = len(starts)
+    occ = [0] * n_inst
+    alive: list[int] = []
+    heap: list[tuple[float, int]] = []
+    ps = pe = 0
+    cap = concurrency
+    t_l, s_l, u_l = times[idx].tolist(), svc[idx].tolist(), u[idx].tolist()
+    w_out, s_out = [0.0] * k, [0] * k
+    push, pop = heapq.heappush, heapq.heappop
+    for m in range(k):
+        t = t_l[m]
+        while ps < n_inst and starts[ps] <= t:
+            alive.append(ps)
+            ps += 1
+        while pe < n_inst and end_at[pe] <= t:
+            j = end_who[pe]
+            if j in alive:
+                alive.remove(j)
+            pe += 1
+        while heap and heap[0][0] <= t:
+            occ[pop(heap)[1]] -= 1
+        free = [j for j in alive if occ[j] < cap and readys[j] <= t]
+        w = 0.0
+        if free:
+            j = free[int(u_l[m] * len(free))]
+        else:
+            room = [j for j in alive if occ[j] < cap]
+            if room:
+                j = min(room, key=readys.__getitem__)
+                w = readys[j] - t
+            elif heap:  # all full: queue for the first slot that frees up
+                e0, j = pop(heap)
+                occ[j] -= 1
+                w = e0 - t
+            else:
+                j = -1
+        if j >= 0:
+            push(heap, (t + w + s_l[m], j))
+            occ[j] += 1
+            s_out[m] = levels[j]
+        w_out[m] = w
+    wait[:] = w_out
+    slot[:] = s_out
+    return wait, slot
+
+
+def route_cold(
+    times: np.ndarray, lt: Lifetimes, next_ready_s: np.ndarray, starting_s: np.ndarray
+) -> np.ndarray:
+    """Waits of requests outside hot stretches: a request waits only when no instance is
+    ready at its arrival, for the soonest starting one."""
+    wait = np.zeros(len(times))
+    n = len(starting_s)
+    sec = np.minimum(times.astype(np.int64), n - 1)
+    cand = np.flatnonzero(starting_s[sec])
+    if len(cand) == 0:
+        return wait
+    tc = times[cand]
+    nxt = next_ready_s[sec[cand]]
+    meet = (ready_at(lt, tc) == 0) & np.isfinite(nxt) & (nxt > tc)
+    wait[cand[meet]] = nxt[meet] - tc[meet]
+    return wait
