@@ -1,0 +1,418 @@
+"""The one seam between the pages and everything else, and the one place caching lives.
+
+The only package importing both streamlit and the collectors. Clients (and, in demo mode, the
+embedded emulator) live in ``st.cache_resource``; frames and views in ``st.cache_data`` with
+fixed TTLs and ``max_entries``. Window ends are rounded to the TTL so reruns hit the cache: a
+repeated view within the TTL costs no API call, and concurrent sessions on the same scope share
+one computation (Streamlit holds a per-key compute lock). Streamlit does not cache errors, so a
+short negative cache remembers them for RUNWATCH_ERROR_TTL_S, and the last good result is served
+marked stale. Pages receive view objects; they never call Google or compute figures.
+
+Submodules: ``base`` (settings, scope, window), ``views`` and ``costview`` (pure builders).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import streamlit as st
+
+import scope as scope_mod
+from app_data import base, costview, views
+from app_data.base import CONFIG_ERROR as CONFIG_ERROR
+from app_data.base import SETTINGS as SETTINGS
+from app_data.base import DataError as DataError
+from app_data.base import Source as Source
+from app_data.base import services_in as services_in
+from app_data.costview import CPU_CHOICES as CPU_CHOICES
+from app_data.costview import CUD_CHOICES as CUD_CHOICES
+from app_data.costview import MEMORY_CHOICES_GIB as MEMORY_CHOICES_GIB
+from app_data.costview import calibration_caption as calibration_caption
+from app_data.costview import observed_caption as observed_caption
+from collectors import collect as collect_mod
+from collectors import monitoring, names
+from collectors.calls import RunwatchError
+from collectors.clients import Clients, from_settings
+from collectors.schema import Quality, Result
+from collectors.window import InvalidWindow, TimeWindow
+from insights.revisions import CARD_METRICS as CARD_METRICS  # display helpers for the pages
+from insights.revisions import VERDICT_METHOD as VERDICT_METHOD
+from insights.revisions import card_caption as card_caption
+from insights.revisions import card_header as card_header
+from insights.revisions import card_value as card_value
+from insights.tuning import delta_text as delta_text
+from insights.tuning import dollars as dollars
+from insights.tuning import labelled as labelled
+from insights.tuning import options as options
+from insights.tuning import pick as pick
+from scope import Scope as Scope
+
+T = TypeVar("T")
+TTL = SETTINGS.metrics_ttl_s
+MAX = base.MAX_ENTRIES
+MONEY_COLUMNS = {
+    col: st.column_config.NumberColumn(col.replace("_", " "), format="$%.2f")
+    for col in ("cpu", "memory", "requests_cost", "idle_min", "total", "monthly_total")
+}
+
+# ------------------------------------------------------------------ clients, clock, source
+
+
+@st.cache_resource(show_spinner="Starting the demo fleet (a few seconds, once)…")
+def _emulator(project: str, days: int, seed: int) -> Any:
+    import emulator  # demo mode only: the emulator is the embedded default data source
+
+    return emulator.start(now=datetime.now(UTC), days=days, seed=seed, project=project)
+
+
+def emulator_handle() -> Any | None:
+    """The embedded emulator (demo mode without RUNWATCH_EMULATOR_ADDRESS), else None."""
+    if SETTINGS.is_demo and not SETTINGS.emulator_address:
+        return _emulator(SETTINGS.demo_project, SETTINGS.demo_days, SETTINGS.demo_seed)
+    return None
+
+
+@st.cache_resource
+def _clients(address: str) -> Clients:
+    return from_settings(SETTINGS, address)
+
+
+def clients() -> Clients:
+    emu = emulator_handle()
+    return _clients(emu.address if emu is not None else SETTINGS.emulator_address)
+
+
+def now() -> datetime:
+    """The clock the dashboard reads (the only place): the demo fleet's end in demo mode."""
+    emu = emulator_handle()
+    if emu is not None:
+        return emu.fleet.spec.end  # type: ignore[no-any-return]
+    return datetime.now(UTC)
+
+
+@st.cache_resource(ttl=3600)
+def _identity() -> str:
+    """Who the dashboard runs as (metadata server on Cloud Run), for tracing a missing role."""
+    from collectors.identity import runtime_identity
+
+    found = runtime_identity(timeout_s=1.0)
+    return found.describe() if found else "identity: Application Default Credentials"
+
+
+def source() -> Source:
+    if SETTINGS.is_demo:
+        where = SETTINGS.emulator_address or "embedded emulator"
+        detail = f"simulated fleet ({where}), data until {now():%H:%M} UTC"
+        return Source("Demo", detail, SETTINGS.watched_projects)
+    return Source("Live", f"Google Cloud APIs · {_identity()}", SETTINGS.watched_projects)
+
+
+def scope_from_query(params: Mapping[str, Any]) -> tuple[Scope, list[str]]:
+    return base.scope_from_query(params, now())
+
+
+def rescope(scope: Scope, **changes: Any) -> Scope:
+    return base.rescope(scope, now(), **changes)
+
+
+def to_query(scope: Scope) -> dict[str, str]:
+    return scope_mod.to_query(scope)
+
+
+def window_of(scope: Scope) -> TimeWindow:
+    return base.window_for(scope, now())
+
+
+def window_label(scope: Scope) -> str:
+    return base.window_text(window_of(scope))
+
+
+# ------------------------------------------------------------------ negative cache & stale
+
+
+@dataclass
+class _Memory:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    errors: dict[tuple[Any, ...], tuple[float, str]] = field(default_factory=dict)
+    good: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
+
+
+@st.cache_resource
+def _memory() -> _Memory:
+    return _Memory()
+
+
+def guarded(key: tuple[Any, ...], load: Callable[[], T], stale: Callable[[T], T]) -> T:
+    """Run ``load``; on a RunwatchError remember it briefly and serve the last good value,
+    passed through ``stale`` (which marks it stale), or raise DataError with the message."""
+    mem = _memory()
+    with mem.lock:
+        failed = mem.errors.get(key)
+        if failed and failed[0] > time.monotonic():
+            last = mem.good.get(key)
+            if last is not None:
+                return stale(last)
+            raise DataError(failed[1])
+    try:
+        value = load()
+    except (RunwatchError, InvalidWindow, names.InvalidName) as exc:
+        with mem.lock:
+            mem.errors[key] = (time.monotonic() + SETTINGS.error_ttl_s, str(exc))
+            last = mem.good.get(key)
+        if last is not None:
+            return stale(last)
+        raise DataError(str(exc)) from None
+    with mem.lock:
+        mem.good[key] = value
+        mem.good.move_to_end(key)
+        while len(mem.good) > MAX:
+            mem.good.popitem(last=False)
+        mem.errors.pop(key, None)
+    return value
+
+
+def _stale(result: Result) -> Result:
+    note = "showing the last good data: the latest refresh failed"
+    return replace(result, quality=result.quality.merge(Quality("stale", (note,))))
+
+
+def _stale_frames(frames: dict[str, Result]) -> dict[str, Result]:
+    return {k: _stale(r) for k, r in frames.items()}
+
+
+def _keep_last_good(key: tuple[Any, ...], frames: dict[str, Result]) -> dict[str, Result]:
+    """Replace a frame whose collector failed outright (empty and partial) by its last good
+    one for the same view, marked stale: a failed refresh loses nothing already shown."""
+    mem = _memory()
+    out = dict(frames)
+    with mem.lock:
+        last: dict[str, Result] = mem.good.get(key, {})
+        for name, result in frames.items():
+            failed = result.frame.empty and result.quality.status == "partial"
+            if failed and name in last:
+                note = f"showing earlier data: {'; '.join(result.quality.reasons)}"
+                out[name] = replace(last[name], quality=Quality("stale", (note,)))
+            elif not failed:
+                last = {**last, name: result}
+        mem.good[key] = last
+    return out
+
+
+# -------------------------------------------------------------------------------- loaders
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _collect(project: str, regions: tuple[str, ...], w: TimeWindow) -> dict[str, Result]:
+    mscope = monitoring.MetricScope(regions=regions)
+    bundle = collect_mod.collect(
+        clients(), [project], w, mscope, settings=SETTINGS, metrics=base.FLEET_METRICS
+    )
+    frames = dict(bundle.frames)
+    if bundle.errors and all(r.frame.empty for r in frames.values()):
+        raise RunwatchError(bundle.errors[0])
+    return frames
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _totals(project: str, regions: tuple[str, ...], w: TimeWindow) -> Result:
+    """Distributions merged over the whole window (one period): exact window percentiles."""
+    mscope = monitoring.MetricScope(regions=regions)
+    return monitoring.fetch_metrics(clients(), [project], w.whole(), mscope, base.TOTAL_METRICS)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _minute_points(project: str, region: str, service: str, w: TimeWindow) -> Result:
+    """One-minute points of one service: what the replay needs (the fleet view may be coarser)."""
+    minute = TimeWindow(w.start, w.end, 60, w.end)
+    mscope = monitoring.MetricScope(services=(service,), regions=(region,))
+    return monitoring.fetch_metrics(clients(), [project], minute, mscope, costview.COST_METRICS)
+
+
+def fleet_frames(scope: Scope) -> dict[str, Result]:
+    """Every frame for the scope's project, regions and window (all services: one cached
+    result serves every service and revision selection, so switching costs no call)."""
+    w = window_of(scope)
+    key = ("fleet", scope.project, scope.regions, w)
+    frames = guarded(key, lambda: _collect(scope.project, scope.regions, w), _stale_frames)
+    # the last good frames per view (same project, regions, window length), whatever the end
+    return _keep_last_good(("frames", scope.project, scope.regions, w.span, w.alignment_s), frames)
+
+
+def totals(scope: Scope) -> Result:
+    w = window_of(scope)
+    key = ("totals", scope.project, scope.regions, w)
+    return guarded(key, lambda: _totals(scope.project, scope.regions, w), _stale)
+
+
+# ------------------------------------------------------------------------ cached views
+# Views are small, so caching them makes a warm rerun cheap (no unpickling of the fleet's
+# frames, no recomputation). A view built from stale data is carried out of the cached function
+# by an exception, so it is shown but not cached, and the next rerun tries again.
+
+
+class _Uncached(Exception):
+    def __init__(self, value: Any) -> None:
+        super().__init__("not cached")
+        self.value = value
+
+
+def _keep(view: T) -> T:
+    if not views.fresh(view):
+        raise _Uncached(view)
+    return view
+
+
+def _scope_key(scope: Scope) -> tuple[Any, ...]:
+    w = window_of(scope)
+    return (scope.project, scope.regions, scope.service, scope.window, w)
+
+
+def _scope_of(key: tuple[Any, ...]) -> tuple[Scope, TimeWindow]:
+    project, regions, service, window, w = key
+    custom = window == scope_mod.CUSTOM
+    s = Scope(
+        project=project,
+        window=window,
+        regions=regions,
+        service=service,
+        start=w.start if custom else None,
+        end=w.end if custom else None,
+    )
+    return s, w
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _overview(key: tuple[Any, ...]) -> views.OverviewView:
+    s, w = _scope_of(key)
+    return _keep(views.build_overview(s, fleet_frames(s), totals(s), w))
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _revisions(
+    key: tuple[Any, ...], selected: tuple[str, ...], stable: str, candidate: str
+) -> views.RevisionsView:
+    s, w = _scope_of(key)
+    return _keep(
+        views.build_revisions(
+            s,
+            fleet_frames(s),
+            totals(s),
+            w,
+            selected=list(selected),
+            stable=stable,
+            candidate=candidate,
+        )
+    )
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _cold_starts(key: tuple[Any, ...]) -> views.ColdStartsView:
+    s, w = _scope_of(key)
+    return _keep(views.build_cold_starts(s, fleet_frames(s), totals(s), w))
+
+
+def _view(load: Callable[[], T]) -> T:
+    try:
+        return load()
+    except _Uncached as kept:
+        return kept.value  # type: ignore[no-any-return]
+
+
+def overview(scope: Scope) -> views.OverviewView:
+    return _view(lambda: _overview(_scope_key(scope)))
+
+
+def revisions(
+    scope: Scope, selected: list[str] | None = None, stable: str = "", candidate: str = ""
+) -> views.RevisionsView | None:
+    """The comparison for ``scope.service``; None when the scope names no service."""
+    if not scope.service:
+        return None
+    sel = tuple(selected or ())
+    return _view(lambda: _revisions(_scope_key(scope), sel, stable, candidate))
+
+
+def cold_starts(scope: Scope) -> views.ColdStartsView:
+    return _view(lambda: _cold_starts(_scope_key(scope)))
+
+
+# ------------------------------------------------------------------------- cost & tuning
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _whatif(
+    key: tuple[Any, ...],
+    region: str,
+    cpu: float | None,
+    memory_gib: float | None,
+    free_tier: bool,
+    cud: str,
+) -> tuple[Any, list[str]] | str:
+    """The what-if grid and advice, or the reason it cannot be estimated (a cached answer)."""
+    s, w = _scope_of(key)
+    points = _minute_points(s.project, region, s.service, w).frame
+    try:
+        return costview.evaluate(
+            fleet_frames(s),
+            points,
+            region=region,
+            service=s.service,
+            start=w.start,
+            end=w.end,
+            cpu=cpu,
+            memory_gib=memory_gib,
+            free_tier=free_tier,
+            cud=cud,
+        )
+    except costview.CannotEstimate as exc:
+        return str(exc)
+
+
+def cost(
+    scope: Scope,
+    *,
+    region: str = "",
+    cpu: float | None = None,
+    memory_gib: float | None = None,
+    free_tier: bool | None = None,
+    cud: str = "",
+) -> costview.CostView | None:
+    """The cost and what-if view of ``scope.service``; None when the scope names no service."""
+    if not scope.service:
+        return None
+    hist = costview.cost_history(scope, window_of(scope).span)
+    w = window_of(hist)
+    frames = fleet_frames(hist)
+    regions = costview.service_regions(frames, scope.service)
+    if not regions:
+        raise DataError(f"no configuration was found for {scope.service} in this project")
+    region = region if region in regions else regions[0]
+    free = SETTINGS.free_tier if free_tier is None else free_tier
+    points = guarded(
+        ("minute", scope.project, region, scope.service, w),
+        lambda: _minute_points(scope.project, region, scope.service, w),
+        _stale,
+    )
+    key = _scope_key(hist)
+    grid = guarded(
+        ("whatif", key, region, cpu, memory_gib, free, cud),
+        lambda: _whatif(key, region, cpu, memory_gib, free, cud),
+        lambda v: v,
+    )
+    return costview.build_cost(
+        hist,
+        frames,
+        points,
+        grid,
+        region=region,
+        regions=regions,
+        history=hist.window,
+        start=w.start,
+        end=w.end,
+    )

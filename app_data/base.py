@@ -1,0 +1,120 @@
+"""Settings, scope and window helpers shared by the dashboard's loaders (no streamlit here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+import config
+import scope as scope_mod
+from collectors.schema import Quality, Result
+from collectors.window import TimeWindow, floor_to
+from scope import Scope
+
+try:
+    SETTINGS = config.load()
+    CONFIG_ERROR = ""
+except config.ConfigError as exc:  # shown on every page; the defaults keep the app drawable
+    SETTINGS = config.load({})
+    CONFIG_ERROR = str(exc)
+
+MAX_ENTRIES = 32
+# What the fleet pages use (utilization and concurrency distributions are left to the cost
+# page's one-service fetch: they would double the fleet frame's size for no chart).
+FLEET_METRICS = (
+    "request_count",
+    "request_latencies",
+    "instance_count",
+    "billable_instance_time",
+    "cpu_allocation_time",
+    "memory_allocation_time",
+    "startup_latencies",
+)
+# Distributions merged over the whole window, per revision and per service: exact percentiles.
+TOTAL_METRICS = (
+    "request_latencies",
+    "startup_latencies",
+    "request_latencies_service",
+    "startup_latencies_service",
+)
+
+
+class DataError(Exception):
+    """A load failed and there is no earlier result to show; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class Source:
+    label: str  # "Demo" | "Live"
+    detail: str
+    projects: tuple[str, ...]
+
+
+def scope_from_query(params: Mapping[str, Any], now: datetime) -> tuple[Scope, list[str]]:
+    return scope_mod.from_query(
+        params,
+        projects=SETTINGS.watched_projects,
+        default_window=SETTINGS.default_window,
+        now=now,
+    )
+
+
+def rescope(scope: Scope, now: datetime, **changes: Any) -> Scope:
+    """The scope with sidebar choices applied, validated like a deep link (bad input dropped)."""
+    merged = {**scope_mod.to_query(scope)}
+    merged.update({k: v for k, v in changes.items() if k not in ("start", "end", "regions")})
+    merged["region"] = ",".join(changes.get("regions", scope.regions))
+    if changes.get("service", scope.service) != scope.service:
+        merged.pop("rev", None)  # a new service: its own revisions by default
+    if merged.get("window") == scope_mod.CUSTOM:
+        for k in ("start", "end"):
+            t = changes.get(k) or getattr(scope, k)
+            if t is not None:
+                merged[k] = t.isoformat()
+    new, _ = scope_from_query({k: v for k, v in merged.items() if v}, now)
+    return new
+
+
+def window_for(scope: Scope, now: datetime) -> TimeWindow:
+    """The scope's window, its end rounded down to the metrics TTL so reruns share a cache key."""
+    if scope.window == scope_mod.CUSTOM and scope.start and scope.end:
+        return TimeWindow.custom(scope.start, scope.end)
+    step = max(60, min(SETTINGS.metrics_ttl_s, 3600) // 60 * 60)
+    return TimeWindow.preset(scope.window, floor_to(now, step))
+
+
+def window_text(w: TimeWindow) -> str:
+    return (
+        f"{w.start:%Y-%m-%d %H:%M} – {w.end:%Y-%m-%d %H:%M} UTC, {w.alignment_s // 60}-min points"
+    )
+
+
+def scoped(df: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    """Rows of the scope's service and regions (the fleet frames hold every service)."""
+    if df.empty:
+        return df
+    mask = pd.Series(True, index=df.index)
+    if scope.service and "service" in df:
+        mask &= df["service"] == scope.service
+    if scope.regions and "location" in df:
+        mask &= df["location"].isin(scope.regions)
+    return df.loc[mask]
+
+
+def quality_of(frames: Mapping[str, Result], *names: str) -> Quality:
+    q = Quality()
+    for n in names or tuple(frames):
+        q = q.merge(frames[n].quality)
+    return q
+
+
+def services_in(frames: Mapping[str, Result]) -> pd.DataFrame:
+    """project/location/service of every service in the configuration or the metrics."""
+    cfg = frames["services"].frame[["project_id", "location", "service"]]
+    seen = frames["metric_points"].frame[["project_id", "location", "service"]]
+    both = pd.concat([cfg, seen]).drop_duplicates().sort_values(["service", "location"])
+    return both.reset_index(drop=True)

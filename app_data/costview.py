@@ -1,0 +1,176 @@
+"""The cost & tuning view: observed cost, the what-if grid and its advice (no streamlit)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from app_data.base import quality_of
+from collectors.schema import Quality, Result
+from costmodel import advice, inputs, observed, prices, whatif
+from costmodel.errors import CannotEstimate as CannotEstimate
+from scope import Scope
+
+COST_METRICS = (
+    "request_count",
+    "request_latencies",
+    "instance_count",
+    "billable_instance_time",
+    "cpu_allocation_time",
+    "memory_allocation_time",
+    "startup_latencies",
+    "cpu_utilizations",
+)
+MIN_COST_HISTORY = timedelta(hours=24)
+CPU_CHOICES = (0.5, 1.0, 2.0, 4.0)
+MEMORY_CHOICES_GIB = (0.25, 0.5, 1.0, 2.0, 4.0)
+CUD_CHOICES = {"": "none", **{k: c.label for k, c in prices.load().cuds.items()}}
+
+
+def cost_history(scope: Scope, span: timedelta) -> Scope:
+    """The scope whose window the cost model learns from: the chosen one, at least 24 h."""
+    if span >= MIN_COST_HISTORY:
+        return scope
+    return replace(scope, window="24h", start=None, end=None)
+
+
+@dataclass(frozen=True)
+class CostView:
+    service: str
+    region: str
+    regions: list[str]  # every region the service runs in
+    history: str  # e.g. "24h" (window the model learned from)
+    current: pd.Series  # the current setting's row of the what-if table
+    observed: pd.DataFrame  # observed cost per revision (costmodel.observed.COLUMNS)
+    table: pd.DataFrame  # the what-if grid (costmodel.whatif.COLUMNS)
+    calibration_error: float  # signed fraction of observed billable time
+    calibration_notes: tuple[str, ...]
+    advice: list[str]
+    unconfirmed: tuple[str, ...]
+    price_source: str
+    cannot_estimate: str  # the reason, when no estimate can be given ("" otherwise)
+    quality: Quality
+
+
+def evaluate(
+    frames: Mapping[str, Result],
+    minute_points: pd.DataFrame,
+    *,
+    region: str,
+    service: str,
+    start: datetime,
+    end: datetime,
+    cpu: float | None,
+    memory_gib: float | None,
+    free_tier: bool,
+    cud: str,
+) -> tuple[whatif.WhatIf, list[str]]:
+    """The what-if grid of one service and its advice. Raises CannotEstimate with the reason."""
+    events = frames["instance_events"].frame
+    data = inputs.service_input(
+        minute_points,
+        frames["revisions"].frame,
+        region=region,
+        service=service,
+        start=start,
+        end=end,
+        events=events,
+    )
+    result = whatif.evaluate(
+        data,
+        cpus=(cpu,) if cpu else None,
+        memories=(memory_gib,) if memory_gib else None,
+        free_tier="all" if free_tier else "none",
+        cud=cud or None,
+    )
+    mine = events[(events["service"] == service) & (events["event"] == "start")]
+    startup = mine["startup_ms"].dropna()
+    startup_s = float(startup.median()) / 1000 if len(startup) else None
+    return result, advice.advise(result, startup_s=startup_s)
+
+
+def build_cost(
+    scope: Scope,
+    frames: Mapping[str, Result],
+    minute_points: Result,
+    grid: tuple[whatif.WhatIf, list[str]] | str,
+    *,
+    region: str,
+    regions: list[str],
+    history: str,
+    start: datetime,
+    end: datetime,
+) -> CostView:
+    """The view; ``grid`` is the what-if and its advice, or the reason it cannot be given."""
+    book = prices.load()
+    revs = frames["revisions"].frame
+    mine = revs[(revs["service"] == scope.service) & (revs["location"] == region)]
+    seen = observed.observed_costs(minute_points.frame, mine, start=start, end=end, book=book)
+    quality = minute_points.quality.merge(quality_of(frames, "revisions", "instance_events"))
+    if isinstance(grid, str):
+        return CostView(
+            scope.service,
+            region,
+            regions,
+            history,
+            pd.Series(dtype=object),
+            seen,
+            pd.DataFrame(),
+            float("nan"),
+            (),
+            [],
+            (),
+            book.source,
+            grid,
+            quality,
+        )
+    result, tips = grid
+    return CostView(
+        service=scope.service,
+        region=region,
+        regions=regions,
+        history=history,
+        current=result.current,
+        observed=seen,
+        table=result.table,
+        calibration_error=result.calibration.billable_error,
+        calibration_notes=result.calibration.notes,
+        advice=tips,
+        unconfirmed=result.unconfirmed,
+        price_source=f"{book.source} (as of {book.as_of})",
+        cannot_estimate="",
+        quality=quality,
+    )
+
+
+def observed_caption(view: CostView) -> str:
+    t = view.observed
+    known = t[t["cannot_estimate"] == ""]
+    month = known["monthly_total"].sum()
+    idle = known["idle_min"].sum()
+    note = f" · idle min instances ${idle:,.2f} of it" if idle >= 0.01 else ""
+    unknown = t.loc[t["cannot_estimate"] != "", "revision"].tolist()
+    missing = f" · cost unknown for {', '.join(unknown)}" if unknown else ""
+    return (
+        f"From billable instance time, CPU/memory allocation and requests; without the free "
+        f"tier (it belongs to the billing account). Projected: ${month:,.2f}/month{note}"
+        f"{missing}. Prices: {view.price_source}"
+    )
+
+
+def calibration_caption(view: CostView) -> str:
+    err = view.calibration_error
+    notes = (" " + " ".join(view.calibration_notes)) if view.calibration_notes else ""
+    return (
+        f"Replaying the current settings reproduces the observed billable time within "
+        f"{100 * err:+.1f} %; estimates carry this error. Learned from the last "
+        f"{view.history} of traffic.{notes}"
+    )
+
+
+def service_regions(frames: Mapping[str, Result], service: str) -> list[str]:
+    revs = frames["revisions"].frame
+    return sorted(set(revs.loc[revs["service"] == service, "location"]))

@@ -1,0 +1,220 @@
+"""The pages' view objects, built from collector frames (pure: no streamlit, no API calls).
+
+Each builder takes the scope, the fleet frames of its window (every service), the window-wide
+distribution totals and the window, narrows them to the scope, and hands the computing to
+insights/ and costmodel/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+import charts
+from app_data.base import quality_of, scoped
+from collectors.schema import Quality, Result
+from collectors.window import TimeWindow
+from costmodel import observed
+from insights import coldstarts as cs
+from insights import overview as ov
+from insights import revisions as rv
+from scope import Scope
+
+FAILURE_EVENTS = (
+    "oom",
+    "signal9",
+    "exit",
+    "probe_failed",
+    "no_instance_429",
+    "no_instance_5xx",
+    "start_failed_500",
+    "readiness_503",
+)
+
+
+@dataclass(frozen=True)
+class OverviewView:
+    table: pd.DataFrame  # insights.overview.COLUMNS
+    attention: list[str]  # plain lines: what needs a look
+    request_trend: pd.DataFrame  # per service and period: requests/s
+    quality: Quality
+    window_s: float
+    period_s: int
+
+
+def _narrow(frames: Mapping[str, Result], scope: Scope) -> dict[str, pd.DataFrame]:
+    return {k: scoped(r.frame, scope) for k, r in frames.items()}
+
+
+def _costs(f: Mapping[str, pd.DataFrame], w: TimeWindow) -> pd.DataFrame:
+    return observed.observed_costs(
+        f["metric_points"], f["revisions"], start=w.start, end=w.end, period_s=w.alignment_s
+    )
+
+
+def build_overview(
+    scope: Scope, frames: Mapping[str, Result], totals: Result, w: TimeWindow
+) -> OverviewView:
+    f = _narrow(frames, scope)
+    window_s = (w.end - w.start).total_seconds()
+    table = ov.service_table(
+        f["metric_points"],
+        scoped(totals.frame, scope),
+        f["revisions"],
+        f["traffic"],
+        f["instance_events"],
+        observed.service_costs(_costs(f, w)),
+        window_s=window_s,
+        notes=ov.canary_notes(f["metric_points"], f["revisions"], f["traffic"]),
+    )
+    trend = ov.trend(f["metric_points"], "request_count")
+    trend = trend.assign(value=trend["value"] / w.alignment_s)
+    quality = quality_of(frames).merge(totals.quality)
+    return OverviewView(table, ov.attention(table), trend, quality, window_s, w.alignment_s)
+
+
+@dataclass(frozen=True)
+class RevisionsView:
+    service: str
+    all_revisions: list[str]  # oldest first: fixes each revision's colour
+    colors: dict[str, str]
+    selected: list[str]
+    cards: pd.DataFrame
+    stable: str
+    candidate: str
+    verdict: rv.Verdict | None
+    request_rate: pd.DataFrame  # revision, timestamp, value (req/s), pending
+    latency: pd.DataFrame  # revision, stat (p50/p95/p99), timestamp, value (ms), pending
+    instances: pd.DataFrame  # revision, timestamp, value (mean instances), pending
+    errors: pd.DataFrame  # revision, timestamp, value (5xx/s), pending
+    markers: list[tuple[datetime, str]]
+    quality: Quality
+    period_s: int
+
+
+def _series(
+    points: pd.DataFrame,
+    metric: str,
+    stat: str,
+    revs: list[str],
+    *,
+    per_s: int = 0,
+    response_class: str = "",
+    keep_stat: bool = False,
+) -> pd.DataFrame:
+    sel = points[(points["metric"] == metric) & points["revision"].isin(revs)]
+    sel = sel[sel["stat"].isin(stat.split(","))]
+    if response_class:
+        sel = sel[sel["response_class"] == response_class]
+    keys = ["revision", "stat", "timestamp"] if keep_stat else ["revision", "timestamp"]
+    out = sel.groupby(keys, observed=True, as_index=False).agg(
+        value=("value", "sum"), pending=("pending", "any")
+    )
+    return out.assign(value=out["value"] / per_s) if per_s else out
+
+
+def _roles(cards: pd.DataFrame, chosen: list[str], stable: str, candidate: str) -> tuple[str, str]:
+    """Stable: the most traffic (unless chosen); candidate: the newest other revision that
+    serves traffic (unless chosen)."""
+    by_traffic = cards.sort_values(["traffic_pct", "request_share_pct"], ascending=False)
+    if stable not in chosen:
+        stable = str(by_traffic["revision"].iloc[0]) if len(cards) else ""
+    serving = set(
+        cards.loc[(cards["traffic_pct"] > 0) | (cards["request_share_pct"] > 0), "revision"]
+    )
+    newest = sorted((r for r in reversed(chosen) if r != stable), key=lambda r: r not in serving)
+    if candidate not in chosen or candidate == stable:
+        candidate = newest[0] if newest else ""
+    return stable, candidate
+
+
+def build_revisions(
+    scope: Scope,
+    frames: Mapping[str, Result],
+    totals: Result,
+    w: TimeWindow,
+    *,
+    selected: list[str],
+    stable: str = "",
+    candidate: str = "",
+) -> RevisionsView:
+    f = _narrow(frames, scope)
+    pts, cfg, tr = f["metric_points"], f["revisions"], f["traffic"]
+    every = rv.revisions_of(cfg, pts, scope.service)
+    chosen = [r for r in selected if r in every] or rv.default_selection(cfg, tr, scope.service)
+    cards = rv.cards(
+        pts,
+        scoped(totals.frame, scope),
+        cfg,
+        tr,
+        _costs(f, w),
+        service=scope.service,
+        selected=chosen,
+    )
+    stable, candidate = _roles(cards, chosen, stable, candidate)
+    verdict = (
+        rv.canary_verdict(pts, service=scope.service, candidate=candidate, stable=stable)
+        if stable and candidate
+        else None
+    )
+    p = w.alignment_s
+    return RevisionsView(
+        service=scope.service,
+        all_revisions=every,
+        colors=charts.revision_colors(every),
+        selected=chosen,
+        cards=cards,
+        stable=stable,
+        candidate=candidate,
+        verdict=verdict,
+        request_rate=_series(pts, "request_count", "value", chosen, per_s=p),
+        latency=_series(pts, "request_latencies", "p50,p95,p99", chosen, keep_stat=True),
+        instances=_series(pts, "instance_count", "value", chosen),
+        errors=_series(pts, "request_count", "value", chosen, per_s=p, response_class="5xx"),
+        markers=rv.markers(cfg, pts, service=scope.service, start=w.start),
+        quality=quality_of(frames).merge(totals.quality),
+        period_s=p,
+    )
+
+
+@dataclass(frozen=True)
+class ColdStartsView:
+    summary: cs.ColdStartSummary
+    over_time: pd.DataFrame  # timestamp, reason, count
+    bucket: str
+    startup_ms: pd.Series
+    per_revision: pd.DataFrame
+    recent_starts: pd.DataFrame
+    failures: pd.DataFrame  # oom, signal9, exit, probe_failed, no_instance_429, ...
+    quality: Quality
+
+
+def build_cold_starts(
+    scope: Scope, frames: Mapping[str, Result], totals: Result, w: TimeWindow
+) -> ColdStartsView:
+    f = _narrow(frames, scope)
+    tot = scoped(totals.frame, scope)
+    window_s = (w.end - w.start).total_seconds()
+    ev, pts = f["instance_events"], f["metric_points"]
+    bucket = cs.bucket_for(window_s)
+    return ColdStartsView(
+        # exact startup percentiles need one service's merged histogram
+        summary=cs.summary(ev, pts, tot if scope.service else tot.iloc[0:0], window_s=window_s),
+        over_time=cs.starts_over_time(ev, bucket=bucket),
+        bucket=bucket,
+        startup_ms=cs.startup_samples(ev),
+        per_revision=cs.per_revision(ev, pts),
+        recent_starts=cs.recent(ev, ("start",)),
+        failures=cs.recent(ev, FAILURE_EVENTS),
+        quality=quality_of(frames, "instance_events", "metric_points"),
+    )
+
+
+def fresh(view: Any) -> bool:
+    """A view is worth caching unless it was built from stale data."""
+    quality = getattr(view, "quality", None)
+    return quality is None or quality.status != "stale"
