@@ -214,3 +214,23 @@ def test_a_setting_cloud_run_refuses_is_explained(app_data: Any) -> None:
 def test_cost_page_asks_for_a_service(app_data: Any) -> None:
     at = run(page="app_pages/cost.py")
     assert any("Choose a service" in i.value for i in at.info)
+
+
+def test_twenty_concurrent_sessions_cost_the_calls_of_one(
+    app_data: Any, demo_emulator: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = demo_emulator.calls.total()
+    one = run({"window": "6h"})
+    assert not one.exception
+    calls_of_one = demo_emulator.calls.total() - before
+    assert calls_of_one > 0
+    st.cache_data.clear()
+    app_data._memory().good.clear()
+    before = demo_emulator.calls.total()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        sessions = list(pool.map(lambda _: run({"window": "6h"}), range(20)))
+    assert all(not s.exception for s in sessions)
+    assert all(s.dataframe for s in sessions)
+    assert demo_emulator.calls.total() - before == calls_of_one
