@@ -33,6 +33,7 @@ from app_data.base import services_in as services_in
 from app_data.costview import CPU_CHOICES as CPU_CHOICES
 from app_data.costview import CUD_CHOICES as CUD_CHOICES
 from app_data.costview import MEMORY_CHOICES_GIB as MEMORY_CHOICES_GIB
+from app_data.costview import CostView as CostView
 from app_data.costview import calibration_caption as calibration_caption
 from app_data.costview import observed_caption as observed_caption
 from collectors import collect as collect_mod

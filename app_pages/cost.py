@@ -75,59 +75,78 @@ if view.cannot_estimate:
     st.info(f"Cannot estimate other settings because {view.cannot_estimate}.")
     st.stop()
 
-st.subheader("What if…")
-cur = view.current
-c1, c2, c3 = st.columns(3)
-conc = c1.select_slider(
-    "Concurrency",
-    app_data.options(view.table, "concurrency"),
-    value=int(cur["concurrency"]),
-    key="cost_concurrency",
-)
-mins = c2.select_slider(
-    "Min instances",
-    app_data.options(view.table, "min_instances"),
-    value=int(cur["min_instances"]),
-    key="cost_min",
-)
-billing = c3.radio(
-    "Billing",
-    ["request", "instance"],
-    horizontal=True,
-    key="cost_billing",
-    index=["request", "instance"].index(str(cur["billing"])),
-    format_func=lambda b: f"{b}-based",
-)
-choice = app_data.pick(
-    view.table,
-    cur,
-    view.calibration_error,
-    concurrency=conc,
-    min_instances=mins,
-    billing=billing,
-    cpu=cpu or float(cur["cpu"]),
-    memory_gib=mem or float(cur["memory_gib"]),
-)
-if not choice.allowed:
-    st.warning(f"Cloud Run does not allow this setting: {choice.reason}.")
-else:
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric(
-        "Monthly cost",
-        app_data.dollars(choice.monthly_cost),
-        app_data.delta_text(choice),
-        delta_color="inverse",
-        help=f"± ${choice.error_band:,.2f} from the model's error",
+
+@st.fragment
+def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> None:
+    """Controls and their instant estimate: a rerun of this fragment only, not the page."""
+    st.subheader("What if…")
+    cur = view.current
+    c1, c2, c3 = st.columns(3)
+    conc = c1.select_slider(
+        "Concurrency",
+        app_data.options(view.table, "concurrency"),
+        value=int(cur["concurrency"]),
+        key="cost_concurrency",
     )
-    m2.metric(
-        "Cold starts / day",
-        f"{choice.cold_starts_per_day:,.1f}",
-        f"{choice.cold_starts_per_day - float(cur['cold_starts_per_day']):+,.1f}",
-        delta_color="inverse",
+    mins = c2.select_slider(
+        "Min instances",
+        app_data.options(view.table, "min_instances"),
+        value=int(cur["min_instances"]),
+        key="cost_min",
     )
-    m3.metric("Requests meeting a cold start", f"{100 * choice.cold_start_share:.3f} %")
-    m4.metric("Rejected (429) / day", f"{choice.rejected_per_day:,.0f}")
-st.caption(app_data.calibration_caption(view))
+    billing = c3.radio(
+        "Billing",
+        ["request", "instance"],
+        horizontal=True,
+        key="cost_billing",
+        index=["request", "instance"].index(str(cur["billing"])),
+        format_func=lambda b: f"{b}-based",
+    )
+    choice = app_data.pick(
+        view.table,
+        cur,
+        view.calibration_error,
+        concurrency=conc,
+        min_instances=mins,
+        billing=billing,
+        cpu=cpu or float(cur["cpu"]),
+        memory_gib=mem or float(cur["memory_gib"]),
+    )
+    if not choice.allowed:
+        st.warning(f"Cloud Run does not allow this setting: {choice.reason}.")
+    else:
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric(
+            "Monthly cost",
+            app_data.dollars(choice.monthly_cost),
+            app_data.delta_text(choice),
+            delta_color="inverse",
+            help=f"± ${choice.error_band:,.2f} from the model's error",
+        )
+        m2.metric(
+            "Cold starts / day",
+            f"{choice.cold_starts_per_day:,.1f}",
+            f"{choice.cold_starts_delta:+,.1f}",
+            delta_color="inverse",
+        )
+        m3.metric("Requests meeting a cold start", f"{100 * choice.cold_start_share:.3f} %")
+        m4.metric("Rejected (429) / day", f"{choice.rejected_per_day:,.0f}")
+    st.caption(app_data.calibration_caption(view))
+
+    st.plotly_chart(
+        charts.heatmap(
+            app_data.labelled(view.table, billing),
+            x="concurrency",
+            y="min_instances",
+            z="monthly_cost",
+            z_unit="$/month",
+            title=f"Monthly cost, {billing}-based billing",
+        ),
+        key="cost_heatmap",
+    )
+
+
+what_if(view, cpu, mem)
 
 front = app_data.labelled(view.table)
 st.plotly_chart(
@@ -141,17 +160,6 @@ st.plotly_chart(
         title="Monthly cost against cold starts",
     ),
     key="cost_pareto",
-)
-st.plotly_chart(
-    charts.heatmap(
-        front[front["billing"] == billing],
-        x="concurrency",
-        y="min_instances",
-        z="monthly_cost",
-        z_unit="$/month",
-        title=f"Monthly cost, {billing}-based billing",
-    ),
-    key="cost_heatmap",
 )
 
 st.subheader("Advice")

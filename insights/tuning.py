@@ -19,6 +19,7 @@ class Pick:
     cost_delta: float  # against the current setting, dollars a month
     cost_delta_pct: float
     cold_starts_per_day: float
+    cold_starts_delta: float  # against the current setting
     cold_start_share: float  # share of requests meeting a cold start
     rejected_per_day: float
     error_band: float  # ± dollars from the calibration error
@@ -40,12 +41,10 @@ def pick(
     rows = t[mask]
     nan = float("nan")
     if rows.empty:
-        return Pick(
-            False, False, "this setting was not evaluated", nan, nan, nan, nan, nan, nan, nan
-        )
+        return Pick(False, False, "this setting was not evaluated", *[nan] * 9)
     row = rows.iloc[0]
     if not bool(row["allowed"]):
-        return Pick(True, False, str(row["reason"]), nan, nan, nan, nan, nan, nan, nan)
+        return Pick(True, False, str(row["reason"]), *[nan] * 9)
     cost = float(row["monthly_cost"])
     base = float(current["monthly_cost"])
     err = abs(calibration_error) if math.isfinite(calibration_error) else nan
@@ -57,6 +56,7 @@ def pick(
         cost_delta=cost - base,
         cost_delta_pct=100 * (cost - base) / base if base else nan,
         cold_starts_per_day=float(row["cold_starts_per_day"]),
+        cold_starts_delta=float(row["cold_starts_per_day"]) - float(current["cold_starts_per_day"]),
         cold_start_share=float(row["cold_start_share"]),
         rejected_per_day=float(row["rejected_per_day"]),
         error_band=cost * err,
@@ -68,9 +68,9 @@ def options(table: pd.DataFrame, key: str) -> list[object]:
     return sorted(set(table[key].dropna().tolist()))
 
 
-def labelled(table: pd.DataFrame) -> pd.DataFrame:
-    """The allowed rows with a readable label per setting (for charts and downloads)."""
-    ok = table[table["allowed"]].copy()
+def labelled(table: pd.DataFrame, billing: str | None = None) -> pd.DataFrame:
+    """The allowed rows (of one billing mode, if given) with a readable label per setting."""
+    ok = table[table["allowed"] & ((table["billing"] == billing) if billing else True)].copy()
     ok["label"] = [
         f"concurrency {c:.0f}, min {m:.0f}, {b}-based, {cpu:g} vCPU, {mem:g} GiB"
         + (" (current)" if cur else "")
