@@ -21,7 +21,8 @@ message, so the caller can serve stale data); if some fail, the result is ``part
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,9 +30,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from google.api import distribution_pb2
 from google.cloud import monitoring_v3
 
-from collectors import calls, catalog, distributions, filters, names
+from collectors import calls, catalog, distributions, filters, names, wirepoints
 from collectors.calls import RunwatchError
 from collectors.catalog import MetricSpec
 from collectors.clients import Clients
@@ -179,56 +181,123 @@ def _pending(ends: np.ndarray, window: TimeWindow) -> np.ndarray:
     return result
 
 
-def _numeric(series: Any, fixed: dict[str, str], window: TimeWindow, rows: _Rows) -> None:
-    points = series.points
-    if not points:
+def _numeric(
+    decoded: tuple[np.ndarray, np.ndarray] | None,
+    fixed: dict[str, str],
+    window: TimeWindow,
+    rows: _Rows,
+) -> None:
+    if decoded is None:
         return
-    which = points[0].value.WhichOneof("value")
-    if which not in ("int64_value", "double_value", "bool_value"):
-        return
-    ends = np.fromiter((p.interval.end_time.seconds for p in points), np.int64, len(points))
-    values = np.fromiter((getattr(p.value, which) for p in points), np.float64, len(points))
+    ends, values = decoded
     keep = np.isfinite(values) & (values >= 0)
     ends, values = ends[keep], values[keep]
     rows.extend({**fixed, "stat": "value"}, ends, values, _pending(ends, window))
 
 
-def _distribution(
-    series: Any, spec: MetricSpec, fixed: dict[str, str], window: TimeWindow, rows: _Rows
-) -> None:
-    points = [p for p in series.points if p.value.WhichOneof("value") == "distribution_value"]
+def _numeric_per_point(series: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """End times and values through protobuf objects (the type of the first point rules)."""
+    points = series.points
     if not points:
-        return
+        return None
+    which = points[0].value.WhichOneof("value")
+    if which not in ("int64_value", "double_value", "bool_value"):
+        return None
+    ends = np.fromiter((p.interval.end_time.seconds for p in points), np.int64, len(points))
+    values = np.fromiter((getattr(p.value, which) for p in points), np.float64, len(points))
+    return ends, values
+
+
+@dataclass
+class _DistGroup:
+    """Distribution points of one series sharing one bucket layout."""
+
+    ends: np.ndarray
+    count: np.ndarray
+    mean: np.ndarray
+    options: Callable[[], Any]  # the BucketOptions message
+    counts: Callable[[int], np.ndarray]  # (points, buckets) counts, short rows padded
+
+
+def _dist_groups(d: wirepoints.Distributions | None) -> list[_DistGroup]:
+    if d is None:
+        return []
+    return [
+        _DistGroup(
+            d.ends,
+            d.count,
+            d.mean,
+            functools.partial(distribution_pb2.Distribution.BucketOptions.FromString, d.options),
+            d.matrix,
+        )
+    ]
+
+
+def _bulk(raw_page: Any, spec: MetricSpec) -> list[Any] | None:
+    """Every series of a page decoded from its wire bytes, or None to read point by point."""
+    try:
+        buf = wirepoints.Buffer.of_page(raw_page.SerializeToString())
+        pts = wirepoints.decode_points(buf)
+        if spec.is_distribution:
+            return [_dist_groups(d) for d in wirepoints.series_distributions(pts)]
+        return list(wirepoints.series_numeric(pts))
+    except wirepoints.Unsupported:
+        return None
+
+
+def _dist_per_point(series: Any) -> list[_DistGroup]:
+    points = [p for p in series.points if p.value.WhichOneof("value") == "distribution_value"]
     # Points of one series nearly always share a layout; group by it to be safe.
-    groups: dict[bytes, list[Any]] = {}
+    by_layout: dict[bytes, list[Any]] = {}
     for p in points:
         key = p.value.distribution_value.bucket_options.SerializeToString(deterministic=True)
-        groups.setdefault(key, []).append(p)
-    for group in groups.values():
+        by_layout.setdefault(key, []).append(p)
+    out: list[_DistGroup] = []
+    for group in by_layout.values():
         dists = [p.value.distribution_value for p in group]
-        ends = np.fromiter((p.interval.end_time.seconds for p in group), np.int64, len(group))
-        count = np.fromiter((d.count for d in dists), np.float64, len(dists))
-        mean = np.fromiter((d.mean for d in dists), np.float64, len(dists))
-        pending = _pending(ends, window)
-        pct_names = [s for s in spec.stats if s in distributions.PERCENTILES]
-        pcts = np.empty((len(dists), 0))
-        if pct_names and np.any(count > 0):
-            bounds = distributions.finite_bounds(dists[0].bucket_options)
-            counts = distributions.pad_counts([d.bucket_counts for d in dists], bounds.size + 1)
-            pcts = distributions.percentiles(
-                bounds, counts, [distributions.PERCENTILES[s] for s in pct_names]
+        out.append(
+            _DistGroup(
+                np.fromiter((p.interval.end_time.seconds for p in group), np.int64, len(group)),
+                np.fromiter((d.count for d in dists), np.float64, len(dists)),
+                np.fromiter((d.mean for d in dists), np.float64, len(dists)),
+                functools.partial(_first_options, dists),
+                functools.partial(_padded, dists),
             )
-        for stat in spec.stats:
-            if stat == "count":
-                values, keep = count, np.ones(count.size, dtype=bool)
-            elif stat == "mean":
-                values, keep = mean, count > 0
-            elif stat in pct_names and pcts.shape[1]:
-                values = pcts[:, pct_names.index(stat)]
-                keep = np.isfinite(values)
-            else:
-                continue
-            rows.extend({**fixed, "stat": stat}, ends[keep], values[keep], pending[keep])
+        )
+    return out
+
+
+def _first_options(dists: list[Any]) -> Any:
+    return dists[0].bucket_options
+
+
+def _padded(dists: list[Any], num_buckets: int) -> np.ndarray:
+    return distributions.pad_counts([d.bucket_counts for d in dists], num_buckets)
+
+
+def _dist_rows(
+    g: _DistGroup, spec: MetricSpec, fixed: dict[str, str], window: TimeWindow, rows: _Rows
+) -> None:
+    count, mean, ends = g.count, g.mean, g.ends
+    pending = _pending(ends, window)
+    pct_names = [s for s in spec.stats if s in distributions.PERCENTILES]
+    pcts = np.empty((len(count), 0))
+    if pct_names and np.any(count > 0):
+        bounds = distributions.finite_bounds(g.options())
+        pcts = distributions.percentiles(
+            bounds, g.counts(bounds.size + 1), [distributions.PERCENTILES[s] for s in pct_names]
+        )
+    for stat in spec.stats:
+        if stat == "count":
+            values, keep = count, np.ones(count.size, dtype=bool)
+        elif stat == "mean":
+            values, keep = mean, count > 0
+        elif stat in pct_names and pcts.shape[1]:
+            values = pcts[:, pct_names.index(stat)]
+            keep = np.isfinite(values)
+        else:
+            continue
+        rows.extend({**fixed, "stat": stat}, ends[keep], values[keep], pending[keep])
 
 
 def to_frame(
@@ -238,12 +307,16 @@ def to_frame(
     rows = _Rows()
     for page in pages:
         raw = _raw(page)
-        for series in raw.time_series:
+        bulk = _bulk(raw, spec)
+        for i, series in enumerate(raw.time_series):
             fixed = _series_labels(series, spec, project)
             if spec.is_distribution:
-                _distribution(series, spec, fixed, window, rows)
+                groups = bulk[i] if bulk is not None else _dist_per_point(series)
+                for group in groups:
+                    _dist_rows(group, spec, fixed, window, rows)
             else:
-                _numeric(series, fixed, window, rows)
+                decoded = bulk[i] if bulk is not None else _numeric_per_point(series)
+                _numeric(decoded, fixed, window, rows)
     return rows.frame()
 
 

@@ -411,4 +411,3 @@ def _header(s: OutSeries, metric_type: str) -> bytes:
     ts.unit = s.unit
     out: bytes = ts.SerializeToString()
     return out
-

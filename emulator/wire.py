@@ -198,9 +198,7 @@ def encode_dist_points(
     ``options`` is a serialized ``Distribution.BucketOptions``. Trailing zero bucket counts are
     left out, as the Distribution contract allows.
     """
-    return encode_dist_points_indexed(end_s, start_s, count, mean, ssd, buckets, options, nanos)[
-        0
-    ]
+    return encode_dist_points_indexed(end_s, start_s, count, mean, ssd, buckets, options, nanos)[0]
 
 
 def encode_dist_points_indexed(

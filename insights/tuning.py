@@ -41,10 +41,10 @@ def pick(
     rows = t[mask]
     nan = float("nan")
     if rows.empty:
-        return Pick(False, False, "this setting was not evaluated", *[nan] * 9)
+        return Pick(False, False, "this setting was not evaluated", *[nan] * 8)
     row = rows.iloc[0]
     if not bool(row["allowed"]):
-        return Pick(True, False, str(row["reason"]), *[nan] * 9)
+        return Pick(True, False, str(row["reason"]), *[nan] * 8)
     cost = float(row["monthly_cost"])
     base = float(current["monthly_cost"])
     err = abs(calibration_error) if math.isfinite(calibration_error) else nan

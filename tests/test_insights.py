@@ -190,3 +190,68 @@ def test_cold_start_summary_by_reason() -> None:
     assert s.oom_kills == 1
     over = coldstarts.starts_over_time(events, bucket="1h")
     assert int(over["count"].sum()) == 10
+
+
+def test_pick_reads_the_grid_and_explains_refusals() -> None:
+    from insights import tuning
+
+    table = pd.DataFrame(
+        {
+            "concurrency": [80, 80, 1],
+            "min_instances": [1, 0, 0],
+            "billing": ["request", "request", "instance"],
+            "cpu": [1.0, 1.0, 0.5],
+            "memory_gib": [0.5, 0.5, 0.5],
+            "allowed": [True, True, False],
+            "reason": ["", "", "instance-based billing needs at least 1 vCPU"],
+            "monthly_cost": [50.0, 40.0, float("nan")],
+            "cold_starts_per_day": [2.0, 9.0, float("nan")],
+            "cold_start_share": [0.0, 0.001, float("nan")],
+            "rejected_per_day": [0.0, 0.0, float("nan")],
+            "current": [True, False, False],
+        }
+    )
+    cur = table.iloc[0]
+    same = tuning.pick(
+        table,
+        cur,
+        0.05,
+        concurrency=80,
+        min_instances=1,
+        billing="request",
+        cpu=1.0,
+        memory_gib=0.5,
+    )
+    assert same.cost_delta == 0
+    other = tuning.pick(
+        table,
+        cur,
+        0.05,
+        concurrency=80,
+        min_instances=0,
+        billing="request",
+        cpu=1.0,
+        memory_gib=0.5,
+    )
+    assert (other.monthly_cost, other.cost_delta, other.cold_starts_delta) == (40.0, -10.0, 7.0)
+    assert other.cost_delta_pct == pytest.approx(-20.0)
+    assert other.error_band == pytest.approx(2.0)
+    refused = tuning.pick(
+        table,
+        cur,
+        0.05,
+        concurrency=1,
+        min_instances=0,
+        billing="instance",
+        cpu=0.5,
+        memory_gib=0.5,
+    )
+    assert not refused.allowed
+    assert "1 vCPU" in refused.reason
+    missing = tuning.pick(
+        table, cur, 0.05, concurrency=7, min_instances=0, billing="request", cpu=1.0, memory_gib=0.5
+    )
+    assert not missing.found
+    assert math.isnan(missing.monthly_cost)
+    assert tuning.delta_text(other) == "-10.00 $/month (-20 %)"
+    assert tuning.dollars(-0.0001) == "$0.00"
