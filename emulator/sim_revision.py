@@ -1,10 +1,11 @@
 """Simulating one revision: requests -> rejections, instances, cold starts, billing.
 
 Every request that reaches the revision is simulated individually (vectorised): an arrival
-time, a lognormal service time, a status, and - when it meets a cold start - the wait for the
-starting instance. Requests are routed to instances with a free slot (never more than the
-revision's concurrency on one instance); per instance ("slot"), the union of request intervals gives the busy periods, each rounded up to
-100 ms for request-based billing (exact, with no per-second approximation).
+time, a lognormal service time, a status, and - when it meets a cold start or queues - the
+wait before service. Requests are routed to instances with a free slot (never more than the
+revision's concurrency on one instance); per instance ("slot"), the union of request
+intervals gives the busy periods, each rounded up to 100 ms for request-based billing (exact,
+with no per-second approximation).
 
 Approximations (documented, deliberate):
 - Max instances: while the in-flight demand over the platform's wait window
@@ -108,7 +109,8 @@ class RevisionRun:
     spec: RevisionSpec  # with the simulated settings applied
     t: np.ndarray  # arrival times of served requests (sorted)
     svc: np.ndarray  # service time, seconds
-    wait: np.ndarray  # cold-start wait, seconds (0 for most)
+    wait: np.ndarray  # wait before service (cold start or queue), seconds (0 for most)
+    cold: np.ndarray  # bool: the request waited for a starting instance (met a cold start)
     status: np.ndarray  # int16 HTTP status
     slot: np.ndarray  # int16 instance slot the request ran on
     rejected_t: np.ndarray  # arrival times of 429 rejections
@@ -128,7 +130,7 @@ class RevisionRun:
 
     @property
     def meets_cold_start(self) -> np.ndarray:
-        return np.asarray(self.wait > 0)
+        return self.cold
 
 
 def simulate_revision(
@@ -194,10 +196,11 @@ def simulate_revision(
     u_slot = _per_request(stream, "slot", n, kept)
     wait = route_cold(times, lt, next_ready_per_second(lt, n_seconds), alive > ready)
     slot = (u_slot * np.maximum(ready[sec], 1)).astype(np.int16)
+    cold = wait > 0
     if flight is not None:
         hot = hot_requests(flight, conc)
         if len(hot):
-            wait[hot], slot[hot] = route_hot(hot, times, svc, u_slot, lt, conc)
+            wait[hot], slot[hot], cold[hot] = route_hot(hot, times, svc, u_slot, lt, conc)
     start = times + wait if wait.any() else times
     b_start, b_end, b_slot = _busy_periods(start, start + svc, slot)
 
@@ -214,7 +217,7 @@ def simulate_revision(
         active = alive_s
         idle_min = np.zeros(minutes)
     return RevisionRun(
-        spec=rev, t=times, svc=svc, wait=wait, status=status, slot=slot,
+        spec=rev, t=times, svc=svc, wait=wait, cold=cold, status=status, slot=slot,
         rejected_t=rejected_t, max_wait_s=max_wait, lifetimes=lt,
         inflight_per_s=inflight, alive_per_s=alive,
         busy_start=b_start, busy_end=b_end, busy_slot=b_slot,

@@ -51,22 +51,19 @@ def in_flight_bound(times: np.ndarray, ends: np.ndarray, n_seconds: int) -> np.n
     return np.maximum(at_start, 0) + arrivals
 
 
-def peak_per_second(
-    times: np.ndarray, flight: np.ndarray | None, bound: np.ndarray
-) -> np.ndarray:
+def peak_per_second(times: np.ndarray, flight: np.ndarray | None, bound: np.ndarray) -> np.ndarray:
     """Most requests in flight at once in each second: exact when ``flight`` is given, else
     1 where anything is in flight (callers pass None only when ``bound`` <= concurrency, where
     only that matters to the autoscaler)."""
     if flight is None:
         return np.asarray(bound > 0, dtype=np.int64)
     n_seconds = len(bound)
-    arrivals_s = np.zeros(n_seconds, dtype=np.int64)
     sec = np.minimum(times.astype(np.int64), n_seconds - 1)
-    first = np.flatnonzero(np.diff(sec, prepend=-1))
-    at_start = bound.copy()
-    np.subtract.at(at_start, sec[first], np.diff(np.append(first, len(sec))))
-    arrivals_s[sec[first]] = np.maximum.reduceat(flight, first)
-    return np.maximum(at_start, arrivals_s)
+    at_start = bound - np.bincount(sec, minlength=n_seconds)[:n_seconds]
+    first = np.flatnonzero(np.diff(sec, prepend=-1))  # times are sorted: one run per second
+    peak = at_start.copy()
+    peak[sec[first]] = np.maximum(at_start[sec[first]], np.maximum.reduceat(flight, first))
+    return peak
 
 
 def hot_requests(flight: np.ndarray, concurrency: int) -> np.ndarray:
@@ -97,66 +94,112 @@ def route_hot(
     u: np.ndarray,
     lt: Lifetimes,
     concurrency: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(wait, slot) of the requests ``idx`` (in arrival order), routed one by one.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(wait, slot, cold) of the requests ``idx`` (in arrival order), routed one by one.
 
-    ``slot`` is the instance's level - 1 (its place in the autoscaler's stack).
+    ``cold``: the request waited for a starting instance (it met a cold start); a request that
+    queued for a busy instance's free slot waited too but met no cold start. ``slot`` is the
+    instance's level - 1 (its place in the autoscaler's stack). State: each
+    instance's occupancy, the list of ready instances with a free slot (kept up to date as
+    instances start, become ready and end and as requests finish), and a heap of the
+    requests' end times.
     """
     k = len(idx)
-    wait = np.zeros(k)
-    slot = np.zeros(k, dtype=np.int16)
     if k == 0 or len(lt) == 0:
-        return wait, slot
-    starts = lt.start.tolist()
+        return np.zeros(k), np.zeros(k, dtype=np.int16), np.zeros(k, dtype=bool)
+    n_inst = len(lt)
+    # instance events, in time order: 0 = alive (starting), 1 = ready, 2 = ended
+    ev_t = np.concatenate([lt.start, lt.ready, lt.end])
+    ev_kind = np.repeat(np.arange(3), n_inst)
+    order = np.lexsort((ev_kind, ev_t))
+    ev_time = ev_t[order].tolist()
+    ev_k = ev_kind[order].tolist()
+    ev_j = np.tile(np.arange(n_inst), 3)[order].tolist()
     readys = lt.ready.tolist()
     levels = (lt.level - 1).tolist()
-    end_order = np.argsort(lt.end, kind="stable")
-    end_at = lt.end[end_order].tolist()
-    end_who = end_order.tolist()
-    n_inst = len(starts)
-    occ = [0] * n_inst
-    alive: list[int] = []
-    heap: list[tuple[float, int]] = []
-    ps = pe = 0
     cap = concurrency
-    t_l, s_l, u_l = times[idx].tolist(), svc[idx].tolist(), u[idx].tolist()
-    w_out, s_out = [0.0] * k, [0] * k
+    occ = [0] * n_inst
+    state = [0] * n_inst  # 0 not alive, 1 starting, 2 ready
+    free: list[int] = []  # ready instances with a free slot
+    fpos = [-1] * n_inst
+    starting: list[int] = []
+    heap: list[tuple[float, int]] = []
     push, pop = heapq.heappush, heapq.heappop
+
+    def add_free(j: int) -> None:
+        fpos[j] = len(free)
+        free.append(j)
+
+    def drop_free(j: int) -> None:
+        p = fpos[j]
+        last = free.pop()
+        if last != j:
+            free[p] = last
+            fpos[last] = p
+        fpos[j] = -1
+
+    t_l, s_l, u_l = times[idx].tolist(), svc[idx].tolist(), u[idx].tolist()
+    w_out, s_out, c_out = [0.0] * k, [0] * k, [False] * k
+    inf = float("inf")
+    ev_time.append(inf)  # sentinel
+    pe = 0
+    te = ev_time[0]
     for m in range(k):
         t = t_l[m]
-        while ps < n_inst and starts[ps] <= t:
-            alive.append(ps)
-            ps += 1
-        while pe < n_inst and end_at[pe] <= t:
-            j = end_who[pe]
-            if j in alive:
-                alive.remove(j)
-            pe += 1
-        while heap and heap[0][0] <= t:
-            occ[pop(heap)[1]] -= 1
-        free = [j for j in alive if occ[j] < cap and readys[j] <= t]
+        # finished requests and instance events up to t, in time order
+        while True:
+            th = heap[0][0] if heap else inf
+            if te <= th:
+                if te > t:
+                    break
+                j, kind = ev_j[pe], ev_k[pe]
+                pe += 1
+                te = ev_time[pe]
+                if kind == 0:
+                    state[j] = 1
+                    starting.append(j)
+                elif kind == 1:
+                    if state[j] == 1:
+                        starting.remove(j)
+                        state[j] = 2
+                        if occ[j] < cap:
+                            add_free(j)
+                else:
+                    if state[j] == 1:
+                        starting.remove(j)
+                    elif fpos[j] >= 0:
+                        drop_free(j)
+                    state[j] = 0
+            else:
+                if th > t:
+                    break
+                j = pop(heap)[1]
+                occ[j] -= 1
+                if state[j] == 2 and occ[j] == cap - 1:
+                    add_free(j)
         w = 0.0
         if free:
             j = free[int(u_l[m] * len(free))]
         else:
-            room = [j for j in alive if occ[j] < cap]
+            room = [i for i in starting if occ[i] < cap]
             if room:
                 j = min(room, key=readys.__getitem__)
                 w = readys[j] - t
+                c_out[m] = True
             elif heap:  # all full: queue for the first slot that frees up
                 e0, j = pop(heap)
                 occ[j] -= 1
                 w = e0 - t
-            else:
-                j = -1
-        if j >= 0:
-            push(heap, (t + w + s_l[m], j))
-            occ[j] += 1
-            s_out[m] = levels[j]
+            else:  # no instance at all (cannot happen with desired >= 1): serve as is
+                w_out[m] = 0.0
+                continue
+        push(heap, (t + w + s_l[m], j))
+        occ[j] += 1
+        if occ[j] == cap and fpos[j] >= 0:
+            drop_free(j)
+        s_out[m] = levels[j]
         w_out[m] = w
-    wait[:] = w_out
-    slot[:] = s_out
-    return wait, slot
+    return np.array(w_out), np.array(s_out, dtype=np.int16), np.array(c_out, dtype=bool)
 
 
 def route_cold(

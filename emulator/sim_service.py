@@ -84,7 +84,7 @@ def truth_of(runs: list[RevisionRun], n_seconds: int) -> GroundTruth:
         req += len(r.t)
         rej += len(r.rejected_t)
         cold += int((lt.started & (lt.start < n_seconds)).sum())
-        meet += int((r.wait > 0).sum())
+        meet += int(r.meets_cold_start.sum())
         alive = float(r.alive_s.sum())
         inst_s += alive
         if r.spec.cpu_idle:

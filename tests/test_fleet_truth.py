@@ -135,17 +135,19 @@ def _run_tiny(rev: RevisionSpec, times: list[float], n_seconds: int = 3600):  # 
 
 
 def test_busy_periods_round_up_to_100ms_by_hand() -> None:
-    # One warm min instance; requests of 250 ms at these times (seconds):
+    # One warm min instance taking 2 requests at once; requests of 250 ms at these times (s):
     times = [100.0, 100.1, 200.0, 300.05, 300.31]
     # by hand: [100.0, 100.35] -> 0.35 s -> 0.4; [200.0, 200.25] -> 0.3;
     # [300.05, 300.30] -> 0.3; [300.31, 300.56] -> 0.3   => 1.3 s active
-    run = _run_tiny(_tiny_revision(min_instances=1), times)
+    # (concurrency 2: at concurrency 1 the overlapping request at 100.1 needs its own instance,
+    # see test_concurrency_one_never_shares_an_instance)
+    run = _run_tiny(_tiny_revision(min_instances=1, concurrency=2), times)
     assert len(run.lifetimes) == 1
     assert not run.lifetimes.started[0]
     assert run.active_s.sum() == pytest.approx(1.3, abs=1e-9)
     assert run.idle_min_s.sum() == pytest.approx(3600 - 1.3, abs=1e-6)
     assert run.billable_s.sum() == pytest.approx(3600, abs=1e-6)
-    inst = _run_tiny(_tiny_revision(min_instances=1, cpu_idle=False), times)
+    inst = _run_tiny(_tiny_revision(min_instances=1, concurrency=2, cpu_idle=False), times)
     assert inst.billable_s.sum() == pytest.approx(3600, abs=1e-6)
     assert inst.idle_min_s.sum() == 0.0
 
@@ -165,6 +167,39 @@ def test_cold_start_wait_and_startup_billing_by_hand() -> None:
     alive = lt.end[0] - lt.start[0]
     assert startup + 0.25 + 60 <= alive <= startup + 0.25 + 900 + 1
     assert run.alive_s.sum() == pytest.approx(alive)
+
+
+def test_concurrency_one_never_shares_an_instance() -> None:
+    # One warm min instance at concurrency 1; the second request arrives while the first
+    # (250 ms) is in flight, so it cannot share the instance: a second one starts for it and
+    # it waits for that instance's startup (a cold start).
+    run = _run_tiny(_tiny_revision(min_instances=1), [100.0, 100.1])
+    lt = run.lifetimes
+    assert len(lt) == 2
+    new = int(np.flatnonzero(lt.started)[0])
+    assert lt.start[new] == pytest.approx(100.0)  # started in the second the demand arose
+    assert run.wait[0] == 0.0
+    assert run.wait[1] == pytest.approx(lt.ready[new] - 100.1)
+    assert run.slot[0] != run.slot[1]
+    # billed: each request alone (0.25 -> 0.3 s) + the new instance's startup
+    startup = lt.ready[new] - lt.start[new]
+    assert run.active_s.sum() == pytest.approx(0.3 + 0.3 + startup, abs=1e-9)
+
+
+def test_routing_never_exceeds_concurrency_on_an_instance() -> None:
+    # A dense minute of 300 ms requests at concurrency 2 with 3 instances at most: count the
+    # requests in service on each instance at every start, from the run's own output.
+    rng = np.random.default_rng(3)
+    times = np.sort(rng.uniform(600.0, 660.0, 1500))
+    rev = _tiny_revision(concurrency=2, max_instances=3, latency_median_ms=300.0)
+    run = _run_tiny(rev, list(times))
+    start, end = run.t + run.wait, run.t + run.svc + run.wait
+    for s in np.unique(run.slot):
+        on = run.slot == s
+        a, b = start[on], end[on]
+        in_service = (a[None, :] <= a[:, None]) & (b[None, :] > a[:, None])
+        assert in_service.sum(axis=1).max() <= 2
+    assert len(run.rejected_t) > 0  # demand beyond 3 x 2 in flight is refused
 
 
 def test_cli_json_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
