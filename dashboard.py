@@ -57,7 +57,8 @@ def sidebar() -> None:
         if window == "custom":
             start, end = custom_range(scope)
         try:
-            frames = app_data.fleet_frames(scope)
+            with st.spinner("Loading services, metrics and logs…"):
+                frames = app_data.fleet_frames(scope)
             services = app_data.services_in(frames)
         except app_data.DataError:
             services = None  # the page shows the error in plain words
