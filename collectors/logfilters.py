@@ -1,7 +1,9 @@
 """The Cloud Logging filter for Cloud Run's instance-lifecycle messages (pure).
 
-One filter per project and window selects exactly the platform messages collectors.logparse
-understands, so a whole week of a busy project costs a handful of pages:
+Two filters per project and window (``logs=("system",)`` for the lifecycle, then
+``("requests",)`` for rejections; both together are allowed too) select exactly the platform
+messages collectors.logparse understands, so a whole week of a busy project costs a handful of
+pages:
 
     resource.type = "cloud_run_revision"
     AND timestamp >= "START" AND timestamp < "END"
@@ -41,6 +43,7 @@ REQUEST_TEXTS = (
 )
 
 ORDER_BY = "timestamp asc"
+LOGS = ("system", "requests")
 MAX_FILTER_CHARS = 20_000  # Cloud Logging's limit
 
 
@@ -66,18 +69,26 @@ def instance_events_filter(
     *,
     services: Iterable[str] = (),
     regions: Iterable[str] = (),
+    logs: tuple[str, ...] = LOGS,
 ) -> str:
-    """The entries.list filter for one project's lifecycle events in ``[start, end)``."""
+    """The entries.list filter for one project's lifecycle events in ``[start, end)``.
+
+    ``logs`` picks the parts: "system" (instance lifecycle, varlog/system) and/or "requests"
+    (platform rejections in the requests log)."""
     lo, hi = rfc3339(start), rfc3339(end)
     if not start < end:
         raise ValueError(f"log window start {start} is not before its end {end}")
+    unknown = set(logs) - set(LOGS)
+    if unknown or not logs:
+        raise ValueError(f"logs must be some of {LOGS}, got {logs!r}")
     system = all_of(term("logName", log_name(project, SYSTEM_LOG_ID)), _texts(SYSTEM_TEXTS))
     requests = all_of(term("logName", log_name(project, REQUESTS_LOG_ID)), _texts(REQUEST_TEXTS))
+    chosen = [f"({q})" for name, q in (("system", system), ("requests", requests)) if name in logs]
     parts = [
         term("resource.type", RESOURCE_TYPE),
         term("timestamp", lo, ">="),
         term("timestamp", hi, "<"),
-        f"(({system}) OR ({requests}))",
+        "(" + " OR ".join(chosen) + ")",
     ]
     svc = sorted({names.service(s) for s in services})
     reg = sorted({names.region(r) for r in regions})

@@ -69,6 +69,7 @@ def build_request(
     services: Iterable[str] = (),
     regions: Iterable[str] = (),
     page_size: int = PAGE_SIZE,
+    logs: tuple[str, ...] = logfilters.LOGS,
 ) -> ListLogEntriesRequest:
     """The first-page request of a project's lifecycle query (pure)."""
     if not 1 <= page_size <= PAGE_SIZE:
@@ -76,7 +77,7 @@ def build_request(
     return ListLogEntriesRequest(
         resource_names=[f"projects/{names.project(project)}"],
         filter=logfilters.instance_events_filter(
-            project, start, end, services=services, regions=regions
+            project, start, end, services=services, regions=regions, logs=logs
         ),
         order_by=logfilters.ORDER_BY,
         page_size=page_size,
@@ -114,35 +115,45 @@ def fetch_project_events(
     page_size: int = PAGE_SIZE,
     max_wait_s: float = 0.0,
 ) -> tuple[Result, LogStats]:
-    """One project's INSTANCE_EVENTS for ``[start, end)`` with its data quality."""
-    request = build_request(
-        project, start, end, services=services, regions=regions, page_size=page_size
-    )
+    """One project's INSTANCE_EVENTS for ``[start, end)`` with its data quality.
+
+    Two queries, one after the other, each with its own page cap: the instance lifecycle
+    (varlog/system: a few thousand entries a week) first, then the platform's rejections in the
+    requests log (one entry per rejected request: a service stuck at max instances can write
+    tens of thousands). So a flood of 429s can truncate the rejections, never the cold starts.
+    """
     budget = (budgets or PROCESS_BUDGETS).for_project(project, settings.log_calls_per_minute)
     acc = EventAccumulator()
     pages_read = 0
-
-    def consume(page: Any) -> None:
-        nonlocal pages_read
-        pages_read += 1
-        raw = type(page).pb(page) if hasattr(type(page), "pb") else page
-        acc.add(raw.entries)
-
-    paged = clients.pages(
-        calls.LIST_LOG_ENTRIES,
-        _budgeted(clients, budget, project, max_wait_s),
-        request,
-        what=f"lifecycle logs of {project}",
-        max_pages=settings.log_max_pages,
-    )
-    for page in paged.pages:
-        consume(page)
-    quality = _quality(paged, project, settings.log_max_pages, budget)
+    quality = Quality()
+    for logs, what in (
+        (("system",), "instance lifecycle logs"),
+        (("requests",), "rejected-request logs"),
+    ):
+        request = build_request(
+            project, start, end, services=services, regions=regions, page_size=page_size, logs=logs
+        )
+        paged = clients.pages(
+            calls.LIST_LOG_ENTRIES,
+            _budgeted(clients, budget, project, max_wait_s),
+            request,
+            what=f"{what} of {project}",
+            max_pages=settings.log_max_pages,
+        )
+        for page in paged.pages:
+            pages_read += 1
+            raw = type(page).pb(page) if hasattr(type(page), "pb") else page
+            acc.add(raw.entries)
+        quality = quality.merge(
+            _quality(paged, f"{what} of {project}", settings.log_max_pages, budget)
+        )
+        if isinstance(paged.error, BudgetExhausted | calls.QuotaExceeded):
+            break  # no budget left for the second query this minute
     stats = LogStats(project, pages_read, acc.entries_read, acc.duplicates, len(acc))
     return Result(acc.frame(), quality), stats
 
 
-def _quality(paged: calls.Paged[Any], project: str, max_pages: int, budget: CallBudget) -> Quality:
+def _quality(paged: calls.Paged[Any], what: str, max_pages: int, budget: CallBudget) -> Quality:
     kept = f"; kept the {len(paged.pages)} page(s) read before" if paged.pages else ""
     err = paged.error
     if isinstance(err, BudgetExhausted):
@@ -150,14 +161,14 @@ def _quality(paged: calls.Paged[Any], project: str, max_pages: int, budget: Call
     if isinstance(err, calls.QuotaExceeded):
         # Google says the quota is spent: ask nothing more of this project this minute.
         budget.block_for(WINDOW_S)
-        return Quality("partial", (f"lifecycle logs of {project}: {err.message}{kept}",))
+        return Quality("partial", (f"{what}: {err.message}{kept}",))
     if err is not None:
-        return Quality("partial", (f"lifecycle logs of {project}: {err.message}{kept}",))
+        return Quality("partial", (f"{what}: {err.message}{kept}",))
     if paged.truncated:
         return Quality(
             "truncated",
             (
-                f"lifecycle logs of {project}: read the first {max_pages} page(s) "
+                f"{what}: read the first {max_pages} page(s) "
                 f"(RUNWATCH_LOG_MAX_PAGES) and more remain; older events are complete, "
                 "the newest are missing",
             ),

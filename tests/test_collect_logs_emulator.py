@@ -69,7 +69,8 @@ def test_full_result_matches_the_fleet(
     assert result.quality.status == "complete", result.quality.reasons
     assert _dtypes(df) == dict(schema.INSTANCE_EVENTS)
     assert Counter(df["event"]) == Counter(expected_events(FLEET))
-    assert emu.calls.snapshot().get(METHOD) == stats[0].pages == 1  # 1000 a page: one call
+    # 1000 a page: one call for the lifecycle log, one for the rejections
+    assert emu.calls.snapshot().get(METHOD) == stats[0].pages == 2
     assert df["timestamp"].is_monotonic_increasing
     # startup joined on instanceId, equal to the fleet's own startup durations
     truth = {}
@@ -119,9 +120,14 @@ def test_failure_on_page_two_keeps_page_one(
     emu.faults.set("ListLogEntries:INVALID_ARGUMENT@page2")
     result, stats = _fetch(clients, page_size=20)
     assert result.quality.status == "partial"
-    assert "kept the 1 page(s)" in result.quality.reasons[0]
-    assert stats[0].pages == 1
-    assert 0 < len(result.frame) <= 20
+    # page 2 of each of the two queries failed; page 1 of each was kept
+    lifecycle, rejections = result.quality.reasons
+    assert lifecycle.startswith("instance lifecycle logs")
+    assert "kept the 1 page(s)" in lifecycle
+    assert rejections.startswith("rejected-request logs")
+    assert "kept the 1 page(s)" in rejections
+    assert stats[0].pages == 2
+    assert 0 < len(result.frame) <= 40
     assert _dtypes(result.frame) == dict(schema.INSTANCE_EVENTS)
 
 
@@ -140,7 +146,7 @@ def test_empty_page_with_token_means_not_finished(
 ) -> None:
     emu.faults.set("empty_log_page=1")
     result, stats = _fetch(clients)
-    assert stats[0].pages == 2
+    assert stats[0].pages == 4  # each query: an empty page with a token, then the entries
     assert result.quality.complete
     assert Counter(result.frame["event"]) == Counter(expected_events(FLEET))
 
@@ -190,10 +196,13 @@ def test_retries_take_from_the_budget(clients: clients_mod.Clients, emu: emulato
 
 def test_page_cap_marks_truncated(clients: clients_mod.Clients, emu: emulator.Emulator) -> None:
     result, stats = _fetch(clients, page_size=10, log_max_pages=3)
-    assert emu.calls.snapshot()[METHOD] == 3
-    assert stats[0].pages == 3
+    assert emu.calls.snapshot()[METHOD] == 6  # the cap applies to each of the two queries
+    assert stats[0].pages == 6
     assert result.quality.status == "truncated"
     assert "RUNWATCH_LOG_MAX_PAGES" in result.quality.reasons[0]
+    # the lifecycle query is read first and capped on its own: its 30 entries are all starts,
+    # probes, exits..., never crowded out by rejected requests
+    assert set(result.frame["event"]) & {"start", "ready"}
 
 
 def test_request_is_what_the_docs_ask_for() -> None:
