@@ -58,8 +58,7 @@ def sidebar() -> None:
             start, end = custom_range(scope)
         try:
             with st.spinner("Loading services, metrics and logs…"):
-                frames = app_data.fleet_frames(scope)
-            services = app_data.services_in(frames)
+                services = app_data.service_list(scope)
         except app_data.DataError:
             services = None  # the page shows the error in plain words
         region_options = sorted(set(services["location"])) if services is not None else []

@@ -375,6 +375,46 @@ def _whatif(
         return str(exc)
 
 
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _cost(
+    key: tuple[Any, ...],
+    region: str,
+    cpu: float | None,
+    memory_gib: float | None,
+    free_tier: bool,
+    cud: str,
+) -> costview.CostView:
+    s, w = _scope_of(key)
+    frames = fleet_frames(s)
+    regions = costview.service_regions(frames, s.service)
+    if not regions:
+        raise DataError(f"no configuration was found for {s.service} in this project")
+    region = region if region in regions else regions[0]
+    points = guarded(
+        ("minute", s.project, region, s.service, w),
+        lambda: _minute_points(s.project, region, s.service, w),
+        _stale,
+    )
+    grid = guarded(
+        ("whatif", key, region, cpu, memory_gib, free_tier, cud),
+        lambda: _whatif(key, region, cpu, memory_gib, free_tier, cud),
+        lambda v: v,
+    )
+    return _keep(
+        costview.build_cost(
+            s,
+            frames,
+            points,
+            grid,
+            region=region,
+            regions=regions,
+            history=s.window,
+            start=w.start,
+            end=w.end,
+        )
+    )
+
+
 def cost(
     scope: Scope,
     *,
@@ -388,32 +428,21 @@ def cost(
     if not scope.service:
         return None
     hist = costview.cost_history(scope, window_of(scope).span)
-    w = window_of(hist)
-    frames = fleet_frames(hist)
-    regions = costview.service_regions(frames, scope.service)
-    if not regions:
-        raise DataError(f"no configuration was found for {scope.service} in this project")
-    region = region if region in regions else regions[0]
     free = SETTINGS.free_tier if free_tier is None else free_tier
-    points = guarded(
-        ("minute", scope.project, region, scope.service, w),
-        lambda: _minute_points(scope.project, region, scope.service, w),
-        _stale,
-    )
     key = _scope_key(hist)
-    grid = guarded(
-        ("whatif", key, region, cpu, memory_gib, free, cud),
-        lambda: _whatif(key, region, cpu, memory_gib, free, cud),
-        lambda v: v,
-    )
-    return costview.build_cost(
-        hist,
-        frames,
-        points,
-        grid,
-        region=region,
-        regions=regions,
-        history=hist.window,
-        start=w.start,
-        end=w.end,
-    )
+    return _view(lambda: _cost(key, region, cpu, memory_gib, free, cud))
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _service_list(key: tuple[Any, ...]) -> Any:
+    s, _ = _scope_of(key)
+    frames = fleet_frames(s)
+    listed = services_in(frames)
+    if base.quality_of(frames).status == "stale":
+        raise _Uncached(listed)  # shown, not cached
+    return listed
+
+
+def service_list(scope: Scope) -> Any:
+    """project/location/service of every service in the scope's project, regions and window."""
+    return _view(lambda: _service_list(_scope_key(replace(scope, service=""))))
