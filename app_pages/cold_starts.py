@@ -83,6 +83,13 @@ st.download_button(
 
 st.subheader("Recent starts")
 st.dataframe(view.recent_starts, hide_index=True, key="cs_recent")
+st.download_button(
+    "Download CSV",
+    view.recent_starts.to_csv(index=False),
+    "recent-starts.csv",
+    "text/csv",
+    key="cs_recent_csv",
+)
 st.subheader("Out-of-memory kills, exits and rejected requests")
 if view.failures.empty:
     st.info("None in this window.")
