@@ -38,7 +38,8 @@ FAILURE_EVENTS = (
 
 @dataclass(frozen=True)
 class OverviewView:
-    table: pd.DataFrame  # insights.overview.COLUMNS
+    table: pd.DataFrame  # insights.overview.COLUMNS and a "trend" column (lists, for a chart)
+    csv: str  # the table without the trend lists
     attention: list[str]  # plain lines: what needs a look
     request_trend: pd.DataFrame  # per service and period: requests/s
     quality: Quality
@@ -73,8 +74,12 @@ def build_overview(
     )
     trend = ov.trend(f["metric_points"], "request_count")
     trend = trend.assign(value=trend["value"] / w.alignment_s)
+    lines = ov.sparklines(trend)
+    keys = list(zip(table["project_id"], table["location"], table["service"], strict=True))
+    csv = table.to_csv(index=False)
+    table.insert(3, "trend", [lines.get(k, []) for k in keys])
     quality = quality_of(frames).merge(totals.quality)
-    return OverviewView(table, ov.attention(table), trend, quality, window_s, w.alignment_s)
+    return OverviewView(table, csv, ov.attention(table), trend, quality, window_s, w.alignment_s)
 
 
 @dataclass(frozen=True)

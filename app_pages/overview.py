@@ -34,6 +34,7 @@ st.dataframe(
     width="stretch",
     key="overview_table",
     column_config={
+        "trend": st.column_config.LineChartColumn("requests/s trend", width="small"),
         "requests_per_s": st.column_config.NumberColumn("req/s", format="%.2f"),
         "error_5xx_pct": st.column_config.NumberColumn("5xx %", format="%.2f"),
         "p95_ms": st.column_config.NumberColumn("p95 (ms)", format="%.0f"),
@@ -46,7 +47,7 @@ st.dataframe(
 )
 st.download_button(
     "Download CSV",
-    view.table.to_csv(index=False),
+    view.csv,
     "runwatch-overview.csv",
     "text/csv",
     key="overview_csv",

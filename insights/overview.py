@@ -188,3 +188,19 @@ def attention(table: pd.DataFrame) -> list[str]:
     """One plain line per service with flags, most traffic first."""
     flagged = table[table["flags"] != ""]
     return [f"**{r.service}** ({r.location}): {r.flags}" for r in flagged.itertuples()]
+
+
+def sparklines(trend_frame: pd.DataFrame, *, points: int = 48) -> pd.Series:
+    """Per (project, location, service), the trend as ``points`` bucket means (a list each, for
+    a table's line-chart column). A bucket without data is NaN, not 0."""
+    if trend_frame.empty:
+        return pd.Series(dtype=object)
+    t = trend_frame["timestamp"]
+    lo, hi = t.min(), t.max()
+    span = (hi - lo) / points if hi > lo else pd.Timedelta(minutes=1)
+    bucket = ((t - lo) / span).clip(upper=points - 1).astype(int)
+    means = trend_frame.assign(bucket=bucket).pivot_table(
+        index=SVC_KEYS, columns="bucket", values="value", aggfunc="mean", observed=True
+    )
+    means = means.reindex(columns=range(points))
+    return pd.Series([row.tolist() for row in means.to_numpy()], index=means.index)
