@@ -2,7 +2,8 @@
 Monitoring observed, fit the model's free parameters, and report the error that remains.
 
 Fitted (a small coordinate search, shared by all revisions of the service):
-- ``burst_z``: within-minute peak in-flight requests = mean + z sqrt(mean);
+- ``peak_scale``: the multiplier on the Poisson upcrossing rate of each instance-stack level
+  (how often within-minute peaks of requests in flight at once need one more instance);
 - ``target``: the concurrency utilization target (docs: 60 %);
 - idle retention: uniform on [lo, hi] minutes (docs: up to 15).
 The objective is the squared relative error of instance-seconds plus that of instance starts
@@ -29,8 +30,9 @@ from costmodel.traffic import Config, Traffic
 MIN_HOURS = 6.0  # less observed history than this is too thin to calibrate
 MIN_REQUESTS = 50
 DEFAULT_RECYCLE_PER_MIN_INSTANCE_H = 1 / 5.5  # "every few hours" (facts §5), when unmeasured
+DEFAULT_PEAK_SCALE = 0.3  # where the data cannot tell (e.g. a service held at min instances)
 
-Z_CHOICES = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
+PEAK_CHOICES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 TARGET_CHOICES = (0.5, 0.6, 0.7, 0.8)
 RETENTION_CHOICES = (
     (1.0, 15.0),
@@ -112,7 +114,7 @@ def _objective(s: dict[str, float], p: Params, base: Params) -> float:
     e_inst = (s["inst"] - s["inst_obs"]) / max(s["inst_obs"], 60.0)
     e_starts = (s["starts"] - s["starts_obs"]) / max(s["starts_obs"], 5.0)
     pull = 0.001 * (
-        abs(p.burst_z - base.burst_z)
+        abs(p.peak_scale - base.peak_scale)
         + abs(p.target - base.target) * 5
         + abs(p.retention_hi_min - base.retention_hi_min) / 15
         + abs(p.retention_lo_min - base.retention_lo_min) / 15
@@ -123,12 +125,13 @@ def _objective(s: dict[str, float], p: Params, base: Params) -> float:
 def calibrate(inputs: list[RevisionInput], base: Params | None = None) -> Calibration:
     """Fit the free parameters to the service's observed series (see the module docstring)."""
     check_enough(inputs)
-    base = Params(recycle_per_min_instance_h=0.0) if base is None else base
+    if base is None:
+        base = Params(recycle_per_min_instance_h=0.0, peak_scale=DEFAULT_PEAK_SCALE)
     best = replace(base, recycle_per_min_instance_h=0.0, background_starts_per_h=0.0)
     best_j = _objective(_sums(inputs, _run(inputs, best)), best, base)
     for _ in range(2):  # coordinate search: z, target, retention; twice
         for cand in (
-            [replace(best, burst_z=z) for z in Z_CHOICES]
+            [replace(best, peak_scale=z) for z in PEAK_CHOICES]
             + [replace(best, target=t) for t in TARGET_CHOICES]
             + [
                 replace(best, retention_lo_min=lo, retention_hi_min=hi)

@@ -1,37 +1,45 @@
 """Replay one revision's observed per-minute traffic through a Cloud Run autoscaling model.
 
-For every setting of a grid at once (numpy over arrays of shape (settings, minutes)):
+For every setting of a grid at once:
 
 1. Demand: ``d`` requests a minute (served + observed 429s), mean latency ``L``; in-flight
-   requests by Little's law ``mu = d / 60 * L``.
-2. Instances wanted per minute: ``ceil(max(mu / (target * C), (mu + z * sqrt(mu)) / C,
-   cpu_demand / (cpu_target * cpu)))``, at least 1 when there is any demand. The second term is
-   the burstiness correction: in-flight requests are Poisson, and a minute's peak exceeds its mean
-   by about ``z`` standard deviations (``z`` is fitted by calibration).
-3. Idle retention: an instance stays up to ``R`` minutes after it was last needed (sliding
-   maximum over ``R + 1`` minutes); then min instances (floor) and max instances (cap).
-4. Rejections above max instances: the expected Poisson excess over ``max * C`` in flight
-   (normal approximation), as 429s.
-5. Cold starts: increases of the instance count (+ min-instance recycling and other background
-   starts at a fitted rate). Requests meeting a cold start: from zero instances, every request
-   arriving during the startup; otherwise up to C requests per new instance.
+   requests by Little's law ``mu = d / 60 * L``, arrivals ``lam = d / 60`` a second.
+2. The instance stack (costmodel/levels.py): level k is needed for the whole minute when the
+   minute's mean load asks for k instances (``ceil(max(mu / (target * C), cpu_demand /
+   (cpu_target * cpu)))``, at least 1 with any demand), and otherwise with the probability that
+   the requests in flight at once reach ``(k - 1) * C + 1`` during the minute (Poisson
+   upcrossings, their rate scaled by the calibrated ``peak_scale``).
+3. Idle retention R (uniform on [lo, hi] minutes): each level's expected starts and probability
+   of being alive per minute. Min instances keep levels 1..min alive; levels above max
+   instances never exist. So a setting's instance count is ``min`` plus the alive
+   probabilities of levels ``min + 1 .. max``, and its starts are those levels' starts (plus
+   min-instance recycling and other background starts at fitted rates).
+4. Rejections above max instances: the expected Poisson excess over ``max * C`` in flight, as
+   429s.
+5. Requests meeting a cold start: when the first level starts, every request arriving during
+   the startup (at least the one that triggered it); a start of level k, one request at
+   concurrency 1, else its share ``1 + lam * startup / k`` of the arrivals during the startup.
 6. Billable time. Request-based: instance-seconds with at least one request in flight (requests
-   spread over the instances, each instance busy with probability ``1 - exp(-mu / n)``; at
+   spread over the n instances, each busy with probability ``1 - exp(-mu / n)``; at
    concurrency 1 busy instance-seconds are exactly ``mu``), plus 100 ms rounding per busy period,
    plus startup time; idle min instances (min instances not busy) separately, at the idle rate.
-   Instance-based: every instance's whole life (at least one minute each).
+   Instance-based: every instance's whole life; a life counted in whole minutes overshoots the
+   true one by a fixed amount per start (levels.retention_weights), which is removed.
 
-Only concurrency and cpu change the wanted-instances curve; min/max instances only floor and cap
-it, and billing mode and memory only change prices. So the work is done once per distinct
-(concurrency, cpu), then once per distinct (min, max), then priced per setting.
+Only concurrency and cpu change the stack; min/max instances only choose which levels count,
+and billing mode and memory only change prices. So the stack is computed once per distinct
+(concurrency, wanted curve), its running sums over levels once, and each (min, max) is then a
+difference of two rows.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from costmodel.levels import need_probability, retention_weights, starts_and_alive
 from costmodel.traffic import Traffic
 
 
@@ -41,7 +49,10 @@ class Params:
 
     target: float = 0.6  # share of max concurrency the autoscaler aims for (docs: 60 %)
     cpu_target: float = 0.6  # CPU utilization target (docs: 60 %)
-    burst_z: float = 1.0  # within-minute peak = mu + z sqrt(mu)
+    # Within-minute peaks: multiplier on the Poisson upcrossing rate of each stack level
+    # (crossings cluster, so fewer distinct excursions than crossings). 0 = the mean load
+    # only, the default for a described workload; calibration fits it to observed data.
+    peak_scale: float = 0.0
     # Idle retention: an unneeded instance is kept R minutes, R uniform on [lo, hi] (docs: up
     # to 15 minutes), integrated with ``retention_points`` equally weighted quantiles.
     retention_lo_min: float = 1.0
@@ -53,15 +64,11 @@ class Params:
     rounding_uplift_s: float = 0.05  # mean extra billed time per busy period (100 ms rounding)
     startup_s: float | None = None  # None: the traffic's observed mean startup time
 
-    def retention_windows(self) -> tuple[list[int], list[float]]:
-        """Integer retention minutes and their weights (quantile midpoints of the uniform)."""
-        lo, hi = self.retention_lo_min, self.retention_hi_min
-        if hi - lo < 0.5 or self.retention_points <= 1:
-            return [round((lo + hi) / 2)], [1.0]
-        q = (np.arange(self.retention_points) + 0.5) / self.retention_points
-        wins = np.round(lo + (hi - lo) * q).astype(int)
-        uniq, counts = np.unique(wins, return_counts=True)
-        return [int(u) for u in uniq], [float(c) / len(wins) for c in counts]
+    def retention(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Whole-minute retentions, their weights, and the life overshoot per start."""
+        return retention_weights(
+            self.retention_lo_min, self.retention_hi_min, self.retention_points
+        )
 
 
 @dataclass(frozen=True)
@@ -125,19 +132,6 @@ class Result:
     instances: np.ndarray | None = None  # (K, minutes) when asked for
 
 
-def sliding_max(x: np.ndarray, window: int) -> np.ndarray:
-    """Maximum over the last ``window`` entries (including the current) along the last axis."""
-    out = x.copy()
-    size = 1
-    while size < window:
-        step = min(size, window - size)
-        nxt = out.copy()
-        np.maximum(out[..., step:], out[..., :-step], out=nxt[..., step:])
-        out = nxt
-        size += step
-    return out
-
-
 def _norm_cdf(x: np.ndarray) -> np.ndarray:
     # Abramowitz & Stegun 7.1.26 for erf (|error| < 1.5e-7), vectorised.
     z = np.abs(x) / np.sqrt(2.0)
@@ -176,79 +170,145 @@ def poisson_excess(mu: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     return np.asarray(out)
 
 
+def load(traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
+    """(in-flight mean mu, arrivals per second) per minute, by Little's law."""
+    lam = traffic.demand / 60.0
+    return lam * traffic.filled_latency_s(), lam
+
+
 def wanted_instances(
-    traffic: Traffic, concurrency: int, cpu: float, params: Params
+    traffic: Traffic,
+    concurrency: int,
+    cpu: float,
+    params: Params,
+    mu_lam: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(wanted instances, in-flight mean mu, arrivals per second) per minute."""
-    d = traffic.demand
-    lam = d / 60.0
-    mu = lam * traffic.filled_latency_s()
-    c = float(concurrency)
-    need = np.maximum(mu / (params.target * c), (mu + params.burst_z * np.sqrt(mu)) / c)
+    """(instances the mean load wants, in-flight mean mu, arrivals per second) per minute."""
+    mu, lam = load(traffic) if mu_lam is None else mu_lam
+    need = mu / (params.target * float(concurrency))
     if traffic.cpu_s_per_request > 0:
         need = np.maximum(need, lam * traffic.cpu_s_per_request / (params.cpu_target * cpu))
-    wanted = np.where(d > 0, np.maximum(np.ceil(need - 1e-9), 1.0), 0.0)
+    wanted = np.where(lam > 0, np.maximum(np.ceil(need - 1e-9), 1.0), 0.0)
     return wanted, mu, lam
 
 
-_TOTALS = ("cold_starts", "meeting", "instance_s", "busy_s", "active_s", "idle_min_s", "peak")
+@dataclass(frozen=True)
+class _Stack:
+    """Running sums over stack levels (row k = levels 1..k) of per-minute quantities."""
+
+    alive: np.ndarray  # (levels + 1, T) expected instances alive
+    starts: np.ndarray  # (levels + 1, T) expected starts
+    meeting: np.ndarray  # (levels + 1, T) expected requests meeting those starts
+
+    @property
+    def levels(self) -> int:
+        return int(self.alive.shape[0]) - 1
+
+    def span(self, name: str, lo: int, hi: int) -> np.ndarray:
+        """Sum of ``name`` over levels lo + 1 .. hi (per minute)."""
+        run: np.ndarray = getattr(self, name)
+        a, b = min(lo, self.levels), min(max(hi, lo), self.levels)
+        return np.asarray(run[b] - run[a])
 
 
-def _totals(
-    inst: np.ndarray,
-    lo: np.ndarray,
-    d: np.ndarray,
-    mu_s: np.ndarray,
-    lam_s: np.ndarray,
-    conc: float,
+def _stack(
+    wanted: np.ndarray,
+    mu: np.ndarray,
+    lam: np.ndarray,
+    conc: int,
     startup: float,
     warm_start: bool,
+    params: Params,
+) -> _Stack:
+    p = need_probability(wanted, mu, lam, conc, params.peak_scale)
+    rs, ws, _ = params.retention()
+    starts, alive = starts_and_alive(p, rs, ws, warm_start)
+    k = np.arange(1, p.shape[0] + 1, dtype=float)[:, None]
+    per_start = 1.0 + lam[None, :] * startup / (1.0 if conc <= 1 else k)
+    per_start = np.where(k == 1, 1.0 + lam[None, :] * startup, per_start)
+    if conc <= 1:
+        per_start = np.where(k == 1, per_start, 1.0)
+    if len(starts):  # from zero the first level's start already counts every arrival
+        per_start = np.where(k == 1, per_start, per_start * (1.0 - starts[:1]))
+    zero = np.zeros((1, len(mu)))
+    return _Stack(
+        alive=np.concatenate([zero, np.cumsum(alive, axis=0)]),
+        starts=np.concatenate([zero, np.cumsum(starts, axis=0)]),
+        meeting=np.concatenate([zero, np.cumsum(starts * per_start, axis=0)]),
+    )
+
+
+_TOTALS = (
+    "served",
+    "rejected",
+    "cold_starts",
+    "meeting",
+    "instance_s",
+    "busy_s",
+    "active_s",
+    "idle_min_s",
+    "peak",
+)
+
+
+def _setting_totals(
+    st: _Stack,
+    lo: int,
+    hi: int,
+    d: np.ndarray,
+    mu: np.ndarray,
+    lam: np.ndarray,
+    conc: int,
+    startup: float,
     hours: float,
     params: Params,
-) -> dict[str, np.ndarray]:
-    """Window totals for instance curves ``inst`` (g, T) with min instances ``lo`` (g, 1)."""
+) -> tuple[dict[str, float], np.ndarray]:
+    """Window totals (and the expected instances per minute) of min ``lo``, max ``hi``."""
+    floor = float(min(lo, hi))
+    inst = floor + st.span("alive", lo, hi)
+    ups = st.span("starts", lo, hi)
+    meet = np.minimum(st.span("meeting", lo, hi), d)
+    capacity = float(hi * conc)  # most requests in flight at once
+    rejected = np.zeros_like(d)
+    mu_s, lam_s = mu, lam
+    if float(mu.max(initial=0.0)) + 6.0 * math.sqrt(float(mu.max(initial=0.0))) + 1 > capacity:
+        over = mu + 6.0 * np.sqrt(mu) + 1.0 > capacity
+        excess = poisson_excess(mu[over], np.full(int(over.sum()), capacity))
+        rejected[over] = d[over] * np.minimum(excess / np.maximum(mu[over], 1e-12), 1.0)
+        keep = np.where(d > 0, 1.0 - rejected / np.maximum(d, 1e-12), 1.0)
+        mu_s, lam_s = mu * keep, lam * keep
     n = np.maximum(inst, 1e-12)
     if conc <= 1:
-        # One request per instance: busy instance-seconds are the in-flight requests.
-        busy = np.minimum(mu_s, inst)
+        busy = np.minimum(mu_s, inst)  # one request per instance
         periods = lam_s
     else:
-        share = np.exp(-mu_s / n)  # requests spread evenly: an instance idle w.p. exp(-mu/n)
-        busy = inst * (1.0 - share)
-        periods = lam_s * share
+        idle_share = np.exp(-mu_s / n)  # requests spread evenly: idle w.p. exp(-mu/n)
+        busy = inst * (1.0 - idle_share)
+        periods = lam_s * idle_share
     busy = np.where(inst > 0, busy, 0.0)
-    first = inst[:, :1] if warm_start else np.zeros((inst.shape[0], 1))
-    prev = np.concatenate([first, inst[:, :-1]], axis=1)
-    ups = np.maximum(inst - prev, 0.0)
-    # Requests meeting a cold start: from zero, every arrival during the startup (at least the
-    # one that triggered it); else, per new instance, one at concurrency 1, or its share of the
-    # arrivals during the startup (not capped by the concurrency, so that equal instance curves
-    # of different concurrencies share one computation).
-    meet = np.where(
-        (prev == 0) & (ups > 0),
-        1.0 + lam_s * startup,
-        ups * (1.0 if conc <= 1 else 1.0 + lam_s * startup / n),
+    _, _, overshoot = params.retention()
+    n_ups = float(ups.sum())
+    life_min = float(inst.sum()) - overshoot * n_ups
+    min_h = floor * len(d) / 60.0
+    extra = params.recycle_per_min_instance_h * min_h + params.background_starts_per_h * min(
+        life_min / 60.0, hours
     )
-    meet = np.minimum(meet, d[None, :])
-    life_h = inst.sum(axis=1) / 60.0
-    min_h = np.minimum(inst, lo).sum(axis=1) / 60.0
-    extra = params.recycle_per_min_instance_h * min_h + params.background_starts_per_h * np.minimum(
-        life_h, hours
-    )
-    starts = params.autoscaling_starts_scale * ups.sum(axis=1) + extra
     # Request-based, per minute in instance units: active = busy + rounding + starting, at
     # most the instances alive; min instances not active are billed idle.
     act = np.minimum(busy + periods * params.rounding_uplift_s + ups * startup / 60.0, inst)
-    idle_min = np.maximum(np.minimum(lo, inst) - act, 0.0)
-    return {
-        "cold_starts": starts,
-        "meeting": meet.sum(axis=1),
-        "instance_s": inst.sum(axis=1) * 60.0,
-        "busy_s": busy.sum(axis=1) * 60.0,
-        "active_s": act.sum(axis=1) * 60.0 + extra * startup,
-        "idle_min_s": idle_min.sum(axis=1) * 60.0,
-        "peak": inst.max(axis=1, initial=0.0),
+    idle_min = np.maximum(np.minimum(floor, inst) - act, 0.0)
+    totals = {
+        "served": float((d - rejected).sum()),
+        "rejected": float(rejected.sum()),
+        "cold_starts": params.autoscaling_starts_scale * n_ups + extra,
+        "meeting": float(meet.sum()),
+        "instance_s": max(life_min, 0.0) * 60.0,
+        "busy_s": float(busy.sum()) * 60.0,
+        "active_s": float(act.sum()) * 60.0 + extra * startup,
+        "idle_min_s": float(idle_min.sum()) * 60.0,
+        "peak": float(np.round(inst.max(initial=0.0))),
     }
+    return totals, inst
 
 
 def replay(
@@ -262,102 +322,53 @@ def replay(
     """Replay ``traffic`` under every setting of ``grid``.
 
     ``warm_start``: the first minute's instances were already running (not cold starts).
-    None: inferred from the traffic (observed instances in minute 0).
+    None: inferred from the traffic (observed instances in minute 0 and no startup observed
+    then; a startup in minute 0 is a deployment, whose first instance is a cold start).
     """
     k_all = len(grid)
     t_len = traffic.minutes
     startup = traffic.startup_s if params.startup_s is None else params.startup_s
-    out = {
-        name: np.zeros(k_all)
-        for name in (
-            "served",
-            "rejected",
-            "cold_starts",
-            "meeting",
-            "instance_s",
-            "busy_s",
-            "active_s",
-            "idle_min_s",
-            "peak",
-        )
-    }
+    out = {name: np.zeros(k_all) for name in _TOTALS}
     minutes_out = np.zeros((k_all, t_len)) if keep_minutes else None
     d = traffic.demand
+    # A startup observed in the first minute: the revision was deployed then, and Cloud Run
+    # started one instance to check it whatever the traffic (a cold start under any setting).
+    deployed = bool(t_len > 0 and traffic.starts[0] > 0)
     if warm_start is None:
-        warm_start = bool(t_len > 0 and (traffic.instances[:1] > 0).any())
+        warm_start = bool(t_len > 0 and traffic.instances[0] > 0 and not deployed)
     hours = t_len / 60.0
-
-    pairs = np.stack([grid.concurrency.astype(float), grid.cpu], axis=1)
-    uniq_pairs, pair_idx = np.unique(pairs, axis=0, return_inverse=True)
-    windows, weights = params.retention_windows()
-    cache: dict[object, dict[tuple[int, ...], dict[str, float]]] = {}
-    for p, (conc, cpu) in enumerate(uniq_pairs):
-        wanted, mu, lam = wanted_instances(traffic, int(conc), float(cpu), params)
-        members = np.flatnonzero(pair_idx.ravel() == p)
-        mm = np.stack([grid.min_instances[members], grid.max_instances[members]], axis=1)
-        uniq_mm, mm_idx = np.unique(mm, axis=0, return_inverse=True)
-        lo = uniq_mm[:, :1].astype(float)
-        hi = uniq_mm[:, 1:].astype(float)
-        capacity = hi * conc  # most requests in flight at once
-        over = wanted[None, :] > hi
-        excess = np.zeros(over.shape)
-        if over.any():
-            rows_i, cols_i = np.nonzero(over)
-            excess[rows_i, cols_i] = poisson_excess(mu[cols_i], capacity[rows_i, 0])
-        frac_rej = np.where(mu > 0, np.minimum(excess / np.maximum(mu, 1e-12), 1.0), 0.0)
-        rejected = d[None, :] * frac_rej
-        mu_s = mu[None, :] * (1.0 - frac_rej)
-        lam_s = lam[None, :] * (1.0 - frac_rej)
-        # Curves that are the same (same wanted instances, no rejections) give the same
-        # totals whatever the concurrency above 1: compute them once.
-        key = (hash(wanted.tobytes()), conc <= 1) if not over.any() else None
-        todo = [tuple(r) for r in uniq_mm.tolist()]
-        known = cache.get(key, {}) if key is not None and minutes_out is None else {}
-        missing = [i for i, r in enumerate(todo) if r not in known]
-        acc: dict[str, np.ndarray] = {n: np.zeros(len(todo)) for n in _TOTALS}
-        inst_avg = np.zeros((len(uniq_mm), t_len)) if minutes_out is not None else None
-        if missing:
-            sel = np.array(missing)
-            for window, weight in zip(windows, weights, strict=True):
-                held = sliding_max(wanted, window + 1)
-                inst = np.clip(held[None, :], lo[sel], hi[sel])  # (g, T)
-                part = _totals(
-                    inst,
-                    lo[sel],
-                    d,
-                    mu_s[sel],
-                    lam_s[sel],
-                    conc,
-                    startup,
-                    warm_start,
-                    hours,
-                    params,
+    mu_lam = load(traffic)
+    stacks: dict[tuple[int, int], _Stack] = {}
+    curves: dict[tuple[int, float], tuple[int, int]] = {}
+    done: dict[tuple[int, int, int, int], tuple[dict[str, float], np.ndarray]] = {}
+    for k in range(k_all):
+        conc, cpu = int(grid.concurrency[k]), float(grid.cpu[k])
+        lo, hi = int(grid.min_instances[k]), int(grid.max_instances[k])
+        mu, lam = mu_lam
+        if (conc, cpu) not in curves:
+            wanted, _, _ = wanted_instances(traffic, conc, cpu, params, mu_lam)
+            if deployed and not warm_start:
+                wanted[0] = max(wanted[0], 1.0)
+            # Settings with the same mean-load curve (e.g. cpu that never limits) share a stack.
+            curves[conc, cpu] = (conc, hash(wanted.tobytes()))
+            if curves[conc, cpu] not in stacks:
+                stacks[curves[conc, cpu]] = _stack(
+                    wanted, mu, lam, conc, startup, warm_start, params
                 )
-                for name, val in part.items():
-                    acc[name][sel] += weight * val
-                if inst_avg is not None:
-                    inst_avg[sel] += weight * inst
-        for i, r in enumerate(todo):
-            if r in known:
-                for name in _TOTALS:
-                    acc[name][i] = known[r][name]
-            elif key is not None:
-                cache.setdefault(key, {})[r] = {name: float(acc[name][i]) for name in _TOTALS}
-        for j, k_idx in enumerate(members.tolist()):
-            g = int(mm_idx.ravel()[j])
-            out["served"][k_idx] = float((d - rejected[g]).sum())
-            out["rejected"][k_idx] = float(rejected[g].sum())
-            for name in _TOTALS:
-                out[name][k_idx] = float(acc[name][g])
-            if minutes_out is not None and inst_avg is not None:
-                minutes_out[k_idx] = inst_avg[g]
+        skey = curves[conc, cpu]
+        key = (*skey, lo, hi)
+        if key not in done:
+            done[key] = _setting_totals(
+                stacks[skey], lo, hi, d, mu, lam, conc, startup, hours, params
+            )
+        totals, inst = done[key]
+        for name in _TOTALS:
+            out[name][k] = totals[name]
+        if minutes_out is not None:
+            minutes_out[k] = inst
 
     inst_b = grid.instance_billing
-    request_billable = out["active_s"]
-    # Instance-based: whole lives. A replayed instance lives at least idle_retention + 1 minutes,
-    # so the one-minute minimum never binds at this resolution.
-    instance_billable = out["instance_s"]
-    billable = np.where(inst_b, instance_billable, request_billable)
+    billable = np.where(inst_b, out["instance_s"], out["active_s"])
     idle_min_s = np.where(inst_b, 0.0, out["idle_min_s"])
     return Result(
         minutes=t_len,

@@ -31,36 +31,12 @@ pytestmark = pytest.mark.slow
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 BILLABLE_TOL, COST_TOL, STARTS_TOL = 0.10, 0.15, 0.30
 
-# (service, case, metric): why it misses (measured on the seed-42, 7-day demo fleet).
-KNOWN_MISSES = {
-    ("checkout-api", "min 0", "cold_starts"): "2 vs 4 starts in 7 days: one start is 25 %",
-    # Since the emulator routes requests only to instances with a free slot (sim_routing.py),
-    # an instance is needed whenever the requests in flight AT ONCE exceed a multiple of the
-    # concurrency, even for a second. Sparse spikes above k x concurrency then start (and,
-    # after the idle retention, stop) the (k+1)-th instance again and again. The per-minute
-    # replay models the peak deterministically (mean + z sqrt(mean)), so it cannot see these
-    # rare-but-repeated peaks; the fix is a per-minute probability that the peak reaches each
-    # level (Poisson upcrossings, lambda x P(N = x - 1) per second) carried through the
-    # retention window, not done yet (helper H's report).
-    ("notify-mailer", "min 2", "cold_starts"): (
-        "-63 % (28 vs 75 a day): concurrency 1; spikes of 3 requests at once restart the 3rd "
-        "instance; the deterministic per-minute peak misses them"
-    ),
-    ("notify-mailer", "min 3", "cold_starts"): "-41 %: same cause as min 2 (4th instance)",
-    ("webhook-relay", "concurrency 8", "cold_starts"): (
-        "+63 %: at concurrency 4 spikes above 4 in flight restart the 2nd instance ~27 times a "
-        "day; calibration scales all modelled starts up to match, which over-predicts at 8"
-    ),
-    ("webhook-relay", "billing instance", "cost"): (
-        "-21 %: the 2nd instance started by those spikes idles up to 15 min each time; "
-        "the replay does not keep it alive"
-    ),
-    ("image-resizer", "min 3", "cold_starts"): "+45 %: concurrency 1 peak model (as above)",
-    ("image-resizer", "billing instance", "cost"): (
-        "+15.3 % (limit 15 %): instance-seconds of the sparse concurrency-1 revisions are "
-        "over-estimated (per-minute instance counts round partial minutes up)"
-    ),
-}
+# (service, case, metric): why it misses (measured on the seed-42, 7-day demo fleet). Empty
+# since the replay models each instance-stack level's within-minute peaks (Poisson
+# upcrossings carried through the idle retention, costmodel/levels.py) and counts a
+# deployment's first instance as a cold start; the seven earlier misses and their causes are
+# in the git history of this file.
+KNOWN_MISSES: dict[tuple[str, str, str], str] = {}
 
 
 @pytest.fixture(scope="module")
