@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from collectors import names
@@ -37,7 +37,8 @@ SETTINGS_TABLE: tuple[Var, ...] = (
     Var(
         "RUNWATCH_PROJECTS",
         "",
-        "Comma-separated project ids to watch (gcp source). In demo mode the demo project.",
+        "Comma-separated project ids to watch (gcp source). Empty with RUNWATCH_SOURCE=gcp: "
+        "the dashboard's own project, from the metadata server (on Cloud Run).",
     ),
     Var(
         "RUNWATCH_REGIONS",
@@ -163,8 +164,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     source = env.get("RUNWATCH_SOURCE", "").strip().lower() or ("gcp" if projects else "demo")
     if source not in ("demo", "gcp"):
         raise ConfigError(f"RUNWATCH_SOURCE={source!r} must be demo or gcp")
-    if source == "gcp" and not projects:
-        raise ConfigError("RUNWATCH_SOURCE=gcp needs RUNWATCH_PROJECTS (the project ids to watch)")
+    # gcp without RUNWATCH_PROJECTS: the dashboard asks the metadata server (on Cloud Run) for
+    # its own project; see with_discovered_project.
     demo_project = env.get("RUNWATCH_DEMO_PROJECT", _DEFAULTS["RUNWATCH_DEMO_PROJECT"]).strip()
     try:
         names.project(demo_project)
@@ -193,6 +194,20 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         log_max_pages=_int(env, "RUNWATCH_LOG_MAX_PAGES", 1, 1_000),
         free_tier=_bool(env, "RUNWATCH_FREE_TIER"),
     )
+
+
+def with_discovered_project(settings: Settings, project: str | None) -> Settings:
+    """Settings whose gcp source watches ``project`` when RUNWATCH_PROJECTS named none.
+
+    Raises ConfigError when there is still nothing to watch."""
+    if settings.source != "gcp" or settings.projects:
+        return settings
+    if not project:
+        raise ConfigError(
+            "RUNWATCH_SOURCE=gcp needs RUNWATCH_PROJECTS (the project ids to watch); on Cloud "
+            "Run the dashboard's own project is used, but no metadata server answered here"
+        )
+    return replace(settings, projects=(names.project(project),))
 
 
 def markdown_table() -> str:

@@ -15,12 +15,22 @@ from collectors.schema import Quality, Result
 from collectors.window import TimeWindow, floor_to
 from scope import Scope
 
-try:
-    SETTINGS = config.load()
-    CONFIG_ERROR = ""
-except config.ConfigError as exc:  # shown on every page; the defaults keep the app drawable
-    SETTINGS = config.load({})
-    CONFIG_ERROR = str(exc)
+
+def _load() -> tuple[config.Settings, str]:
+    """The settings, and a configuration problem to show on every page ("" when none)."""
+    try:
+        settings = config.load()
+        if settings.source == "gcp" and not settings.projects:
+            from collectors.identity import runtime_identity  # the metadata server, on Cloud Run
+
+            found = runtime_identity(timeout_s=1.0)
+            settings = config.with_discovered_project(settings, found and found.project_id)
+        return settings, ""
+    except config.ConfigError as exc:  # the defaults (demo) keep the app drawable
+        return config.load({}), str(exc)
+
+
+SETTINGS, CONFIG_ERROR = _load()
 
 MAX_ENTRIES = 32
 # What the fleet pages use (utilization and concurrency distributions are left to the cost

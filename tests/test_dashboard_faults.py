@@ -99,3 +99,29 @@ def test_live_mode_without_credentials_says_what_to_do() -> None:
     assert "Live" in out
     assert "No Google credentials found" in out or "credentials" in out.lower()
     assert "roles/monitoring.viewer" in out
+
+
+def test_live_mode_without_a_project_names_the_variable() -> None:
+    code = (
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({DASHBOARD!r}, default_timeout=60).run()\n"
+        "assert not at.exception, at.exception\n"
+        "print('\\n'.join(e.value for e in at.error))\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/nonexistent",
+        "RUNWATCH_SOURCE": "gcp",
+        "NO_GCE_CHECK": "true",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "Configuration problem" in out
+    assert "RUNWATCH_PROJECTS" in out

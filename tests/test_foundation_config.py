@@ -43,7 +43,6 @@ def test_settings_are_frozen() -> None:
     ("env", "variable"),
     [
         ({"RUNWATCH_SOURCE": "prod"}, "RUNWATCH_SOURCE"),
-        ({"RUNWATCH_SOURCE": "gcp"}, "RUNWATCH_SOURCE"),
         ({"RUNWATCH_PROJECTS": 'bad"project'}, "RUNWATCH_PROJECTS"),
         ({"RUNWATCH_REGIONS": "europe west1"}, "RUNWATCH_REGIONS"),
         ({"RUNWATCH_DEMO_DAYS": "31"}, "RUNWATCH_DEMO_DAYS"),
@@ -67,3 +66,15 @@ def test_every_settings_field_has_a_table_row() -> None:
     fields = {f.name for f in dataclasses.fields(config.Settings)}
     # "projects" -> RUNWATCH_PROJECTS etc.; every field is driven by exactly one variable
     assert fields == table_fields
+
+
+def test_gcp_without_projects_takes_the_discovered_project_or_says_what_to_set() -> None:
+    s = config.load({"RUNWATCH_SOURCE": "gcp"})
+    assert s.source == "gcp"
+    assert s.projects == ()
+    assert config.with_discovered_project(s, "prod-app-123").watched_projects == ("prod-app-123",)
+    with pytest.raises(config.ConfigError) as err:
+        config.with_discovered_project(s, None)
+    assert "RUNWATCH_PROJECTS" in str(err.value)
+    demo = config.load({})
+    assert config.with_discovered_project(demo, None) is demo
