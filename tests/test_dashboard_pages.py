@@ -241,3 +241,16 @@ def test_twenty_concurrent_sessions_cost_the_calls_of_one(
     calls_of_20 = {k: v - mid.get(k, 0) for k, v in after.items() if v - mid.get(k, 0)}
     assert calls_of_one
     assert calls_of_20 == calls_of_one
+
+
+def test_custom_window_from_a_link(app_data: Any) -> None:
+    from datetime import timedelta
+
+    end = app_data.now().replace(second=0, microsecond=0) - timedelta(hours=2)
+    start = end - timedelta(hours=3)
+    at = run({"window": "custom", "start": start.isoformat(), "end": end.isoformat()})
+    assert not at.exception
+    assert at.selectbox(key="scope_window").value == "custom"
+    label = " ".join(c.value for c in at.caption)
+    assert f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC" in label
+    assert at.dataframe, "the overview of the custom window"
