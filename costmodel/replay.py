@@ -28,8 +28,10 @@ For every setting of a grid at once:
 
 Only concurrency and cpu change the stack; min/max instances only choose which levels count,
 and billing mode and memory only change prices. So the stack is computed once per distinct
-(concurrency, wanted curve), its running sums over levels once, and each (min, max) is then a
-difference of two rows.
+wanted curve (and concurrency, when within-minute peaks reach level 2 or above; concurrency 1
+or not otherwise), its running sums over levels once, and each (min, max) is then a difference
+of two rows; settings that cannot differ (e.g. concurrencies too high for any rejection or
+peak) share their totals.
 """
 
 from __future__ import annotations
@@ -39,7 +41,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from costmodel.levels import need_probability, retention_weights, starts_and_alive
+from costmodel.levels import (
+    StackSums,
+    need_probability,
+    peak_level_count,
+    retention_weights,
+    stack_sums,
+)
 from costmodel.traffic import Traffic
 
 
@@ -192,52 +200,6 @@ def wanted_instances(
     return wanted, mu, lam
 
 
-@dataclass(frozen=True)
-class _Stack:
-    """Running sums over stack levels (row k = levels 1..k) of per-minute quantities."""
-
-    alive: np.ndarray  # (levels + 1, T) expected instances alive
-    starts: np.ndarray  # (levels + 1, T) expected starts
-    meeting: np.ndarray  # (levels + 1, T) expected requests meeting those starts
-
-    @property
-    def levels(self) -> int:
-        return int(self.alive.shape[0]) - 1
-
-    def span(self, name: str, lo: int, hi: int) -> np.ndarray:
-        """Sum of ``name`` over levels lo + 1 .. hi (per minute)."""
-        run: np.ndarray = getattr(self, name)
-        a, b = min(lo, self.levels), min(max(hi, lo), self.levels)
-        return np.asarray(run[b] - run[a])
-
-
-def _stack(
-    wanted: np.ndarray,
-    mu: np.ndarray,
-    lam: np.ndarray,
-    conc: int,
-    startup: float,
-    warm_start: bool,
-    params: Params,
-) -> _Stack:
-    p = need_probability(wanted, mu, lam, conc, params.peak_scale)
-    rs, ws, _ = params.retention()
-    starts, alive = starts_and_alive(p, rs, ws, warm_start)
-    k = np.arange(1, p.shape[0] + 1, dtype=float)[:, None]
-    per_start = 1.0 + lam[None, :] * startup / (1.0 if conc <= 1 else k)
-    per_start = np.where(k == 1, 1.0 + lam[None, :] * startup, per_start)
-    if conc <= 1:
-        per_start = np.where(k == 1, per_start, 1.0)
-    if len(starts):  # from zero the first level's start already counts every arrival
-        per_start = np.where(k == 1, per_start, per_start * (1.0 - starts[:1]))
-    zero = np.zeros((1, len(mu)))
-    return _Stack(
-        alive=np.concatenate([zero, np.cumsum(alive, axis=0)]),
-        starts=np.concatenate([zero, np.cumsum(starts, axis=0)]),
-        meeting=np.concatenate([zero, np.cumsum(starts * per_start, axis=0)]),
-    )
-
-
 _TOTALS = (
     "served",
     "rejected",
@@ -252,7 +214,7 @@ _TOTALS = (
 
 
 def _setting_totals(
-    st: _Stack,
+    st: StackSums,
     lo: int,
     hi: int,
     d: np.ndarray,
@@ -262,30 +224,46 @@ def _setting_totals(
     startup: float,
     hours: float,
     params: Params,
+    work: np.ndarray,
 ) -> tuple[dict[str, float], np.ndarray]:
-    """Window totals (and the expected instances per minute) of min ``lo``, max ``hi``."""
+    """Window totals (and the expected instances per minute) of min ``lo``, max ``hi``.
+
+    ``work``: (8, T) scratch rows, reused between calls (fresh arrays cost page faults); the
+    returned instances may be one of them or a stored stack row: copy before keeping them.
+    """
+    w_inst, w_ups, w_meet, w_idle, w_busy, w_periods, w_act, w_tmp = work
     floor = float(min(lo, hi))
-    inst = floor + st.span("alive", lo, hi)
-    ups = st.span("starts", lo, hi)
-    meet = np.minimum(st.span("meeting", lo, hi), d)
+    inst = st.span("alive", lo, hi, w_inst)
+    if floor:
+        inst = np.add(inst, floor, out=w_inst)
+    ups = st.span("starts", lo, hi, w_ups)
+    meet = np.minimum(st.span("meeting", lo, hi, w_meet), d, out=w_meet)
     capacity = float(hi * conc)  # most requests in flight at once
-    rejected = np.zeros_like(d)
+    rejected_sum = 0.0
+    served = float(d.sum())
     mu_s, lam_s = mu, lam
     if float(mu.max(initial=0.0)) + 6.0 * math.sqrt(float(mu.max(initial=0.0))) + 1 > capacity:
+        rejected = np.zeros_like(d)
         over = mu + 6.0 * np.sqrt(mu) + 1.0 > capacity
         excess = poisson_excess(mu[over], np.full(int(over.sum()), capacity))
         rejected[over] = d[over] * np.minimum(excess / np.maximum(mu[over], 1e-12), 1.0)
         keep = np.where(d > 0, 1.0 - rejected / np.maximum(d, 1e-12), 1.0)
         mu_s, lam_s = mu * keep, lam * keep
-    n = np.maximum(inst, 1e-12)
+        served = float((d - rejected).sum())
+        rejected_sum = float(rejected.sum())
     if conc <= 1:
-        busy = np.minimum(mu_s, inst)  # one request per instance
+        busy = np.minimum(mu_s, inst, out=w_busy)  # one request per instance
         periods = lam_s
     else:
-        idle_share = np.exp(-mu_s / n)  # requests spread evenly: idle w.p. exp(-mu/n)
-        busy = inst * (1.0 - idle_share)
-        periods = lam_s * idle_share
-    busy = np.where(inst > 0, busy, 0.0)
+        # requests spread evenly: an instance is idle w.p. exp(-mu / n)
+        idle_share = np.maximum(inst, 1e-12, out=w_idle)
+        np.divide(mu_s, idle_share, out=idle_share)
+        np.negative(idle_share, out=idle_share)
+        np.exp(idle_share, out=idle_share)
+        busy = np.subtract(1.0, idle_share, out=w_busy)
+        busy *= inst
+        periods = np.multiply(lam_s, idle_share, out=w_periods)
+    busy[~(inst > 0)] = 0.0
     _, _, overshoot = params.retention()
     n_ups = float(ups.sum())
     life_min = float(inst.sum()) - overshoot * n_ups
@@ -295,17 +273,24 @@ def _setting_totals(
     )
     # Request-based, per minute in instance units: active = busy + rounding + starting, at
     # most the instances alive; min instances not active are billed idle.
-    act = np.minimum(busy + periods * params.rounding_uplift_s + ups * startup / 60.0, inst)
-    idle_min = np.maximum(np.minimum(floor, inst) - act, 0.0)
+    act = np.multiply(periods, params.rounding_uplift_s, out=w_act)
+    act += busy
+    act += np.multiply(ups, startup / 60.0, out=w_tmp)
+    np.minimum(act, inst, out=act)
+    idle_min_s = 0.0  # without min instances (act >= 0)
+    if floor:
+        idle_min = np.minimum(inst, floor, out=w_tmp)
+        idle_min -= act
+        idle_min_s = float(np.maximum(idle_min, 0.0, out=idle_min).sum()) * 60.0
     totals = {
-        "served": float((d - rejected).sum()),
-        "rejected": float(rejected.sum()),
+        "served": served,
+        "rejected": rejected_sum,
         "cold_starts": params.autoscaling_starts_scale * n_ups + extra,
         "meeting": float(meet.sum()),
         "instance_s": max(life_min, 0.0) * 60.0,
         "busy_s": float(busy.sum()) * 60.0,
         "active_s": float(act.sum()) * 60.0 + extra * startup,
-        "idle_min_s": float(idle_min.sum()) * 60.0,
+        "idle_min_s": idle_min_s,
         "peak": float(np.round(inst.max(initial=0.0))),
     }
     return totals, inst
@@ -338,34 +323,62 @@ def replay(
         warm_start = bool(t_len > 0 and traffic.instances[0] > 0 and not deployed)
     hours = t_len / 60.0
     mu_lam = load(traffic)
-    stacks: dict[tuple[int, int], _Stack] = {}
-    curves: dict[tuple[int, float], tuple[int, int]] = {}
-    done: dict[tuple[int, int, int, int], tuple[dict[str, float], np.ndarray]] = {}
+    mu, lam = mu_lam
+    # Stack rows the settings' spans use: min instances and max(min, max) instances.
+    lows = grid.min_instances.tolist()
+    bounds = set(lows) | {
+        max(h, lo) for h, lo in zip(grid.max_instances.tolist(), lows, strict=True)
+    }
+    mu_max = float(mu.max(initial=0.0))
+    reach = mu_max + 6.0 * math.sqrt(mu_max) + 1  # in flight at once: above it, no rejections
+    # Work is shared between settings that cannot differ. The need probabilities depend on
+    # concurrency only when within-minute peaks reach level 2 or above; the stack on them and
+    # on concurrency 1 or not; a setting's totals on the stack, min and max instances,
+    # concurrency 1 or not, and on the concurrency itself only when rejections are possible.
+    probs: dict[tuple[int, bytes], np.ndarray] = {}
+    curves: dict[tuple[int, float], tuple[bool, int, bytes]] = {}
+    need: dict[tuple[bool, int, bytes], np.ndarray] = {}  # stack key -> need probabilities
+    groups: dict[tuple[bool, int, bytes], list[int]] = {}  # stack key -> settings
     for k in range(k_all):
         conc, cpu = int(grid.concurrency[k]), float(grid.cpu[k])
-        lo, hi = int(grid.min_instances[k]), int(grid.max_instances[k])
-        mu, lam = mu_lam
         if (conc, cpu) not in curves:
             wanted, _, _ = wanted_instances(traffic, conc, cpu, params, mu_lam)
             if deployed and not warm_start:
                 wanted[0] = max(wanted[0], 1.0)
             # Settings with the same mean-load curve (e.g. cpu that never limits) share a stack.
-            curves[conc, cpu] = (conc, hash(wanted.tobytes()))
-            if curves[conc, cpu] not in stacks:
-                stacks[curves[conc, cpu]] = _stack(
-                    wanted, mu, lam, conc, startup, warm_start, params
+            pconc = conc if peak_level_count(mu_max, conc, params.peak_scale) >= 2 else 0
+            pkey = (pconc, wanted.tobytes())
+            if pkey not in probs:
+                probs[pkey] = need_probability(wanted, mu, lam, conc, params.peak_scale)
+            p = probs[pkey]
+            # Level 1 never depends on concurrency.
+            skey = (conc <= 1, pconc if p.shape[0] >= 2 else 0, pkey[1])
+            curves[conc, cpu] = skey
+            need[skey] = p
+        groups.setdefault(curves[conc, cpu], []).append(k)
+    # One stack at a time, its storage and the totals' scratch rows reused (fresh large arrays
+    # cost page faults).
+    block = np.empty((3 * len(bounds) + 1, t_len))
+    rs, ws, _ = params.retention()
+    work = np.empty((8, t_len))
+    for skey, members in groups.items():
+        single = skey[0]
+        st = stack_sums(need[skey], lam, single, startup, warm_start, rs, ws, bounds, block)
+        done: dict[tuple[int, int, int], tuple[dict[str, float], np.ndarray | None]] = {}
+        for k in members:
+            conc = int(grid.concurrency[k])
+            lo, hi = int(grid.min_instances[k]), int(grid.max_instances[k])
+            key = (lo, hi, conc if reach > float(hi * conc) else 0)
+            if key not in done:
+                totals, inst = _setting_totals(
+                    st, lo, hi, d, mu, lam, conc, startup, hours, params, work
                 )
-        skey = curves[conc, cpu]
-        key = (*skey, lo, hi)
-        if key not in done:
-            done[key] = _setting_totals(
-                stacks[skey], lo, hi, d, mu, lam, conc, startup, hours, params
-            )
-        totals, inst = done[key]
-        for name in _TOTALS:
-            out[name][k] = totals[name]
-        if minutes_out is not None:
-            minutes_out[k] = inst
+                done[key] = totals, (inst.copy() if keep_minutes else None)
+            totals, kept = done[key]
+            for name in _TOTALS:
+                out[name][k] = totals[name]
+            if minutes_out is not None and kept is not None:
+                minutes_out[k] = kept
 
     inst_b = grid.instance_billing
     billable = np.where(inst_b, out["instance_s"], out["active_s"])

@@ -183,6 +183,64 @@ def test_grid_results_match_one_by_one() -> None:
         assert one.cold_starts[0] == pytest.approx(together.cold_starts[i])
 
 
+@pytest.mark.parametrize("peak_scale", [0.0, 0.3])
+def test_shared_work_matches_each_setting_replayed_alone(peak_scale: float) -> None:
+    # CPU-bound at 1 vCPU (the same mean-load curve at every concurrency, 1 included).
+    # With and without within-minute peaks (levels above 1 depend on concurrency only up to
+    # some concurrency), cpu-limited curves shared across concurrencies (1 and above), and
+    # rejections under small max instances, min above max: every field, per minute too, equals
+    # the setting replayed on its own (no work shared with other settings).
+    rng = np.random.default_rng(7)
+    minutes = 900
+    rps = rng.gamma(0.8, 12.0, minutes) * (1 + np.sin(np.arange(minutes) / 90.0))
+    tr = _traffic(rps, 0.25, minutes, cpu_s_per_request=0.3)
+    conc, mins, maxs, cpu = np.meshgrid(
+        [1, 2, 8, 80, 1000], [0, 2], [1, 3, 100], [1.0, 4.0], indexing="ij"
+    )
+    grid = _grid(
+        concurrency=conc.ravel(),
+        min_instances=mins.ravel(),
+        max_instances=maxs.ravel(),
+        instance_billing=np.arange(conc.size) % 2 == 0,
+        cpu=cpu.ravel(),
+    )
+    params = Params(peak_scale=peak_scale, startup_s=1.5)
+    together = replay(tr, grid, params, keep_minutes=True)
+    assert together.instances is not None
+    fields = [
+        "served",
+        "rejected",
+        "cold_starts",
+        "requests_meeting_cold_start",
+        "instance_s",
+        "billable_s",
+        "idle_min_s",
+        "busy_s",
+        "active_vcpu_s",
+        "idle_gib_s",
+        "peak_instances",
+    ]
+    assert together.rejected.max() > 0
+    for i in range(len(grid)):
+        one = replay(
+            tr,
+            _grid(
+                concurrency=grid.concurrency[i],
+                min_instances=grid.min_instances[i],
+                max_instances=grid.max_instances[i],
+                instance_billing=grid.instance_billing[i],
+                cpu=grid.cpu[i],
+            ),
+            params,
+            keep_minutes=True,
+        )
+        assert one.instances is not None
+        for name in fields:
+            got, want = getattr(together, name)[i], getattr(one, name)[0]
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-9), (name, i)
+        np.testing.assert_allclose(together.instances[i], one.instances[0], rtol=1e-12)
+
+
 def test_upcrossing_rate_matches_a_simulated_queue() -> None:
     # The peak model's basis: arrivals that find x - 1 requests in flight (and so push the
     # count to x) happen 60 lam P(N = x - 1) times a minute, N ~ Poisson(lam L). Simulated here
