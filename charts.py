@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -40,6 +41,15 @@ LAYOUT = {
     "height": 320,
     "template": "plotly_white",
 }
+
+
+def _ms(ts: pd.Series) -> np.ndarray:
+    """Timestamps as milliseconds since the epoch (UTC) for a date axis: plotly ships numeric
+    arrays as compact typed arrays, where datetimes would become thousands of ISO strings."""
+    ts = pd.to_datetime(ts, utc=True)
+    return np.asarray(
+        (ts.dt.tz_convert(None) - pd.Timestamp(0)) // pd.Timedelta(milliseconds=1), dtype="float64"
+    )
 
 
 def revision_colors(revisions: Sequence[str]) -> dict[str, str]:
@@ -114,7 +124,7 @@ def time_series(
         settled = part.assign(value=part["value"].where(~pending)) if pending is not None else part
         fig.add_trace(
             go.Scatter(
-                x=settled["timestamp"],
+                x=_ms(settled["timestamp"]),
                 y=settled["value"],
                 mode="lines",
                 name=label,
@@ -129,7 +139,7 @@ def time_series(
             tail = part.iloc[max(first - 1, 0) :]
             fig.add_trace(
                 go.Scatter(
-                    x=tail["timestamp"],
+                    x=_ms(tail["timestamp"]),
                     y=tail["value"],
                     mode="lines",
                     showlegend=False,
@@ -142,7 +152,7 @@ def time_series(
     _markers(fig, markers)
     fig.update_layout(title=title, **LAYOUT)
     fig.update_yaxes(title=unit, rangemode="tozero" if y_floor_zero else "normal")
-    fig.update_xaxes(title=None)
+    fig.update_xaxes(title=None, type="date")  # x values are epoch milliseconds (see _ms)
     if df.empty:
         _empty_note(fig, "no data in this window")
     return fig
@@ -156,7 +166,7 @@ def stacked_area(
     for name, part in df.groupby(color, sort=True) if not df.empty else []:
         fig.add_trace(
             go.Scatter(
-                x=part["timestamp"],
+                x=_ms(part["timestamp"]),
                 y=part["value"],
                 name=str(name),
                 stackgroup="one",
@@ -167,6 +177,7 @@ def stacked_area(
         )
     fig.update_layout(title=title, **LAYOUT)
     fig.update_yaxes(title=unit, rangemode="tozero")
+    fig.update_xaxes(type="date")
     if df.empty:
         _empty_note(fig, "no data in this window")
     return fig
@@ -180,7 +191,7 @@ def bars_over_time(
     for name, part in df.groupby(color, sort=True) if not df.empty else []:
         fig.add_trace(
             go.Bar(
-                x=part["timestamp"],
+                x=_ms(part["timestamp"]),
                 y=part["count"],
                 name=str(name) or "unknown",
                 marker_color=(colors or {}).get(str(name)),
@@ -189,6 +200,7 @@ def bars_over_time(
         )
     fig.update_layout(title=title, barmode="stack", **LAYOUT)
     fig.update_yaxes(title=unit, rangemode="tozero")
+    fig.update_xaxes(type="date")
     if df.empty:
         _empty_note(fig, "nothing happened in this window")
     return fig

@@ -81,3 +81,11 @@ def test_pareto_marks_the_current_setting() -> None:
     assert names == ["other settings", "best trade-offs", "current setting"]
     assert list(fig.data[2].text) == ["c10 m0"]
     assert list(fig.data[1].x) == [10.0, 20.0]
+
+
+def test_time_axis_carries_epoch_milliseconds_on_a_date_axis() -> None:
+    df = _points([0, 1], [1.0, 2.0])
+    fig = charts.time_series(df, title="t", unit="x")
+    assert fig.layout.xaxis.type == "date"
+    expected = [ts.value // 1_000_000 for ts in df["timestamp"]]  # ns -> ms since the epoch
+    assert list(fig.data[0].x) == expected
