@@ -11,6 +11,7 @@ import pandas as pd
 
 import config
 import scope as scope_mod
+from collectors import catalog
 from collectors.schema import Quality, Result
 from collectors.window import TimeWindow, floor_to
 from scope import Scope
@@ -33,24 +34,8 @@ def _load() -> tuple[config.Settings, str]:
 SETTINGS, CONFIG_ERROR = _load()
 
 MAX_ENTRIES = 32
-# What the fleet pages use (utilization and concurrency distributions are left to the cost
-# page's one-service fetch: they would double the fleet frame's size for no chart).
-FLEET_METRICS = (
-    "request_count",
-    "request_latencies",
-    "instance_count",
-    "billable_instance_time",
-    "cpu_allocation_time",
-    "memory_allocation_time",
-    "startup_latencies",
-)
-# Distributions merged over the whole window, per revision and per service: exact percentiles.
-TOTAL_METRICS = (
-    "request_latencies",
-    "startup_latencies",
-    "request_latencies_service",
-    "startup_latencies_service",
-)
+FLEET_METRICS = catalog.FLEET_VIEW
+TOTAL_METRICS = catalog.WINDOW_TOTALS
 
 
 class DataError(Exception):

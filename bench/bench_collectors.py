@@ -116,28 +116,10 @@ def _collect(address: str, project: str, now: datetime) -> dict[str, float | int
     }
 
 
-# Mirrors app_data.FLEET_METRICS / TOTAL_METRICS (app_data imports streamlit; benches do not).
-FLEET_METRICS = (
-    "request_count",
-    "request_latencies",
-    "instance_count",
-    "billable_instance_time",
-    "cpu_allocation_time",
-    "memory_allocation_time",
-    "startup_latencies",
-)
-TOTAL_METRICS = (
-    "request_latencies",
-    "startup_latencies",
-    "request_latencies_service",
-    "startup_latencies_service",
-)
-
-
 def _cold(address: str, project: str, now: datetime, tag: str) -> dict[str, float | int | str]:
     """Cold 24 h then 7 d dashboard loads (collect + whole-window totals), each timed once."""
     import config
-    from collectors import clients, monitoring
+    from collectors import catalog, clients, monitoring
     from collectors.budget import Budgets
     from collectors.collect import collect
     from collectors.window import TimeWindow
@@ -150,14 +132,19 @@ def _cold(address: str, project: str, now: datetime, tag: str) -> dict[str, floa
         try:
             t = time.perf_counter()
             bundle = collect(
-                c, [project], window, settings=settings, budgets=Budgets(), metrics=FLEET_METRICS
+                c,
+                [project],
+                window,
+                settings=settings,
+                budgets=Budgets(),
+                metrics=catalog.FLEET_VIEW,
             )
             collect_s = time.perf_counter() - t
             t = time.perf_counter()
-            monitoring.fetch_metrics(c, [project], window.whole(), None, TOTAL_METRICS)
+            monitoring.fetch_metrics(c, [project], window.whole(), None, catalog.WINDOW_TOTALS)
             totals_s = time.perf_counter() - t
             t = time.perf_counter()
-            monitoring.fetch_metrics(c, [project], window, None, FLEET_METRICS)
+            monitoring.fetch_metrics(c, [project], window, None, catalog.FLEET_VIEW)
             warm_metrics_s = time.perf_counter() - t
         finally:
             c.close()

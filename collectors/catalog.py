@@ -158,3 +158,25 @@ def spec(short: str) -> MetricSpec:
         return BY_SHORT[short]
     except KeyError:
         raise KeyError(f"unknown metric {short!r}: known are {', '.join(BY_SHORT)}") from None
+
+
+# The dashboard's fleet fetch: what its fleet pages chart (utilization and concurrency
+# distributions are fetched per service for the cost model only: they would double the fleet
+# frame's size for no chart).
+FLEET_VIEW: tuple[str, ...] = (
+    "request_count",
+    "request_latencies",
+    "instance_count",
+    "billable_instance_time",
+    "cpu_allocation_time",
+    "memory_allocation_time",
+    "startup_latencies",
+)
+# Distributions merged over a whole window (one period), per revision and per service: exact
+# window percentiles.
+WINDOW_TOTALS: tuple[str, ...] = (
+    "request_latencies",
+    "startup_latencies",
+    "request_latencies_service",
+    "startup_latencies_service",
+)

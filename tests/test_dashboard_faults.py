@@ -72,7 +72,9 @@ def test_a_failing_page_of_logs_marks_the_view_partial(emu: Any) -> None:
     assert any(("partial" in w.value) or ("truncated" in w.value) for w in at.warning)
 
 
-def test_live_mode_without_credentials_says_what_to_do() -> None:
+def _dashboard_elsewhere(env: dict[str, str]) -> str:
+    """Run the dashboard once in a fresh process with only ``env`` (settings are read at import)
+    and return its error boxes and markdown as text."""
     code = (
         "from streamlit.testing.v1 import AppTest\n"
         f"at = AppTest.from_file({DASHBOARD!r}, default_timeout=60).run()\n"
@@ -80,48 +82,31 @@ def test_live_mode_without_credentials_says_what_to_do() -> None:
         "print('\\n'.join(e.value for e in at.error))\n"
         "print('\\n'.join(m.value for m in at.markdown))\n"
     )
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": "/nonexistent",
-        "RUNWATCH_PROJECTS": "my-project-123",
-        "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json",
-        "NO_GCE_CHECK": "true",
-    }
-    out = subprocess.run(
+    base = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "NO_GCE_CHECK": "true"}
+    return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env=env,
+        env={**base, **env},
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     ).stdout
+
+
+def test_live_mode_without_credentials_says_what_to_do() -> None:
+    out = _dashboard_elsewhere(
+        {
+            "RUNWATCH_PROJECTS": "my-project-123",
+            "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json",
+        }
+    )
     assert "Live" in out
-    assert "No Google credentials found" in out or "credentials" in out.lower()
+    assert "No Google credentials found" in out
     assert "roles/monitoring.viewer" in out
 
 
 def test_live_mode_without_a_project_names_the_variable() -> None:
-    code = (
-        "from streamlit.testing.v1 import AppTest\n"
-        f"at = AppTest.from_file({DASHBOARD!r}, default_timeout=60).run()\n"
-        "assert not at.exception, at.exception\n"
-        "print('\\n'.join(e.value for e in at.error))\n"
-    )
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": "/nonexistent",
-        "RUNWATCH_SOURCE": "gcp",
-        "NO_GCE_CHECK": "true",
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    out = _dashboard_elsewhere({"RUNWATCH_SOURCE": "gcp"})
     assert "Configuration problem" in out
     assert "RUNWATCH_PROJECTS" in out
