@@ -29,9 +29,9 @@ venv: $(VENV)/.runtime-installed ## Create .venv and install the pinned runtime 
 
 dev-venv: $(VENV)/.dev-installed ## Install the pinned development requirements into .venv
 
-demo: $(VENV)/.runtime-installed ## Serve the dashboard on the embedded demo fleet (no Google account)
-	@echo "runwatch demo: open http://$(ADDRESS):$(PORT) (Ctrl-C stops it)"
-	RUNWATCH_SOURCE=demo $(PY) -m streamlit run dashboard.py \
+demo: $(VENV)/.runtime-installed ## Serve the dashboard: the embedded demo fleet, or RUNWATCH_PROJECTS live
+	@echo "runwatch: open http://$(ADDRESS):$(PORT) (Ctrl-C stops it)"
+	$(PY) -m streamlit run dashboard.py \
 	  --server.port $(PORT) --server.address $(ADDRESS) --server.headless true \
 	  --browser.gatherUsageStats false
 
