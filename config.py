@@ -59,9 +59,12 @@ SETTINGS_TABLE: tuple[Var, ...] = (
     ),
     Var("RUNWATCH_DEMO_SEED", "42", "Seed of the simulated fleet (same seed, same data)."),
     Var("RUNWATCH_DEFAULT_WINDOW", "24h", "Time window shown first: 1h, 6h, 24h, 7d or 30d."),
-    Var("RUNWATCH_METRICS_TTL_S", "300", "Seconds a Monitoring result is reused."),
-    Var("RUNWATCH_LOGS_TTL_S", "300", "Seconds a Logging result is reused."),
-    Var("RUNWATCH_CONFIG_TTL_S", "600", "Seconds service and revision configuration is reused."),
+    Var(
+        "RUNWATCH_CACHE_TTL_S",
+        "300",
+        "Seconds a loaded view (a project's metrics, logs and configuration for a window) is "
+        "reused by every session; window ends are rounded to it (60-86400).",
+    ),
     Var("RUNWATCH_ERROR_TTL_S", "30", "Seconds an API error is remembered before trying again."),
     Var("RUNWATCH_RPC_TIMEOUT_S", "30", "Timeout of one API call, in seconds."),
     Var(
@@ -95,9 +98,7 @@ class Settings:
     demo_days: int
     demo_seed: int
     default_window: str
-    metrics_ttl_s: int
-    logs_ttl_s: int
-    config_ttl_s: int
+    cache_ttl_s: int
     error_ttl_s: int
     rpc_timeout_s: float
     log_calls_per_minute: int
@@ -185,9 +186,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         demo_days=_int(env, "RUNWATCH_DEMO_DAYS", 1, 30),
         demo_seed=_int(env, "RUNWATCH_DEMO_SEED", 0, 2**31 - 1),
         default_window=window,
-        metrics_ttl_s=_int(env, "RUNWATCH_METRICS_TTL_S", 0, 86_400),
-        logs_ttl_s=_int(env, "RUNWATCH_LOGS_TTL_S", 0, 86_400),
-        config_ttl_s=_int(env, "RUNWATCH_CONFIG_TTL_S", 0, 86_400),
+        cache_ttl_s=_int(env, "RUNWATCH_CACHE_TTL_S", 60, 86_400),
         error_ttl_s=_int(env, "RUNWATCH_ERROR_TTL_S", 0, 3_600),
         rpc_timeout_s=float(_int(env, "RUNWATCH_RPC_TIMEOUT_S", 1, 600)),
         log_calls_per_minute=_int(env, "RUNWATCH_LOG_CALLS_PER_MINUTE", 1, 1_000),

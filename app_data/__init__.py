@@ -55,7 +55,7 @@ from insights.tuning import pick as pick
 from scope import Scope as Scope
 
 T = TypeVar("T")
-TTL = SETTINGS.metrics_ttl_s
+TTL = SETTINGS.cache_ttl_s
 MAX = base.MAX_ENTRIES
 MONEY_COLUMNS = {
     col: st.column_config.NumberColumn(col.replace("_", " "), format="$%.2f")

@@ -78,7 +78,7 @@ def window_for(scope: Scope, now: datetime) -> TimeWindow:
     """The scope's window, its end rounded down to the metrics TTL so reruns share a cache key."""
     if scope.window == scope_mod.CUSTOM and scope.start and scope.end:
         return TimeWindow.custom(scope.start, scope.end)
-    step = max(60, min(SETTINGS.metrics_ttl_s, 3600) // 60 * 60)
+    step = max(60, min(SETTINGS.cache_ttl_s, 3600) // 60 * 60)
     return TimeWindow.preset(scope.window, floor_to(now, step))
 
 

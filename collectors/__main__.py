@@ -106,7 +106,7 @@ def export(args: argparse.Namespace, now: datetime) -> int:
             address = settings.emulator_address
             if not address:
                 # The one place in collectors/ that imports the emulator: lazily, here in the
-                # CLI entry (DESIGN.md: only app_data.py in demo mode, tests and this command
+                # CLI entry (DESIGN.md: only app_data in demo mode, tests and this command
                 # line start it).
                 import emulator
 

@@ -52,7 +52,7 @@ def test_settings_are_frozen() -> None:
         ({"RUNWATCH_EMULATOR_ADDRESS": "localhost"}, "RUNWATCH_EMULATOR_ADDRESS"),
         ({"RUNWATCH_EMULATOR_ADDRESS": "localhost:99999"}, "RUNWATCH_EMULATOR_ADDRESS"),
         ({"RUNWATCH_DEMO_PROJECT": "X"}, "RUNWATCH_DEMO_PROJECT"),
-        ({"RUNWATCH_METRICS_TTL_S": "-1"}, "RUNWATCH_METRICS_TTL_S"),
+        ({"RUNWATCH_CACHE_TTL_S": "59"}, "RUNWATCH_CACHE_TTL_S"),
     ],
 )
 def test_invalid_values_name_the_variable(env: dict[str, str], variable: str) -> None:
