@@ -207,8 +207,17 @@ def build_cold_starts(
     ev, pts = f["instance_events"], f["metric_points"]
     bucket = cs.bucket_for(window_s)
     return ColdStartsView(
-        # exact startup percentiles need one service's merged histogram
-        summary=cs.summary(ev, pts, tot if scope.service else tot.iloc[0:0], window_s=window_s),
+        # exact startup percentiles: one service's merged histogram, or the whole fleet's (its
+        # query was already narrowed to the scope's regions, so it is not scoped again here)
+        summary=cs.summary(
+            ev,
+            pts,
+            tot if scope.service else totals.frame,
+            window_s=window_s,
+            startup_metric="startup_latencies_service"
+            if scope.service
+            else "startup_latencies_fleet",
+        ),
         over_time=cs.starts_over_time(ev, bucket=bucket),
         bucket=bucket,
         startup_ms=cs.startup_samples(ev),

@@ -149,6 +149,23 @@ CATALOG += tuple(
     if base.short in ("request_latencies", "startup_latencies")
 )
 
+# Fleet-level startup histogram (all services in the query's scope merged), for exact fleet
+# startup percentiles on the cold-start page.
+CATALOG += (
+    MetricSpec(
+        "startup_latencies_fleet",
+        PREFIX + "container/startup_latencies",
+        "DELTA",
+        "DISTRIBUTION",
+        "ms",
+        Aligner.ALIGN_DELTA,
+        Reducer.REDUCE_SUM,
+        (),
+        ("count", *PCTS, "mean"),
+        default=False,
+    ),
+)
+
 BY_SHORT: dict[str, MetricSpec] = {spec.short: spec for spec in CATALOG}
 ALL: tuple[str, ...] = tuple(spec.short for spec in CATALOG if spec.default)
 
@@ -179,4 +196,5 @@ WINDOW_TOTALS: tuple[str, ...] = (
     "startup_latencies",
     "request_latencies_service",
     "startup_latencies_service",
+    "startup_latencies_fleet",
 )

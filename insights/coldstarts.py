@@ -39,9 +39,18 @@ class ColdStartSummary:
 
 
 def summary(
-    events: pd.DataFrame, points: pd.DataFrame, totals: pd.DataFrame, *, window_s: float
+    events: pd.DataFrame,
+    points: pd.DataFrame,
+    totals: pd.DataFrame,
+    *,
+    window_s: float,
+    startup_metric: str = "startup_latencies_service",
 ) -> ColdStartSummary:
-    """Figures for the frames given (already narrowed to a service or fleet by the caller)."""
+    """Figures for the frames given (already narrowed to a service or fleet by the caller).
+
+    ``totals`` holds whole-window histograms; ``startup_metric`` names the one merged over what
+    is shown (one service: "startup_latencies_service"; the fleet: "startup_latencies_fleet"),
+    whose percentiles are exact. With more or fewer than one such row they are unknown (NaN)."""
     starts = events[events["event"] == "start"]
     metric = (
         float(total(points, "startup_latencies", [], "count").sum()) if not points.empty else 0.0
@@ -50,11 +59,7 @@ def summary(
     svc = totals[totals["revision"] == ""] if not totals.empty else totals
 
     def pct(stat: str) -> float:
-        v = (
-            total(svc, "startup_latencies_service", [], stat)
-            if not svc.empty
-            else pd.Series(dtype=float)
-        )
+        v = total(svc, startup_metric, [], stat) if not svc.empty else pd.Series(dtype=float)
         return float(v.sum()) if len(v) == 1 else float("nan")
 
     return ColdStartSummary(

@@ -85,19 +85,25 @@ def test_overview_lists_every_simulated_service(app_data: Any, demo_emulator: An
 
 
 def _merged_percentile(
-    fleet: Any, service: str, start: Any, end: Any, q: float
+    fleet: Any,
+    service: str | None,
+    start: Any,
+    end: Any,
+    q: float,
+    metric: str = "run.googleapis.com/request_latencies",
 ) -> tuple[float, float]:
-    """p-q of every request_latencies sample of ``service`` in [start, end) from the raw
-    simulated histograms (numpy, independent of the collectors), and the bucket's width."""
+    """p-q of every sample of ``metric`` of ``service`` (None: every service) in [start, end)
+    from the raw simulated histograms (numpy, independent of the collectors), and the bucket's
+    width."""
     spec = fleet.spec
     first = int((start - spec.start).total_seconds() // 60)
     last = int((end - spec.start).total_seconds() // 60)
     total = None
     bounds = None
     for s in fleet.series:
-        if s.metric_type != "run.googleapis.com/request_latencies":
+        if s.metric_type != metric:
             continue
-        if s.resource_labels["service_name"] != service:
+        if service is not None and s.resource_labels["service_name"] != service:
             continue
         counts = np.clip(s.values.bucket_counts[first:last], 0, None).sum(axis=0)
         total = counts if total is None else total + counts
@@ -254,3 +260,20 @@ def test_custom_window_from_a_link(app_data: Any) -> None:
     label = " ".join(c.value for c in at.caption)
     assert f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC" in label
     assert at.dataframe, "the overview of the custom window"
+
+
+def test_fleet_startup_p95_matches_the_raw_histograms(app_data: Any, demo_emulator: Any) -> None:
+    at = run(page="app_pages/cold_starts.py")
+    shown = {m.label: m.value for m in at.metric}["Startup p95"]
+    assert shown != "—", "the fleet's startup p95 should be known"
+    scope, _ = app_data.scope_from_query({})
+    w = app_data.window_of(scope)
+    truth, width = _merged_percentile(
+        demo_emulator.fleet,
+        None,
+        w.start,
+        w.end,
+        0.95,
+        metric="run.googleapis.com/container/startup_latencies",
+    )
+    assert abs(float(shown.replace(",", "").split()[0]) - truth) <= width + 1
