@@ -233,42 +233,38 @@ def pareto(
     """
     fig = go.Figure()
     hover = f"%{{text}}<br>%{{x:,.2f}} {x_unit}<br>%{{y:,.1f}} {y_unit}<extra></extra>"
-    rest = grid[~grid["pareto"] & ~grid["current"]]
-    front = grid[grid["pareto"]].sort_values(x)
-    cur = grid[grid["current"]]
-    fig.add_trace(
-        go.Scatter(
-            x=rest[x],
-            y=rest[y],
-            text=rest[label],
-            mode="markers",
-            name="other settings",
-            marker={"color": "#c7c7c7", "size": 6},
-            hovertemplate=hover,
-        )
+    layers = (  # (rows, name, mode, marker), drawn in this order
+        (
+            grid[~grid["pareto"] & ~grid["current"]],
+            "other settings",
+            "markers",
+            {"color": "#c7c7c7", "size": 6},
+        ),
+        (
+            grid[grid["pareto"]].sort_values(x),
+            "best trade-offs",
+            "lines+markers",
+            {"color": "#1f77b4", "size": 8},
+        ),
+        (
+            grid[grid["current"]],
+            "current setting",
+            "markers",
+            {"color": "#d62728", "size": 16, "symbol": "star"},
+        ),
     )
-    fig.add_trace(
-        go.Scatter(
-            x=front[x],
-            y=front[y],
-            text=front[label],
-            mode="lines+markers",
-            name="best trade-offs",
-            marker={"color": "#1f77b4", "size": 8},
-            hovertemplate=hover,
+    for rows, name, mode, marker in layers:
+        fig.add_trace(
+            go.Scatter(
+                x=rows[x],
+                y=rows[y],
+                text=rows[label],
+                mode=mode,
+                name=name,
+                marker=marker,
+                hovertemplate=hover,
+            )
         )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=cur[x],
-            y=cur[y],
-            text=cur[label],
-            mode="markers",
-            name="current setting",
-            marker={"color": "#d62728", "size": 16, "symbol": "star"},
-            hovertemplate=hover,
-        )
-    )
     fig.update_layout(title=title, **{**LAYOUT, "hovermode": "closest", "height": 380})
     fig.update_xaxes(title=x_unit, rangemode="tozero")
     fig.update_yaxes(title=y_unit, rangemode="tozero")

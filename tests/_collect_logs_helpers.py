@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from google.cloud import run_v2
 from google.cloud.logging_v2.types import LogEntry
 from google.protobuf import json_format
 
+import emulator
+from collectors import clients as clients_mod
+from collectors.calls import CallPolicy
 from emulator.model import (
     FleetData,
     FleetSpec,
@@ -235,3 +240,22 @@ def settings(**env: str) -> Any:
     base = {"RUNWATCH_SOURCE": "demo", "RUNWATCH_DEMO_PROJECT": PROJECT}
     base.update({f"RUNWATCH_{k.upper()}": v for k, v in env.items()})
     return config.load(base)
+
+
+# Fast retries for tests against the loopback emulator (real calls, short backoff).
+FAST_POLICY = CallPolicy(timeout_s=5.0, attempts=3, deadline_s=10.0, backoff_initial_s=0.01)
+
+
+def dtypes(df: pd.DataFrame) -> dict[str, str]:
+    """A frame's dtypes as strings, to compare with collectors.schema."""
+    return {c: str(t) for c, t in df.dtypes.items()}
+
+
+def fresh_clients(emu: emulator.Emulator) -> Iterator[clients_mod.Clients]:
+    """Body of a per-test ``clients`` fixture: faults and call counts reset, clients closed."""
+    emu.faults.clear()
+    emu.calls.reset()
+    c = clients_mod.for_emulator(emu.address, policy=FAST_POLICY)
+    yield c
+    c.close()
+    emu.faults.clear()

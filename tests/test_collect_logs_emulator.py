@@ -19,16 +19,24 @@ import emulator
 from collectors import clients as clients_mod
 from collectors import schema
 from collectors.budget import Budgets
-from collectors.calls import LIST_LOG_ENTRIES, CallPolicy
+from collectors.calls import LIST_LOG_ENTRIES
 from collectors.logs import build_request, fetch_instance_events, fetch_instance_events_detailed
 from collectors.monitoring import MetricScope
 from collectors.window import TimeWindow
-from tests._collect_logs_helpers import END, PROJECT, START, expected_events, settings, small_fleet
+from tests._collect_logs_helpers import (
+    END,
+    PROJECT,
+    START,
+    dtypes,
+    expected_events,
+    fresh_clients,
+    settings,
+    small_fleet,
+)
 
 FLEET = small_fleet()
 WINDOW = TimeWindow.custom(START, END, alignment_s=60)
 METHOD = LIST_LOG_ENTRIES.name
-FAST = CallPolicy(timeout_s=5.0, attempts=3, deadline_s=10.0, backoff_initial_s=0.01)
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +47,7 @@ def emu() -> Iterator[emulator.Emulator]:
 
 @pytest.fixture
 def clients(emu: emulator.Emulator) -> Iterator[clients_mod.Clients]:
-    emu.faults.clear()
-    emu.calls.reset()
-    c = clients_mod.for_emulator(emu.address, policy=FAST)
-    yield c
-    c.close()
-    emu.faults.clear()
-
-
-def _dtypes(df: pd.DataFrame) -> dict[str, str]:
-    return {c: str(t) for c, t in df.dtypes.items()}
+    yield from fresh_clients(emu)
 
 
 def _fetch(clients: clients_mod.Clients, scope: object = None, **kw: object) -> tuple:
@@ -67,7 +66,7 @@ def test_full_result_matches_the_fleet(
     result, stats = _fetch(clients)
     df = result.frame
     assert result.quality.status == "complete", result.quality.reasons
-    assert _dtypes(df) == dict(schema.INSTANCE_EVENTS)
+    assert dtypes(df) == dict(schema.INSTANCE_EVENTS)
     assert Counter(df["event"]) == Counter(expected_events(FLEET))
     # 1000 a page: one call for the lifecycle log, one for the rejections
     assert emu.calls.snapshot().get(METHOD) == stats[0].pages == 2
@@ -101,7 +100,7 @@ def test_scope_narrows_the_filter_and_empty_keeps_schema(clients: clients_mod.Cl
     empty, _ = _fetch(clients, MetricScope(services=("no-such-service",)))
     assert empty.quality.complete
     assert empty.frame.empty
-    assert _dtypes(empty.frame) == dict(schema.INSTANCE_EVENTS)
+    assert dtypes(empty.frame) == dict(schema.INSTANCE_EVENTS)
 
 
 def test_paging_gives_the_same_events(clients: clients_mod.Clients, emu: emulator.Emulator) -> None:
@@ -128,7 +127,7 @@ def test_failure_on_page_two_keeps_page_one(
     assert "kept the 1 page(s)" in rejections
     assert stats[0].pages == 2
     assert 0 < len(result.frame) <= 40
-    assert _dtypes(result.frame) == dict(schema.INSTANCE_EVENTS)
+    assert dtypes(result.frame) == dict(schema.INSTANCE_EVENTS)
 
 
 def test_duplicated_and_shuffled_entries_are_deduplicated(

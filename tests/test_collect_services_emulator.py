@@ -14,12 +14,17 @@ import pytest
 import emulator
 from collectors import clients as clients_mod
 from collectors import schema
-from collectors.calls import LIST_LOCATIONS, LIST_REVISIONS, LIST_SERVICES, CallPolicy
+from collectors.calls import LIST_LOCATIONS, LIST_REVISIONS, LIST_SERVICES
 from collectors.services import fetch_config
-from tests._collect_logs_helpers import PROJECT, REVS, small_fleet
+from tests._collect_logs_helpers import (
+    PROJECT,
+    REVS,
+    dtypes,
+    fresh_clients,
+    small_fleet,
+)
 
 FLEET = small_fleet(starts_per_revision=2)
-FAST = CallPolicy(timeout_s=5.0, attempts=3, deadline_s=10.0, backoff_initial_s=0.01)
 REGIONS = sorted({s.region for s in FLEET.spec.services})
 
 
@@ -31,16 +36,7 @@ def emu() -> Iterator[emulator.Emulator]:
 
 @pytest.fixture
 def clients(emu: emulator.Emulator) -> Iterator[clients_mod.Clients]:
-    emu.faults.clear()
-    emu.calls.reset()
-    c = clients_mod.for_emulator(emu.address, policy=FAST)
-    yield c
-    c.close()
-    emu.faults.clear()
-
-
-def _dtypes(df: pd.DataFrame) -> dict[str, str]:
-    return {c: str(t) for c, t in df.dtypes.items()}
+    yield from fresh_clients(emu)
 
 
 def test_revisions_equal_the_spec(clients: clients_mod.Clients, emu: emulator.Emulator) -> None:
@@ -51,7 +47,7 @@ def test_revisions_equal_the_spec(clients: clients_mod.Clients, emu: emulator.Em
         (cfg.traffic, schema.TRAFFIC),
     ):
         assert result.quality.complete, result.quality.reasons
-        assert _dtypes(result.frame) == dict(frame_schema)
+        assert dtypes(result.frame) == dict(frame_schema)
     revs = cfg.revisions.frame.set_index("revision")
     assert set(revs.index) == {r.name for _, _, r in REVS}
     for region, svc, spec in REVS:
@@ -109,7 +105,7 @@ def test_scope_by_service_and_region(clients: clients_mod.Clients, emu: emulator
         (empty.traffic, schema.TRAFFIC),
     ):
         assert result.frame.empty
-        assert _dtypes(result.frame) == dict(frame_schema)
+        assert dtypes(result.frame) == dict(frame_schema)
 
 
 def test_a_failing_region_leaves_the_others(

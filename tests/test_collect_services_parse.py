@@ -9,7 +9,7 @@ import pytest
 from google.cloud import run_v2
 
 from collectors import runconfig, schema
-from tests._collect_logs_helpers import load_json, v2_services
+from tests._collect_logs_helpers import dtypes, load_json, v2_services
 
 FIXTURES = (
     "cloudrun_v2_service_get_firebase-tools_runv2_comment.json",
@@ -18,16 +18,12 @@ FIXTURES = (
 )
 
 
-def _dtypes(df: pd.DataFrame) -> dict[str, str]:
-    return {c: str(t) for c, t in df.dtypes.items()}
-
-
 @pytest.mark.parametrize("name", FIXTURES)
 def test_services_frame_matches_json(name: str) -> None:
     raw = load_json(name)
     items = raw.get("services", [raw])
     df = runconfig.frame([runconfig.service_row(s) for s in v2_services(name)], schema.SERVICES)
-    assert _dtypes(df) == dict(schema.SERVICES)
+    assert dtypes(df) == dict(schema.SERVICES)
     assert len(df) == len(items)
     for (_, row), obj in zip(df.iterrows(), items, strict=True):
         parts = obj["name"].split("/")
@@ -51,7 +47,7 @@ def test_template_revisions_match_json(name: str) -> None:
     df = runconfig.frame(
         [runconfig.template_revision_row(s) for s in v2_services(name)], schema.REVISIONS
     )
-    assert _dtypes(df) == dict(schema.REVISIONS)
+    assert dtypes(df) == dict(schema.REVISIONS)
     for (_, row), obj in zip(df.iterrows(), items, strict=True):
         tpl = obj["template"]
         res = tpl["containers"][0]["resources"]
@@ -92,7 +88,7 @@ def test_traffic_without_ready_revision_stays_unresolved() -> None:
     rows = runconfig.traffic_rows(by_name["no-image-permission"])
     assert [r["revision"] for r in rows] == [""]
     df = runconfig.frame(rows, schema.TRAFFIC)
-    assert _dtypes(df) == dict(schema.TRAFFIC)
+    assert dtypes(df) == dict(schema.TRAFFIC)
 
 
 def _revision(**kw: object) -> object:
@@ -168,7 +164,7 @@ def test_bad_quantity_becomes_unknown_with_a_note() -> None:
     assert notes
     assert "lots" in notes[0]
     df = runconfig.frame([row], schema.REVISIONS)
-    assert _dtypes(df) == dict(schema.REVISIONS)
+    assert dtypes(df) == dict(schema.REVISIONS)
 
 
 @pytest.mark.parametrize(
