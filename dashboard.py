@@ -7,7 +7,9 @@ app_data.scope_from_query before anything uses it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import streamlit as st
 
@@ -31,77 +33,130 @@ WINDOW_LABELS = {
 }
 
 
-def sidebar() -> None:
+# The sidebar widgets' keys; a key present in st.session_state holds the user's latest choice.
+KEYS = app_data.SCOPE_KEYS
+
+
+def _choice(key: str, options: Sequence[Any], fallback: Any) -> Any:
+    """The user's choice for a sidebar widget if it is still an option, else ``fallback``.
+
+    Runs before the widget exists in this run, so a stale choice can still be dropped here.
+    """
+    if key not in st.session_state:
+        return fallback
+    if st.session_state[key] in options:
+        return st.session_state[key]
+    del st.session_state[key]
+    return fallback
+
+
+def resolve_scope() -> tuple[app_data.Scope, list[str], list[str], list[str]]:
+    """This run's scope: the link's, with the sidebar choices the user made applied.
+
+    Returns the scope, the link's warnings and the region and service options. The page runs
+    before the sidebar is drawn (the browser gets the page's charts first), so the choices are
+    read from the widgets' session state rather than from their return values.
+    """
+    src = app_data.source()
+    query, warnings = app_data.scope_from_query(st.query_params.to_dict())
+    project = _choice(KEYS["project"], src.projects, query.project)
+    window = _choice(KEYS["window"], list(WINDOW_LABELS), query.window)
+    start, end = query.start, query.end
+    if window == "custom":
+        start, end = custom_range(query, draw=False)
+    scope = app_data.rescope(query, project=project, window=window, start=start, end=end)
+    try:
+        with st.spinner("Loading services, metrics and logs…"):
+            services = app_data.service_list(scope)
+        region_options = sorted(set(services["location"]))
+        svc_options = ["", *sorted(set(services["service"]))]
+    except app_data.DataError:  # the page shows the error in plain words
+        region_options, svc_options = [], [""]
+    regions = [
+        r for r in st.session_state.get(KEYS["regions"], scope.regions) if r in region_options
+    ]
+    if KEYS["regions"] in st.session_state:
+        st.session_state[KEYS["regions"]] = regions
+    current = scope.service if scope.service in svc_options else ""
+    service = _choice(KEYS["service"], svc_options, current)
+    new = app_data.rescope(scope, regions=tuple(regions), service=service)
+    if new != query:
+        st.query_params.from_dict(app_data.to_query(new))
+    return new, warnings, region_options, svc_options
+
+
+def sidebar(
+    scope: app_data.Scope, warnings: list[str], region_options: list[str], svc_options: list[str]
+) -> None:
+    """The scope widgets, drawn after the page. Each keeps its value in st.session_state under
+    KEYS; the value resolve_scope chose is the widget's starting value."""
     if app_data.CONFIG_ERROR:
         st.error(f"Configuration problem: {app_data.CONFIG_ERROR}. Using the defaults instead.")
     src = app_data.source()
+
+    def start_at(key: str, options: Sequence[Any], value: Any) -> dict[str, int]:
+        # A widget whose key is in session state takes its value from there.
+        return {} if key in st.session_state else {"index": list(options).index(value)}
+
     with st.sidebar:
         st.markdown(
             f"### runwatch  \n:{'orange' if src.label == 'Demo' else 'green'}-badge"
             f"[{src.label}] {src.detail}"
         )
-        scope, warnings = app_data.scope_from_query(st.query_params.to_dict())
         for w in warnings:
             st.warning(w, icon="⚠️")
-        project = st.selectbox(
-            "Project", src.projects, index=src.projects.index(scope.project), key="scope_project"
+        st.selectbox(
+            "Project",
+            src.projects,
+            key=KEYS["project"],
+            **start_at(KEYS["project"], src.projects, scope.project),
         )
-        window = st.selectbox(
+        st.selectbox(
             "Time window",
             list(WINDOW_LABELS),
-            index=list(WINDOW_LABELS).index(scope.window),
             format_func=WINDOW_LABELS.__getitem__,
-            key="scope_window",
+            key=KEYS["window"],
+            **start_at(KEYS["window"], list(WINDOW_LABELS), scope.window),
         )
-        start, end = scope.start, scope.end
-        if window == "custom":
-            start, end = custom_range(scope)
-        try:
-            with st.spinner("Loading services, metrics and logs…"):
-                services = app_data.service_list(scope)
-        except app_data.DataError:
-            services = None  # the page shows the error in plain words
-        region_options = sorted(set(services["location"])) if services is not None else []
-        regions = st.multiselect(
+        if scope.window == "custom":
+            custom_range(scope, draw=True)
+        st.multiselect(
             "Regions",
             region_options,
-            default=[r for r in scope.regions if r in region_options],
+            default=None if KEYS["regions"] in st.session_state else list(scope.regions),
             placeholder="All regions",
-            key="scope_regions",
+            key=KEYS["regions"],
         )
-        svc_options = [""] + (sorted(set(services["service"])) if services is not None else [])
-        current = scope.service if scope.service in svc_options else ""
-        service = st.selectbox(
+        st.selectbox(
             "Service",
             svc_options,
-            index=svc_options.index(current),
             format_func=lambda s: s or "All services",
-            key="scope_service",
+            key=KEYS["service"],
+            **start_at(KEYS["service"], svc_options, scope.service),
         )
-        new = app_data.rescope(
-            scope,
-            project=project,
-            window=window,
-            regions=tuple(regions),
-            service=service,
-            start=start,
-            end=end,
-        )
-        if new != scope:
-            st.query_params.from_dict(app_data.to_query(new))
-        st.caption(app_data.window_label(new))
-        st.session_state["scope"] = new
+        st.caption(app_data.window_label(scope))
 
 
-def custom_range(scope: app_data.Scope) -> tuple[datetime, datetime]:
-    """Start and end pickers (UTC) for a custom window, defaulting to the last 24 hours."""
+def custom_range(scope: app_data.Scope, *, draw: bool) -> tuple[datetime, datetime]:
+    """Start and end (UTC) of a custom window: the pickers' values, else the scope's, else the
+    last 24 hours. With ``draw``, the two pickers are drawn."""
     end_default = scope.end or app_data.now()
     start_default = scope.start or end_default - timedelta(hours=24)
     naive = {"start": start_default.replace(tzinfo=None), "end": end_default.replace(tzinfo=None)}
-    start = st.datetime_input("From (UTC)", naive["start"], key="scope_start", step=300)
-    end = st.datetime_input("To (UTC)", naive["end"], key="scope_end", step=300)
-    return start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)
+    picked = {}
+    for name, label in (("start", "From (UTC)"), ("end", "To (UTC)")):
+        key = KEYS[name]
+        if draw:
+            default = None if key in st.session_state else naive[name]
+            picked[name] = st.datetime_input(label, default, key=key, step=300)
+        else:
+            picked[name] = st.session_state.get(key) or naive[name]
+    return picked["start"].replace(tzinfo=UTC), picked["end"].replace(tzinfo=UTC)
 
 
-sidebar()
-st.navigation(PAGES).run()
+scope, warnings, region_options, svc_options = resolve_scope()
+st.session_state["scope"] = scope
+try:
+    st.navigation(PAGES).run()
+finally:  # also after st.stop() in a page: the scope stays changeable
+    sidebar(scope, warnings, region_options, svc_options)

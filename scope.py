@@ -14,6 +14,16 @@ from datetime import datetime, timedelta
 from collectors import names
 
 PRESETS = ("1h", "6h", "24h", "7d", "30d")
+# The sidebar widgets' keys in the session state, by scope field (a page that changes the scope,
+# e.g. the overview opening a service, sets the widget's value before the sidebar is drawn).
+WIDGET_KEYS = {
+    "project": "scope_project",
+    "window": "scope_window",
+    "regions": "scope_regions",
+    "service": "scope_service",
+    "start": "scope_start",
+    "end": "scope_end",
+}
 CUSTOM = "custom"
 MAX_CUSTOM = timedelta(days=30)
 

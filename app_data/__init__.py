@@ -56,6 +56,7 @@ from scope import Scope as Scope
 
 T = TypeVar("T")
 TTL = SETTINGS.cache_ttl_s
+SCOPE_KEYS = scope_mod.WIDGET_KEYS
 MAX = base.MAX_ENTRIES
 MONEY_COLUMNS = {
     col: st.column_config.NumberColumn(col.replace("_", " "), format="$%.2f")

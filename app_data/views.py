@@ -176,10 +176,12 @@ def build_revisions(
         stable=stable,
         candidate=candidate,
         verdict=verdict,
-        request_rate=_series(pts, "request_count", "value", chosen, per_s=p),
+        request_rate=(rate := _series(pts, "request_count", "value", chosen, per_s=p)),
         latency=_series(pts, "request_latencies", "p50,p95,p99", chosen, keep_stat=True),
         instances=_series(pts, "instance_count", "value", chosen),
-        errors=_series(pts, "request_count", "value", chosen, per_s=p, response_class="5xx"),
+        errors=rv.errors_where_served(
+            _series(pts, "request_count", "value", chosen, per_s=p, response_class="5xx"), rate
+        ),
         markers=rv.markers(cfg, pts, service=scope.service, start=w.start),
         quality=quality_of(frames).merge(totals.quality),
         period_s=p,

@@ -7,98 +7,106 @@ import streamlit as st
 import app_data
 import charts
 
-scope = st.session_state["scope"]
-st.title("Cold starts")
-st.caption(f"{scope.service or 'All services'} · instance starts from the platform's own logs")
 
-try:
-    view = app_data.cold_starts(scope)
-except app_data.DataError as err:
-    st.error(f"Could not load instance events: {err}")
-    st.stop()
+def show() -> None:
+    """The page. Returns early (rather than st.stop()) where there is nothing more to show, so
+    the router still draws the sidebar after it."""
+    scope = st.session_state["scope"]
+    st.title("Cold starts")
+    st.caption(f"{scope.service or 'All services'} · instance starts from the platform's own logs")
 
-if not view.quality.complete:
-    st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
+    try:
+        view = app_data.cold_starts(scope)
+    except app_data.DataError as err:
+        st.error(f"Could not load instance events: {err}")
+        return
 
-s = view.summary
-a, b, c, d = st.columns(4)
-a.metric("Cold starts", f"{s.starts:,}", help="Instance starts in the window (all reasons)")
-b.metric("Per day", f"{s.per_day:,.1f}")
-c.metric(
-    "Per 1k requests", "—" if s.per_1k_requests != s.per_1k_requests else f"{s.per_1k_requests:.2f}"
-)
-d.metric(
-    "Startup p95",
-    "—" if s.startup_p95_ms != s.startup_p95_ms else f"{s.startup_p95_ms:,.0f} ms",
-    help="From container/startup_latencies (one sample per start); choose a service",
-)
-e, f, g, h = st.columns(4)
-for col, (reason, n) in zip((e, f, g), sorted(s.by_reason.items()), strict=False):
-    col.metric(f"Starts: {reason}", f"{n:,}")
-h.metric("OOM kills / 429 rejections", f"{s.oom_kills:,} / {s.rejected_429:,}")
-if s.agreement == s.agreement and abs(s.agreement - 1) > 0.05:
-    st.warning(
-        f"Logs show {s.starts:,} starts but the startup-latency metric counts "
-        f"{s.starts_metric:,.0f}: some log entries may be missing."
+    if not view.quality.complete:
+        st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
+
+    s = view.summary
+    a, b, c, d = st.columns(4)
+    a.metric("Cold starts", f"{s.starts:,}", help="Instance starts in the window (all reasons)")
+    b.metric("Per day", f"{s.per_day:,.1f}")
+    c.metric(
+        "Per 1k requests",
+        "—" if s.per_1k_requests != s.per_1k_requests else f"{s.per_1k_requests:.2f}",
     )
-
-if s.starts == 0:
-    st.info("No instance started in this window: nothing scaled up, rolled out or recycled.")
-else:
-    st.plotly_chart(
-        charts.bars_over_time(
-            view.over_time,
-            title=f"Instance starts per {view.bucket} by reason",
-            unit="starts",
-            color="reason",
-            colors=charts.REASON_COLORS,
-        ),
-        key="cs_over_time",
+    d.metric(
+        "Startup p95",
+        "—" if s.startup_p95_ms != s.startup_p95_ms else f"{s.startup_p95_ms:,.0f} ms",
+        help="From container/startup_latencies (one sample per start); choose a service",
     )
-    pcts = {k: v for k, v in (("p50", s.startup_p50_ms), ("p95", s.startup_p95_ms)) if v == v}
-    st.plotly_chart(
-        charts.histogram(
-            view.startup_ms,
-            title="Startup time (start → ready probe, from logs)",
-            unit="ms",
-            percentiles=pcts,
-        ),
-        key="cs_startup",
+    e, f, g, h = st.columns(4)
+    for col, (reason, n) in zip((e, f, g), sorted(s.by_reason.items()), strict=False):
+        col.metric(f"Starts: {reason}", f"{n:,}")
+    h.metric("OOM kills / 429 rejections", f"{s.oom_kills:,} / {s.rejected_429:,}")
+    if s.agreement == s.agreement and abs(s.agreement - 1) > 0.05:
+        st.warning(
+            f"Logs show {s.starts:,} starts but the startup-latency metric counts "
+            f"{s.starts_metric:,.0f}: some log entries may be missing."
+        )
+
+    if s.starts == 0:
+        st.info("No instance started in this window: nothing scaled up, rolled out or recycled.")
+    else:
+        st.plotly_chart(
+            charts.bars_over_time(
+                view.over_time,
+                title=f"Instance starts per {view.bucket} by reason",
+                unit="starts",
+                color="reason",
+                colors=charts.REASON_COLORS,
+            ),
+            key="cs_over_time",
+        )
+        pcts = {k: v for k, v in (("p50", s.startup_p50_ms), ("p95", s.startup_p95_ms)) if v == v}
+        st.plotly_chart(
+            charts.histogram(
+                view.startup_ms,
+                title="Startup time (start → ready probe, from logs)",
+                unit="ms",
+                percentiles=pcts,
+            ),
+            key="cs_startup",
+        )
+
+    st.subheader("Per revision")
+    st.dataframe(
+        view.per_revision,
+        hide_index=True,
+        key="cs_per_revision",
+        column_config={"per_1k_requests": st.column_config.NumberColumn(format="%.2f")},
     )
-
-st.subheader("Per revision")
-st.dataframe(
-    view.per_revision,
-    hide_index=True,
-    key="cs_per_revision",
-    column_config={"per_1k_requests": st.column_config.NumberColumn(format="%.2f")},
-)
-st.download_button(
-    "Download CSV",
-    view.per_revision.to_csv(index=False),
-    "cold-starts.csv",
-    "text/csv",
-    key="cs_csv",
-)
-
-st.subheader("Recent starts")
-st.dataframe(view.recent_starts, hide_index=True, key="cs_recent")
-st.download_button(
-    "Download CSV",
-    view.recent_starts.to_csv(index=False),
-    "recent-starts.csv",
-    "text/csv",
-    key="cs_recent_csv",
-)
-st.subheader("Out-of-memory kills, exits and rejected requests")
-if view.failures.empty:
-    st.info("None in this window.")
-else:
-    st.dataframe(view.failures, hide_index=True, key="cs_failures")
     st.download_button(
         "Download CSV",
-        view.failures.to_csv(index=False),
-        "failures.csv",
+        view.per_revision.to_csv(index=False),
+        "cold-starts.csv",
         "text/csv",
-        key="cs_fail_csv",
+        key="cs_csv",
     )
+
+    st.subheader("Recent starts")
+    st.dataframe(view.recent_starts, hide_index=True, key="cs_recent")
+    st.download_button(
+        "Download CSV",
+        view.recent_starts.to_csv(index=False),
+        "recent-starts.csv",
+        "text/csv",
+        key="cs_recent_csv",
+    )
+    st.subheader("Out-of-memory kills, exits and rejected requests")
+    if view.failures.empty:
+        st.info("None in this window.")
+    else:
+        st.dataframe(view.failures, hide_index=True, key="cs_failures")
+        st.download_button(
+            "Download CSV",
+            view.failures.to_csv(index=False),
+            "failures.csv",
+            "text/csv",
+            key="cs_fail_csv",
+        )
+
+
+show()

@@ -7,74 +7,6 @@ import streamlit as st
 import app_data
 import charts
 
-scope = st.session_state["scope"]
-st.title("Cost & tuning")
-
-if not scope.service:
-    st.info("Choose a service in the sidebar to see its cost and tune its settings.")
-    st.stop()
-
-with st.expander("Pricing options", expanded=False):
-    left, right = st.columns(2)
-    free = left.toggle(
-        "Apply the monthly free tier",
-        value=app_data.SETTINGS.free_tier,
-        key="cost_free",
-        help="The free tier is per billing account: switch it "
-        "off if other services already use it.",
-    )
-    cud = right.selectbox(
-        "Committed use discount",
-        list(app_data.CUD_CHOICES),
-        format_func=app_data.CUD_CHOICES.__getitem__,
-        key="cost_cud",
-    )
-    cpu = left.selectbox(
-        "vCPU",
-        app_data.CPU_CHOICES,
-        index=None,
-        key="cost_cpu",
-        placeholder="current",
-        help="Evaluate the grid at another CPU limit",
-    )
-    mem = right.selectbox(
-        "Memory (GiB)",
-        app_data.MEMORY_CHOICES_GIB,
-        index=None,
-        key="cost_mem",
-        placeholder="current",
-    )
-
-try:
-    with st.spinner("Replaying the observed traffic under other settings…"):
-        view = app_data.cost(scope, cpu=cpu, memory_gib=mem, free_tier=free, cud=cud)
-except app_data.DataError as err:
-    st.error(f"Could not load {scope.service}: {err}")
-    st.stop()
-assert view is not None
-
-if not view.quality.complete:
-    st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
-if len(view.regions) > 1:
-    st.caption(f"{view.service} runs in {', '.join(view.regions)}; showing {view.region}.")
-
-st.subheader(f"Observed cost over the last {view.history}")
-st.caption(app_data.observed_caption(view))
-st.dataframe(
-    view.observed, hide_index=True, key="cost_observed", column_config=app_data.MONEY_COLUMNS
-)
-st.download_button(
-    "Download CSV",
-    view.observed.to_csv(index=False),
-    f"{view.service}-observed-cost.csv",
-    "text/csv",
-    key="cost_observed_csv",
-)
-
-if view.cannot_estimate:
-    st.info(f"Cannot estimate other settings because {view.cannot_estimate}.")
-    st.stop()
-
 
 @st.fragment
 def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> None:
@@ -146,33 +78,108 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
     )
 
 
-what_if(view, cpu, mem)
+def show() -> None:
+    """The page. Returns early (rather than st.stop()) where there is nothing more to show, so
+    the router still draws the sidebar after it."""
+    scope = st.session_state["scope"]
+    st.title("Cost & tuning")
 
-front = app_data.labelled(view.table)
-st.plotly_chart(
-    charts.pareto(
-        front,
-        x="monthly_cost",
-        y="cold_starts_per_day",
-        x_unit="$/month",
-        y_unit="cold starts/day",
-        label="label",
-        title="Monthly cost against cold starts",
-    ),
-    key="cost_pareto",
-)
+    if not scope.service:
+        st.info("Choose a service in the sidebar to see its cost and tune its settings.")
+        return
 
-st.subheader("Advice")
-for tip in view.advice or ["No change would save enough to recommend one."]:
-    st.markdown(f"- {tip}")
-if view.unconfirmed:
-    st.warning(
-        "Some rates used are not confirmed by Google's pricing page: " + ", ".join(view.unconfirmed)
+    with st.expander("Pricing options", expanded=False):
+        left, right = st.columns(2)
+        free = left.toggle(
+            "Apply the monthly free tier",
+            value=app_data.SETTINGS.free_tier,
+            key="cost_free",
+            help="The free tier is per billing account: switch it "
+            "off if other services already use it.",
+        )
+        cud = right.selectbox(
+            "Committed use discount",
+            list(app_data.CUD_CHOICES),
+            format_func=app_data.CUD_CHOICES.__getitem__,
+            key="cost_cud",
+        )
+        cpu = left.selectbox(
+            "vCPU",
+            app_data.CPU_CHOICES,
+            index=None,
+            key="cost_cpu",
+            placeholder="current",
+            help="Evaluate the grid at another CPU limit",
+        )
+        mem = right.selectbox(
+            "Memory (GiB)",
+            app_data.MEMORY_CHOICES_GIB,
+            index=None,
+            key="cost_mem",
+            placeholder="current",
+        )
+
+    try:
+        with st.spinner("Replaying the observed traffic under other settings…"):
+            view = app_data.cost(scope, cpu=cpu, memory_gib=mem, free_tier=free, cud=cud)
+    except app_data.DataError as err:
+        st.error(f"Could not load {scope.service}: {err}")
+        return
+    assert view is not None
+
+    if not view.quality.complete:
+        st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
+    if len(view.regions) > 1:
+        st.caption(f"{view.service} runs in {', '.join(view.regions)}; showing {view.region}.")
+
+    st.subheader(f"Observed cost over the last {view.history}")
+    st.caption(app_data.observed_caption(view))
+    st.dataframe(
+        view.observed, hide_index=True, key="cost_observed", column_config=app_data.MONEY_COLUMNS
     )
-st.download_button(
-    "Download the what-if grid (CSV)",
-    view.table.to_csv(index=False),
-    f"{view.service}-whatif.csv",
-    "text/csv",
-    key="cost_grid_csv",
-)
+    st.download_button(
+        "Download CSV",
+        view.observed.to_csv(index=False),
+        f"{view.service}-observed-cost.csv",
+        "text/csv",
+        key="cost_observed_csv",
+    )
+
+    if view.cannot_estimate:
+        st.info(f"Cannot estimate other settings because {view.cannot_estimate}.")
+        return
+
+    what_if(view, cpu, mem)
+
+    front = app_data.labelled(view.table)
+    st.plotly_chart(
+        charts.pareto(
+            front,
+            x="monthly_cost",
+            y="cold_starts_per_day",
+            x_unit="$/month",
+            y_unit="cold starts/day",
+            label="label",
+            title="Monthly cost against cold starts",
+        ),
+        key="cost_pareto",
+    )
+
+    st.subheader("Advice")
+    for tip in view.advice or ["No change would save enough to recommend one."]:
+        st.markdown(f"- {tip}")
+    if view.unconfirmed:
+        st.warning(
+            "Some rates used are not confirmed by Google's pricing page: "
+            + ", ".join(view.unconfirmed)
+        )
+    st.download_button(
+        "Download the what-if grid (CSV)",
+        view.table.to_csv(index=False),
+        f"{view.service}-whatif.csv",
+        "text/csv",
+        key="cost_grid_csv",
+    )
+
+
+show()

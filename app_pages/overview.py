@@ -7,59 +7,85 @@ import streamlit as st
 import app_data
 import charts
 
-scope = st.session_state["scope"]
-st.title("Fleet overview")
 
-try:
-    view = app_data.overview(scope)
-except app_data.DataError as err:
-    st.error(f"Could not load the fleet: {err}")
-    st.stop()
+def show() -> None:
+    """The page. Returns early (rather than st.stop()) where there is nothing more to show, so
+    the router still draws the sidebar after it."""
+    scope = st.session_state["scope"]
+    st.title("Fleet overview")
 
-if not view.quality.complete:
-    st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
+    try:
+        view = app_data.overview(scope)
+    except app_data.DataError as err:
+        st.error(f"Could not load the fleet: {err}")
+        return
 
-if view.table.empty:
-    st.info("No Cloud Run services in this project and region selection.")
-    st.stop()
+    if not view.quality.complete:
+        st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
 
-if view.attention:
-    st.subheader("Needs a look")
-    st.markdown("\n".join(f"- {line}" for line in view.attention))
+    if view.table.empty:
+        st.info("No Cloud Run services in this project and region selection.")
+        return
 
-st.subheader("Services")
-st.dataframe(
-    view.table,
-    hide_index=True,
-    width="stretch",
-    key="overview_table",
-    column_config={
-        "trend": st.column_config.LineChartColumn("requests/s trend", width="small"),
-        "requests_per_s": st.column_config.NumberColumn("req/s", format="%.2f"),
-        "error_5xx_pct": st.column_config.NumberColumn("5xx %", format="%.2f"),
-        "p95_ms": st.column_config.NumberColumn("p95 (ms)", format="%.0f"),
-        "instances_active": st.column_config.NumberColumn("active inst.", format="%.2f"),
-        "instances_idle": st.column_config.NumberColumn("idle inst.", format="%.2f"),
-        "cold_starts_per_day": st.column_config.NumberColumn("cold starts/day", format="%.0f"),
-        "observed_cost": st.column_config.NumberColumn("cost in window", format="$%.2f"),
-        "monthly_cost": st.column_config.NumberColumn("projected $/month", format="$%.2f"),
-    },
-)
-st.download_button(
-    "Download CSV",
-    view.csv,
-    "runwatch-overview.csv",
-    "text/csv",
-    key="overview_csv",
-)
+    # The table sits above the chart but is sent after it: the browser starts loading plotly
+    # while it draws the table (bench/bench_dashboard.py, time to first chart).
+    top = st.container()
+    st.plotly_chart(
+        charts.time_series(
+            view.request_trend.rename(columns={"service": "series"}),
+            title="Request rate",
+            unit="req/s",
+            color="series",
+            missing_is_zero=True,
+            period_s=view.period_s,
+        ),
+        key="overview_requests",
+    )
 
-st.plotly_chart(
-    charts.time_series(
-        view.request_trend.rename(columns={"service": "series"}),
-        title="Request rate",
-        unit="req/s",
-        color="series",
-        period_s=view.period_s,
-    ),
-    key="overview_requests",
-)
+    with top:
+        if view.attention:
+            st.subheader("Needs a look")
+            st.markdown("\n".join(f"- {line}" for line in view.attention))
+
+        st.subheader("Services")
+        st.caption("Select a row to open that service's revisions.")
+        table = st.dataframe(
+            view.table,
+            hide_index=True,
+            width="stretch",
+            key="overview_table",
+            on_select="rerun",
+            selection_mode="single-row",
+            column_config={
+                "trend": st.column_config.LineChartColumn("requests/s trend", width="small"),
+                "requests_per_s": st.column_config.NumberColumn("req/s", format="%.2f"),
+                "error_5xx_pct": st.column_config.NumberColumn("5xx %", format="%.2f"),
+                "p95_ms": st.column_config.NumberColumn("p95 (ms)", format="%.0f"),
+                "instances_active": st.column_config.NumberColumn("active inst.", format="%.2f"),
+                "instances_idle": st.column_config.NumberColumn("idle inst.", format="%.2f"),
+                "cold_starts_per_day": st.column_config.NumberColumn(
+                    "cold starts/day", format="%.0f"
+                ),
+                "observed_cost": st.column_config.NumberColumn("cost in window", format="$%.2f"),
+                "monthly_cost": st.column_config.NumberColumn("projected $/month", format="$%.2f"),
+            },
+        )
+        st.download_button(
+            "Download CSV",
+            view.csv,
+            "runwatch-overview.csv",
+            "text/csv",
+            key="overview_csv",
+        )
+
+    rows = table.selection.rows
+    if rows:
+        service = str(view.table.iloc[rows[0]]["service"])
+        # The sidebar is drawn after the page, so its service choice can still be set here.
+        st.session_state[app_data.SCOPE_KEYS["service"]] = service
+        st.switch_page(
+            "app_pages/revisions.py", query_params=app_data.to_query(scope.with_service(service))
+        )
+
+
+show()

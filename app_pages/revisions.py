@@ -7,84 +7,101 @@ import streamlit as st
 import app_data
 import charts
 
-scope = st.session_state["scope"]
-st.title("Revisions")
 
-if not scope.service:
-    st.info("Choose a service in the sidebar to compare its revisions.")
-    st.stop()
+def show() -> None:
+    """The page. Returns early (rather than st.stop()) where there is nothing more to show, so
+    the router still draws the sidebar after it."""
+    scope = st.session_state["scope"]
+    st.title("Revisions")
 
-try:
-    view = app_data.revisions(scope, list(scope.revisions))
-except app_data.DataError as err:
-    st.error(f"Could not load the revisions of {scope.service}: {err}")
-    st.stop()
+    if not scope.service:
+        st.info("Choose a service in the sidebar to compare its revisions.")
+        return
 
-if view is None or not view.all_revisions:
-    st.info(f"No revisions of {scope.service} in this window and region selection.")
-    st.stop()
-if not view.quality.complete:
-    st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
+    try:
+        view = app_data.revisions(scope, list(scope.revisions))
+    except app_data.DataError as err:
+        st.error(f"Could not load the revisions of {scope.service}: {err}")
+        return
 
-picked = st.multiselect(
-    "Revisions to compare",
-    view.all_revisions,
-    default=view.selected,
-    key="rev_pick",
-    help="By default the revisions that receive traffic now.",
-)
-if picked != view.selected:
-    st.query_params["rev"] = ",".join(picked)
-    view = app_data.revisions(scope, picked) or view
-if len(view.selected) < 2:
-    st.info("Pick at least two revisions to compare them.")
+    if view is None or not view.all_revisions:
+        st.info(f"No revisions of {scope.service} in this window and region selection.")
+        return
+    if not view.quality.complete:
+        st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
 
-cols = st.columns(max(len(view.selected), 1))
-base = view.cards.set_index("revision")
-for col, rev in zip(cols, view.selected, strict=False):
-    card = base.loc[rev]
-    ref = base.loc[view.stable] if view.stable and rev != view.stable else None
-    with col, st.container(border=True):
-        role = "stable" if rev == view.stable else ("candidate" if rev == view.candidate else "")
-        st.html(app_data.card_header(rev, view.colors.get(rev, "#444"), role))
-        st.caption(app_data.card_caption(card))
-        for label, field, fmt, worse_up in app_data.CARD_METRICS:
-            value, delta = app_data.card_value(card, ref, field, fmt)
-            st.metric(label, value, delta, delta_color="inverse" if worse_up else "normal")
-
-if view.verdict is not None:
-    v = view.verdict
-    show = {"regression": st.error, "improvement": st.success}.get(v.status, st.info)
-    show(f"**Canary verdict:** {v.headline}")
-    with st.expander("How the verdict was reached"):
-        st.markdown(app_data.VERDICT_METHOD)
-        for line in v.details:
-            st.markdown(f"- {line}")
-
-st.download_button(
-    "Download CSV",
-    view.cards.to_csv(index=False),
-    f"{scope.service}-revisions.csv",
-    "text/csv",
-    key="rev_csv",
-)
-
-kw = {"colors": view.colors, "period_s": view.period_s, "markers": view.markers}
-st.plotly_chart(
-    charts.time_series(view.request_rate, title="Request rate", unit="req/s", **kw),
-    key="rev_requests",
-)
-st.plotly_chart(
-    charts.time_series(view.latency, title="Latency p50 / p95 / p99", unit="ms", dash="stat", **kw),
-    key="rev_latency",
-)
-left, right = st.columns(2)
-with left:
-    st.plotly_chart(
-        charts.time_series(view.instances, title="Instances", unit="instances", **kw),
-        key="rev_instances",
+    picked = st.multiselect(
+        "Revisions to compare",
+        view.all_revisions,
+        default=view.selected,
+        key="rev_pick",
+        help="By default the revisions that receive traffic now.",
     )
-with right:
+    if picked != view.selected:
+        st.query_params["rev"] = ",".join(picked)
+        view = app_data.revisions(scope, picked) or view
+    if len(view.selected) < 2:
+        st.info("Pick at least two revisions to compare them.")
+
+    # Cards, verdict and CSV sit above the charts but are sent after them: the browser starts
+    # loading plotly while it draws the cards (bench/bench_dashboard.py, time to first chart).
+    top = st.container()
+
     st.plotly_chart(
-        charts.time_series(view.errors, title="5xx errors", unit="errors/s", **kw), key="rev_errors"
+        charts.panels_over_time(
+            [
+                charts.Panel(view.request_rate, "Request rate", "req/s", missing_is_zero=True),
+                charts.Panel(
+                    view.latency, "Latency p50 (solid) / p95 (dash) / p99 (dot)", "ms", "stat"
+                ),
+                charts.Panel(view.instances, "Instances", "instances"),
+                charts.Panel(view.errors, "5xx errors", "errors/s", missing_is_zero=True),
+            ],
+            title="Over time, on one time axis (zoom one panel to zoom all)",
+            colors=view.colors,
+            period_s=view.period_s,
+            markers=view.markers,
+        ),
+        key="rev_over_time",
     )
+
+    with top:
+        cols = st.columns(max(len(view.selected), 1))
+        base = view.cards.set_index("revision")
+        for col, rev in zip(cols, view.selected, strict=False):
+            card = base.loc[rev]
+            ref = base.loc[view.stable] if view.stable and rev != view.stable else None
+            with col, st.container(border=True):
+                role = (
+                    "stable"
+                    if rev == view.stable
+                    else ("candidate" if rev == view.candidate else "")
+                )
+                st.html(app_data.card_header(rev, view.colors.get(rev, "#444"), role))
+                st.caption(app_data.card_caption(card))
+                grid = st.columns(2)  # two metrics a row: the cards and the chart fit a screen
+                for i, (label, field, fmt, worse_up) in enumerate(app_data.CARD_METRICS):
+                    value, delta = app_data.card_value(card, ref, field, fmt)
+                    grid[i % 2].metric(
+                        label, value, delta, delta_color="inverse" if worse_up else "normal"
+                    )
+
+        if view.verdict is not None:
+            v = view.verdict
+            show = {"regression": st.error, "improvement": st.success}.get(v.status, st.info)
+            show(f"**Canary verdict:** {v.headline}")
+            with st.expander("How the verdict was reached"):
+                st.markdown(app_data.VERDICT_METHOD)
+                for line in v.details:
+                    st.markdown(f"- {line}")
+
+        st.download_button(
+            "Download CSV",
+            view.cards.to_csv(index=False),
+            f"{scope.service}-revisions.csv",
+            "text/csv",
+            key="rev_csv",
+        )
+
+
+show()

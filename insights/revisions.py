@@ -308,3 +308,17 @@ def card_header(revision: str, color: str, role: str) -> str:
         f'<div style="font-weight:600"><span style="color:{col}">&#9632;</span> '
         f'<span style="color:{col}">{name}</span> <span style="color:#666">{what}</span></div>'
     )
+
+
+def errors_where_served(errors: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
+    """The 5xx rate in every period a revision served requests: Monitoring writes no 5xx
+    point for a period without any, which is a rate of zero, not an unknown."""
+    keys = ["revision", "timestamp"]
+    both = requests[[*keys, "pending"]].merge(
+        errors, on=keys, how="outer", suffixes=("_served", "")
+    )
+    pending = both["pending"].fillna(False).astype(bool) | both["pending_served"].fillna(
+        False
+    ).astype(bool)
+    out = both.assign(value=both["value"].fillna(0.0), pending=pending)[[*keys, "value", "pending"]]
+    return out.sort_values(keys, ignore_index=True)

@@ -238,3 +238,28 @@ def test_new_user_sees_it_on_the_overview(overview_text: str, finding: str, patt
         f"(looked for /{pattern}/ in the page text and the rendered table cells; "
         "screenshot artifacts/screenshots/overview.png)"
     )
+
+
+def test_selecting_a_service_in_the_overview_opens_its_revisions(
+    dashboard: Dashboard, page: Any
+) -> None:
+    mark = dashboard.served.log_size()
+    bh.open_page(page, dashboard.served.url(PAGES["overview"]))
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    rows = page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-testid="stDataFrame"] tbody tr'))
+              .map(tr => tr.textContent)"""
+    )
+    index = next(i for i, text in enumerate(rows) if "checkout-api" in text)
+    box = grid.bounding_box()
+    assert box, "the services table has no box"
+    row_px = 35  # st.dataframe's default row height, the header row is as tall
+    page.mouse.click(box["x"] + 12, box["y"] + row_px * (index + 1) + row_px / 2)
+    page.wait_for_url(re.compile(r"/revisions\?.*service=checkout-api"), timeout=60_000)
+    bh.wait_idle(page)
+    shot = str(bh.screenshot(page, "overview-row-opens-revisions"))
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert sidebar.get_by_role("combobox", name="Service").input_value() == "checkout-api"
+    assert page.get_by_text("Revisions to compare").count() == 1, f"not the revisions page ({shot})"
+    assert len(page.get_by_text("p99", exact=True).all()) >= 2, f"no revision cards ({shot})"
+    assert_clean(page, dashboard, mark, shot)

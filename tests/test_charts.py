@@ -4,9 +4,25 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 import charts
+
+BASE_MS = pd.Timestamp("2026-11-28T10:00:00Z").value // 1_000_000
+
+
+def _xy(trace: object) -> tuple[list[float], list[float]]:
+    """A trace's points as (epoch ms, value), whether it carries x or x0/dx."""
+    y = [float("nan") if v is None else float(v) for v in trace.y]  # type: ignore[attr-defined]
+    if trace.x is not None:  # type: ignore[attr-defined]
+        return [float(v) for v in trace.x], y  # type: ignore[attr-defined]
+    x0, dx = float(trace.x0), float(trace.dx)  # type: ignore[attr-defined]
+    return [x0 + i * dx for i in range(len(y))], y
+
+
+def _minute(ms: float) -> float:
+    return (ms - BASE_MS) / 60_000
 
 
 def _points(
@@ -25,18 +41,57 @@ def _points(
 
 def test_a_missing_minute_is_a_gap_not_a_zero() -> None:
     fig = charts.time_series(_points([0, 1, 2, 5, 6], [3, 4, 5, 6, 7]), title="t", unit="req/s")
-    y = list(fig.data[0].y)
-    assert len(y) == 6  # one NaN inserted between minute 2 and minute 5
-    assert sum(1 for v in y if v is None or (isinstance(v, float) and math.isnan(v))) == 1
-    assert 0 not in y
+    x, y = _xy(fig.data[0])
+    by_minute = dict(zip(map(_minute, x), y, strict=True))
+    assert {m: v for m, v in by_minute.items() if not math.isnan(v)} == {
+        0: 3,
+        1: 4,
+        2: 5,
+        5: 6,
+        6: 7,
+    }
+    assert math.isnan(by_minute[3])
+    assert math.isnan(by_minute[4])
     assert fig.data[0].connectgaps is False
+
+
+def test_a_missing_period_of_a_count_is_zero_but_pending_points_are_not_filled() -> None:
+    df = _points([0, 1, 4, 5, 6], [3, 4, 6, 7, 8], pending=[False, False, False, True, True])
+    fig = charts.time_series(df, title="t", unit="req/s", missing_is_zero=True)
+    settled, tail = fig.data
+    x, y = _xy(settled)
+    by_minute = dict(zip(map(_minute, x), y, strict=True))
+    assert [by_minute[m] for m in (0, 1, 2, 3, 4)] == [3, 4, 0, 0, 6]
+    assert all(math.isnan(by_minute[m]) for m in (5, 6) if m in by_minute)
+    tx, ty = _xy(tail)
+    assert dict(zip(map(_minute, tx), ty, strict=True)) == {4: 6, 5: 7, 6: 8}
+
+
+def test_a_regular_series_ships_no_x_array_and_irregular_points_keep_theirs() -> None:
+    regular = charts.time_series(_points([0, 1, 2, 5], [1, 2, 3, 4]), title="t", unit="x")
+    assert regular.data[0].x is None
+    assert regular.data[0].dx == 60_000
+    assert len(regular.data[0].y) == 6  # minutes 0..5 in one dense array
+    base = pd.Timestamp("2026-11-28T10:00:00Z")
+    odd = pd.DataFrame(
+        {
+            "timestamp": [base, base + pd.Timedelta(seconds=90), base + pd.Timedelta(minutes=9)],
+            "revision": "r",
+            "value": [1.0, 2.0, 3.0],
+        }
+    )
+    fig = charts.time_series(odd, title="t", unit="x", missing_is_zero=True)
+    x, y = _xy(fig.data[0])
+    expected = [(t.value // 1_000_000) for t in odd["timestamp"]]
+    assert [v for v in x if v in expected] == expected
+    assert any(math.isnan(v) for v in y), "points 7.5 minutes apart are drawn with a gap"
 
 
 def test_pending_tail_is_drawn_dotted_and_not_as_settled() -> None:
     df = _points([0, 1, 2, 3], [5, 5, 2, 1], pending=[False, False, True, True])
     fig = charts.time_series(df, title="t", unit="req/s")
     settled, tail = fig.data
-    assert [v for v in settled.y if not (isinstance(v, float) and math.isnan(v))] == [5, 5]
+    assert [v for v in _xy(settled)[1] if not math.isnan(v)] == [5, 5]
     assert tail.line.dash == "dot"
     assert list(tail.y) == [5, 2, 1]
 
@@ -88,4 +143,5 @@ def test_time_axis_carries_epoch_milliseconds_on_a_date_axis() -> None:
     fig = charts.time_series(df, title="t", unit="x")
     assert fig.layout.xaxis.type == "date"
     expected = [ts.value // 1_000_000 for ts in df["timestamp"]]  # ns -> ms since the epoch
-    assert list(fig.data[0].x) == expected
+    assert _xy(fig.data[0])[0] == expected
+    assert np.isclose(fig.data[0].x0, expected[0])
