@@ -158,5 +158,6 @@ scope, warnings, region_options, svc_options = resolve_scope()
 st.session_state["scope"] = scope
 try:
     st.navigation(PAGES).run()
-finally:  # also after st.stop() in a page: the scope stays changeable
+finally:  # also when the page failed: the scope stays changeable
     sidebar(scope, warnings, region_options, svc_options)
+app_data.freeze_heap_once()

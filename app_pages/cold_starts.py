@@ -25,28 +25,9 @@ def show() -> None:
         st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
 
     s = view.summary
-    a, b, c, d = st.columns(4)
-    a.metric("Cold starts", f"{s.starts:,}", help="Instance starts in the window (all reasons)")
-    b.metric("Per day", f"{s.per_day:,.1f}")
-    c.metric(
-        "Per 1k requests",
-        "—" if s.per_1k_requests != s.per_1k_requests else f"{s.per_1k_requests:.2f}",
-    )
-    d.metric(
-        "Startup p95",
-        "—" if s.startup_p95_ms != s.startup_p95_ms else f"{s.startup_p95_ms:,.0f} ms",
-        help="From container/startup_latencies (one sample per start); choose a service",
-    )
-    e, f, g, h = st.columns(4)
-    for col, (reason, n) in zip((e, f, g), sorted(s.by_reason.items()), strict=False):
-        col.metric(f"Starts: {reason}", f"{n:,}")
-    h.metric("OOM kills / 429 rejections", f"{s.oom_kills:,} / {s.rejected_429:,}")
-    if s.agreement == s.agreement and abs(s.agreement - 1) > 0.05:
-        st.warning(
-            f"Logs show {s.starts:,} starts but the startup-latency metric counts "
-            f"{s.starts_metric:,.0f}: some log entries may be missing."
-        )
-
+    # The figures sit above the charts but are sent after them: the browser starts loading
+    # plotly while it draws them (bench/bench_dashboard.py, time to first chart).
+    top = st.container()
     if s.starts == 0:
         st.info("No instance started in this window: nothing scaled up, rolled out or recycled.")
     else:
@@ -70,6 +51,29 @@ def show() -> None:
             ),
             key="cs_startup",
         )
+
+    with top:
+        a, b, c, d = st.columns(4)
+        a.metric("Cold starts", f"{s.starts:,}", help="Instance starts in the window (all reasons)")
+        b.metric("Per day", f"{s.per_day:,.1f}")
+        c.metric(
+            "Per 1k requests",
+            "—" if s.per_1k_requests != s.per_1k_requests else f"{s.per_1k_requests:.2f}",
+        )
+        d.metric(
+            "Startup p95",
+            "—" if s.startup_p95_ms != s.startup_p95_ms else f"{s.startup_p95_ms:,.0f} ms",
+            help="From container/startup_latencies (one sample per start); choose a service",
+        )
+        e, f, g, h = st.columns(4)
+        for col, (reason, n) in zip((e, f, g), sorted(s.by_reason.items()), strict=False):
+            col.metric(f"Starts: {reason}", f"{n:,}")
+        h.metric("OOM kills / 429 rejections", f"{s.oom_kills:,} / {s.rejected_429:,}")
+        if s.agreement == s.agreement and abs(s.agreement - 1) > 0.05:
+            st.warning(
+                f"Logs show {s.starts:,} starts but the startup-latency metric counts "
+                f"{s.starts_metric:,.0f}: some log entries may be missing."
+            )
 
     st.subheader("Per revision")
     st.dataframe(

@@ -13,27 +13,24 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
     """Controls and their instant estimate: a rerun of this fragment only, not the page."""
     st.subheader("What if…")
     cur = view.current
-    c1, c2, c3 = st.columns(3)
-    conc = c1.select_slider(
-        "Concurrency",
-        app_data.options(view.table, "concurrency"),
-        value=int(cur["concurrency"]),
-        key="cost_concurrency",
-    )
-    mins = c2.select_slider(
-        "Min instances",
-        app_data.options(view.table, "min_instances"),
-        value=int(cur["min_instances"]),
-        key="cost_min",
-    )
-    billing = c3.radio(
-        "Billing",
-        ["request", "instance"],
-        horizontal=True,
-        key="cost_billing",
-        index=["request", "instance"].index(str(cur["billing"])),
-        format_func=lambda b: f"{b}-based",
-    )
+    ss = st.session_state
+    opts = {
+        "cost_concurrency": app_data.options(view.table, "concurrency"),
+        "cost_min": app_data.options(view.table, "min_instances"),
+        "cost_billing": ["request", "instance"],
+    }
+    start = {
+        "cost_concurrency": int(cur["concurrency"]),
+        "cost_min": int(cur["min_instances"]),
+        "cost_billing": str(cur["billing"]),
+    }
+    # The controls are drawn after the estimate and the heatmap, in a container above them (the
+    # browser gets the chart first); their values come from the widgets' session state.
+    for key in opts:
+        if key in ss and ss[key] not in opts[key]:
+            del ss[key]  # another service's setting: start from this one's
+    conc, mins, billing = (ss.get(key, start[key]) for key in opts)
+    controls = st.container()
     choice = app_data.pick(
         view.table,
         cur,
@@ -44,25 +41,7 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
         cpu=cpu or float(cur["cpu"]),
         memory_gib=mem or float(cur["memory_gib"]),
     )
-    if not choice.allowed:
-        st.warning(f"Cloud Run does not allow this setting: {choice.reason}.")
-    else:
-        m1, m2, m3, m4 = st.columns(4)
-        m1.metric(
-            "Monthly cost",
-            app_data.dollars(choice.monthly_cost),
-            app_data.delta_text(choice),
-            delta_color="inverse",
-            help=f"± ${choice.error_band:,.2f} from the model's error",
-        )
-        m2.metric(
-            "Cold starts / day",
-            f"{choice.cold_starts_per_day:,.1f}",
-            f"{choice.cold_starts_delta:+,.1f}",
-            delta_color="inverse",
-        )
-        m3.metric("Requests meeting a cold start", f"{100 * choice.cold_start_share:.3f} %")
-        m4.metric("Rejected (429) / day", f"{choice.rejected_per_day:,.0f}")
+    numbers = st.container()  # above the heatmap, sent after it
     st.caption(app_data.calibration_caption(view))
 
     st.plotly_chart(
@@ -76,6 +55,80 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
         ),
         key="cost_heatmap",
     )
+    with numbers:
+        if not choice.allowed:
+            st.warning(f"Cloud Run does not allow this setting: {choice.reason}.")
+        else:
+            m1, m2, m3, m4 = st.columns(4)
+            m1.metric(
+                "Monthly cost",
+                app_data.dollars(choice.monthly_cost),
+                app_data.delta_text(choice),
+                delta_color="inverse",
+                help=f"± ${choice.error_band:,.2f} from the model's error",
+            )
+            m2.metric(
+                "Cold starts / day",
+                f"{choice.cold_starts_per_day:,.1f}",
+                f"{choice.cold_starts_delta:+,.1f}",
+                delta_color="inverse",
+            )
+            m3.metric("Requests meeting a cold start", f"{100 * choice.cold_start_share:.3f} %")
+            m4.metric("Rejected (429) / day", f"{choice.rejected_per_day:,.0f}")
+
+    with controls:
+        c1, c2, c3 = st.columns(3)
+        keep = {key: ({} if key in ss else {"value": start[key]}) for key in opts}
+        c1.select_slider(
+            "Concurrency",
+            opts["cost_concurrency"],
+            key="cost_concurrency",
+            **keep["cost_concurrency"],
+        )
+        c2.select_slider("Min instances", opts["cost_min"], key="cost_min", **keep["cost_min"])
+        c3.radio(
+            "Billing",
+            opts["cost_billing"],
+            horizontal=True,
+            key="cost_billing",
+            index=opts["cost_billing"].index(billing),
+            format_func=lambda b: f"{b}-based",
+        )
+
+
+def pricing_options() -> None:
+    """The pricing widgets; their values are read from the session state by show()."""
+    ss = st.session_state
+    with st.expander("Pricing options", expanded=False):
+        left, right = st.columns(2)
+        left.toggle(
+            "Apply the monthly free tier",
+            key="cost_free",
+            help="The free tier is per billing account: switch it "
+            "off if other services already use it.",
+            **({} if "cost_free" in ss else {"value": app_data.SETTINGS.free_tier}),
+        )
+        right.selectbox(
+            "Committed use discount",
+            list(app_data.CUD_CHOICES),
+            format_func=app_data.CUD_CHOICES.__getitem__,
+            key="cost_cud",
+        )
+        left.selectbox(
+            "vCPU",
+            app_data.CPU_CHOICES,
+            index=None,
+            key="cost_cpu",
+            placeholder="current",
+            help="Evaluate the grid at another CPU limit",
+        )
+        right.selectbox(
+            "Memory (GiB)",
+            app_data.MEMORY_CHOICES_GIB,
+            index=None,
+            key="cost_mem",
+            placeholder="current",
+        )
 
 
 def show() -> None:
@@ -88,37 +141,25 @@ def show() -> None:
         st.info("Choose a service in the sidebar to see its cost and tune its settings.")
         return
 
-    with st.expander("Pricing options", expanded=False):
-        left, right = st.columns(2)
-        free = left.toggle(
-            "Apply the monthly free tier",
-            value=app_data.SETTINGS.free_tier,
-            key="cost_free",
-            help="The free tier is per billing account: switch it "
-            "off if other services already use it.",
-        )
-        cud = right.selectbox(
-            "Committed use discount",
-            list(app_data.CUD_CHOICES),
-            format_func=app_data.CUD_CHOICES.__getitem__,
-            key="cost_cud",
-        )
-        cpu = left.selectbox(
-            "vCPU",
-            app_data.CPU_CHOICES,
-            index=None,
-            key="cost_cpu",
-            placeholder="current",
-            help="Evaluate the grid at another CPU limit",
-        )
-        mem = right.selectbox(
-            "Memory (GiB)",
-            app_data.MEMORY_CHOICES_GIB,
-            index=None,
-            key="cost_mem",
-            placeholder="current",
-        )
+    # The pricing options are drawn after the charts (in a container above them): their values
+    # come from the widgets' session state, as the sidebar's do (see dashboard.py).
+    options_box = st.container()
+    ss = st.session_state
+    estimates(
+        scope,
+        free=bool(ss.get("cost_free", app_data.SETTINGS.free_tier)),
+        cud=ss.get("cost_cud", ""),
+        cpu=ss.get("cost_cpu"),
+        mem=ss.get("cost_mem"),
+    )
+    with options_box:
+        pricing_options()
 
+
+def estimates(
+    scope: app_data.Scope, *, free: bool, cud: str, cpu: float | None, mem: float | None
+) -> None:
+    """Observed cost, the what-if controls and charts, and the advice."""
     try:
         with st.spinner("Replaying the observed traffic under other settings…"):
             view = app_data.cost(scope, cpu=cpu, memory_gib=mem, free_tier=free, cud=cud)
@@ -132,38 +173,43 @@ def show() -> None:
     if len(view.regions) > 1:
         st.caption(f"{view.service} runs in {', '.join(view.regions)}; showing {view.region}.")
 
-    st.subheader(f"Observed cost over the last {view.history}")
-    st.caption(app_data.observed_caption(view))
-    st.dataframe(
-        view.observed, hide_index=True, key="cost_observed", column_config=app_data.MONEY_COLUMNS
-    )
-    st.download_button(
-        "Download CSV",
-        view.observed.to_csv(index=False),
-        f"{view.service}-observed-cost.csv",
-        "text/csv",
-        key="cost_observed_csv",
-    )
+    # The observed cost sits above the what-if charts but is sent after them: the browser starts
+    # loading plotly while it draws the table (bench/bench_dashboard.py, time to first chart).
+    observed = st.container()
+    if not view.cannot_estimate:
+        what_if(view, cpu, mem)
+        st.plotly_chart(
+            charts.pareto(
+                app_data.labelled(view.table),
+                x="monthly_cost",
+                y="cold_starts_per_day",
+                x_unit="$/month",
+                y_unit="cold starts/day",
+                label="label",
+                title="Monthly cost against cold starts",
+            ),
+            key="cost_pareto",
+        )
+    with observed:
+        st.subheader(f"Observed cost over the last {view.history}")
+        st.caption(app_data.observed_caption(view))
+        st.dataframe(
+            view.observed,
+            hide_index=True,
+            key="cost_observed",
+            column_config=app_data.MONEY_COLUMNS,
+        )
+        st.download_button(
+            "Download CSV",
+            view.observed.to_csv(index=False),
+            f"{view.service}-observed-cost.csv",
+            "text/csv",
+            key="cost_observed_csv",
+        )
 
     if view.cannot_estimate:
         st.info(f"Cannot estimate other settings because {view.cannot_estimate}.")
         return
-
-    what_if(view, cpu, mem)
-
-    front = app_data.labelled(view.table)
-    st.plotly_chart(
-        charts.pareto(
-            front,
-            x="monthly_cost",
-            y="cold_starts_per_day",
-            x_unit="$/month",
-            y_unit="cold starts/day",
-            label="label",
-            title="Monthly cost against cold starts",
-        ),
-        key="cost_pareto",
-    )
 
     st.subheader("Advice")
     for tip in view.advice or ["No change would save enough to recommend one."]:

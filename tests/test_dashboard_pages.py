@@ -277,3 +277,12 @@ def test_fleet_startup_p95_matches_the_raw_histograms(app_data: Any, demo_emulat
         metric="run.googleapis.com/container/startup_latencies",
     )
     assert abs(float(shown.replace(",", "").split()[0]) - truth) <= width + 1
+
+
+def test_the_long_lived_heap_is_frozen_after_the_first_run(app_data: Any) -> None:
+    import gc
+
+    at = run()
+    assert not at.exception
+    # modules, clients and the simulated fleet: kept out of every later full collection
+    assert gc.get_freeze_count() > 100_000
