@@ -160,12 +160,14 @@ def _lines(
     dashes = ("solid", "dash", "dot", "dashdot")
     dash_values = sorted(df[panel.dash].unique()) if panel.dash and not df.empty else [None]
     traces = []
+    # Without a colour per group, the groups take the palette in order (a line and its pending
+    # tail the same colour, whatever the number of traces).
+    names = sorted({str(n) for n in df[color].unique()}) if not df.empty else []
+    palette = {**revision_colors(names), **(colors or {})}
     for group, part in df.groupby(keys, sort=True) if not df.empty else []:
         name = group[0] if isinstance(group, tuple) else group
         sub = group[1] if panel.dash and isinstance(group, tuple) else None
-        line: dict[str, object] = {"width": 2}
-        if colors and str(name) in colors:
-            line["color"] = colors[str(name)]
+        line: dict[str, object] = {"width": 2, "color": palette[str(name)]}
         if sub is not None:
             line["dash"] = dashes[dash_values.index(sub) % len(dashes)]
         label = f"{name} {sub}" if sub is not None else str(name)

@@ -74,7 +74,7 @@ def build_overview(
     )
     trend = ov.trend(f["metric_points"], "request_count")
     trend = trend.assign(value=trend["value"] / w.alignment_s)
-    lines = ov.sparklines(trend)
+    lines = ov.sparklines(trend, period_s=w.alignment_s)
     keys = list(zip(table["project_id"], table["location"], table["service"], strict=True))
     csv = table.to_csv(index=False)
     table.insert(3, "trend", [lines.get(k, []) for k in keys])

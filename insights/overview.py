@@ -190,17 +190,21 @@ def attention(table: pd.DataFrame) -> list[str]:
     return [f"**{r.service}** ({r.location}): {r.flags}" for r in flagged.itertuples()]
 
 
-def sparklines(trend_frame: pd.DataFrame, *, points: int = 48) -> pd.Series:
+def sparklines(trend_frame: pd.DataFrame, *, period_s: float, points: int = 48) -> pd.Series:
     """Per (project, location, service), the trend as ``points`` bucket means (a list each, for
-    a table's line-chart column). A bucket without data is NaN, not 0."""
+    a table's line-chart column). The trend is a count: a period without a point had none, so
+    it counts as 0 (the table's line cells draw no gaps; a NaN made a cell unreadable)."""
     if trend_frame.empty:
         return pd.Series(dtype=object)
     t = trend_frame["timestamp"]
     lo, hi = t.min(), t.max()
-    span = (hi - lo) / points if hi > lo else pd.Timedelta(minutes=1)
-    bucket = ((t - lo) / span).clip(upper=points - 1).astype(int)
-    means = trend_frame.assign(bucket=bucket).pivot_table(
-        index=SVC_KEYS, columns="bucket", values="value", aggfunc="mean", observed=True
+    grid = pd.date_range(lo, hi, freq=pd.Timedelta(seconds=period_s))
+    wide = trend_frame.pivot_table(
+        index="timestamp", columns=SVC_KEYS, values="value", aggfunc="sum", observed=True
     )
-    means = means.reindex(columns=range(points))
+    wide = wide.reindex(grid.union(pd.DatetimeIndex(wide.index)), fill_value=0.0).fillna(0.0)
+    points = max(1, min(points, len(wide)))  # no bucket without a period in it
+    span = (hi - lo) / points if hi > lo else pd.Timedelta(minutes=1)
+    bucket = ((wide.index - lo) / span).to_numpy().clip(max=points - 1).astype(int)
+    means = wide.groupby(bucket).mean().reindex(range(points)).T
     return pd.Series([row.tolist() for row in means.to_numpy()], index=means.index)

@@ -145,3 +145,16 @@ def test_time_axis_carries_epoch_milliseconds_on_a_date_axis() -> None:
     expected = [ts.value // 1_000_000 for ts in df["timestamp"]]  # ns -> ms since the epoch
     assert _xy(fig.data[0])[0] == expected
     assert np.isclose(fig.data[0].x0, expected[0])
+
+
+def test_without_a_colour_map_each_line_and_its_pending_tail_share_one_colour() -> None:
+    parts = [
+        _points([0, 1, 2], [1, 2, 3], pending=[False, False, True]).assign(revision=f"s-{i}")
+        for i in range(6)
+    ]
+    fig = charts.time_series(pd.concat(parts), title="t", unit="x")
+    by_line: dict[str, set[str]] = {}
+    for trace in fig.data:
+        by_line.setdefault(trace.legendgroup, set()).add(trace.line.color)
+    assert all(len(c) == 1 for c in by_line.values()), by_line
+    assert len({next(iter(c)) for c in by_line.values()}) == 6, "six lines, six colours"

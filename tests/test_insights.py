@@ -257,15 +257,14 @@ def test_pick_reads_the_grid_and_explains_refusals() -> None:
     assert tuning.dollars(-0.0001) == "$0.00"
 
 
-def test_sparklines_are_bucket_means_with_gaps_kept() -> None:
+def test_sparklines_are_bucket_means_counting_missing_periods_as_zero() -> None:
     rows = [
         {**KEYS, "service": "api", "timestamp": minute(i), "value": float(v), "pending": False}
         for i, v in [(0, 1), (1, 3), (2, 5), (3, 7), (6, 11), (7, 13)]
     ]
-    lines = overview.sparklines(pd.DataFrame(rows), points=4)
+    lines = overview.sparklines(pd.DataFrame(rows), period_s=60, points=4)
     (line,) = lines.tolist()
-    # 8 minutes (0..7) in 4 buckets of 1.75 min: [0,1] [2,3] [4,5] [6,7]
-    assert line[0] == pytest.approx(2.0)
-    assert line[1] == pytest.approx(6.0)
-    assert math.isnan(line[2])  # no data: a gap, not 0
-    assert line[3] == pytest.approx(12.0)
+    # 8 one-minute periods (0..7) in 4 buckets: [0,1] [2,3] [4,5] [6,7]; 4 and 5 had no request
+    assert line == pytest.approx([2.0, 6.0, 0.0, 12.0])
+    short = overview.sparklines(pd.DataFrame(rows[:2]), period_s=60, points=48)
+    assert short.tolist() == [pytest.approx([1.0, 3.0])], "never more buckets than periods"
