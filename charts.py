@@ -15,7 +15,6 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 PALETTE = (
     "#1f77b4",
@@ -29,7 +28,6 @@ PALETTE = (
     "#7f7f7f",
     "#bcbd22",
 )
-STATE_COLORS = {"active": "#1f77b4", "idle": "#aec7e8"}
 REASON_COLORS = {  # keyed by insights.coldstarts.REASON_LABELS
     "demand (autoscaling)": "#d62728",
     "rollout": "#1f77b4",
@@ -43,17 +41,14 @@ LAYOUT = {
     "hovermode": "x unified",
     "legend": LEGEND,
     "height": 320,
-    "template": "plotly_white",
 }
 
 
 def _ms(ts: pd.Series) -> np.ndarray:
     """Timestamps as milliseconds since the epoch (UTC) for a date axis: plotly ships numeric
     arrays as compact typed arrays, where datetimes would become thousands of ISO strings."""
-    ts = pd.to_datetime(ts, utc=True)
-    return np.asarray(
-        (ts.dt.tz_convert(None) - pd.Timestamp(0)) // pd.Timedelta(milliseconds=1), dtype="float64"
-    )
+    ns = pd.to_datetime(ts, utc=True).to_numpy(dtype="datetime64[ns]").astype("int64")
+    return np.asarray(ns // 1_000_000, dtype="float64")
 
 
 def revision_colors(revisions: Sequence[str]) -> dict[str, str]:
@@ -245,69 +240,56 @@ def panels_over_time(
     marker crosses every panel. Each line's legend entry (its ``color`` group) toggles it in
     every panel. One figure draws far faster in the browser than one chart per panel (each
     chart Streamlit draws costs ~0.1 s of the browser's time on its own)."""
-    fig = make_subplots(
-        rows=len(panels),
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.25 / max(len(panels), 1),
-        subplot_titles=[p.title for p in panels],
-    )
+    n = max(len(panels), 1)
+    gap = 0.25 / n  # between panels, as a share of the plot area's height
+    height = (1 - gap * (n - 1)) / n
+    layout: dict[str, object] = {
+        **LAYOUT,
+        "title": title,
+        "height": 120 + panel_height * n,
+        "margin": {**MARGIN, "t": 110},
+        "legend": {**LEGEND, "y": 1 + 30 / (panel_height * n)},  # above the panel titles
+        "annotations": [],
+    }
+    traces: list[go.Scatter] = []
     shown: set[str] = set()
-    for row, panel in enumerate(panels, start=1):
+    for i, panel in enumerate(panels):
+        suffix = str(i + 1) if i else ""
+        top = 1 - i * (height + gap)
+        layout[f"xaxis{suffix}"] = {
+            "type": "date",
+            "anchor": f"y{suffix}",
+            "domain": [0, 1],
+            "showticklabels": i == n - 1,  # dates under the last panel only
+            "showspikes": True,
+            "spikemode": "across",
+            "spikethickness": 1,
+            **({"matches": "x"} if i else {}),  # zoom one panel, zoom all
+        }
+        layout[f"yaxis{suffix}"] = {
+            "anchor": f"x{suffix}",
+            "domain": [max(top - height, 0), top],
+            "title": {"text": panel.unit},
+            "rangemode": "tozero",
+        }
+        notes: list[dict[str, object]] = [
+            {"text": panel.title, "x": 0.5, "y": top, "yanchor": "bottom", "font": {"size": 14}}
+        ]
+        if panel.df.empty:
+            notes.append({"text": "no data in this window", "x": 0.5, "y": top - height / 2})
+        layout["annotations"] += [  # type: ignore[operator]
+            {"xref": "paper", "yref": "paper", "showarrow": False, "xanchor": "center", **note}
+            for note in notes
+        ]
         for trace in _lines(panel, color=color, colors=colors, period_s=period_s, legend=False):
             group = str(trace.legendgroup)
             if trace.name == group and group not in shown:  # first settled line of a group
                 trace.showlegend = True
                 shown.add(group)
-            fig.add_trace(trace, row=row, col=1)
-        fig.update_yaxes(title=panel.unit, rangemode="tozero", row=row, col=1)
-        if panel.df.empty:
-            fig.add_annotation(
-                text="no data in this window",
-                xref=f"x{row if row > 1 else ''} domain",
-                yref=f"y{row if row > 1 else ''} domain",
-                x=0.5,
-                y=0.5,
-                showarrow=False,
-                font={"color": "#888"},
-            )
+            trace.xaxis, trace.yaxis = f"x{suffix}", f"y{suffix}"
+            traces.append(trace)
+    fig = go.Figure(data=traces, layout=layout)
     _markers(fig, markers)
-    above_titles = {**LEGEND, "y": 1 + 30 / (panel_height * len(panels))}
-    fig.update_layout(
-        title=title,
-        **{
-            **LAYOUT,
-            "height": 120 + panel_height * len(panels),
-            "margin": {**MARGIN, "t": 110},
-            "legend": above_titles,
-        },
-    )
-    fig.update_xaxes(type="date", showspikes=True, spikemode="across", spikethickness=1)
-    return fig
-
-
-def stacked_area(
-    df: pd.DataFrame, *, title: str, unit: str, color: str, colors: Mapping[str, str] | None = None
-) -> go.Figure:
-    """Stacked areas of ``value`` over ``timestamp`` by ``color`` (e.g. active/idle instances)."""
-    fig = go.Figure()
-    for name, part in df.groupby(color, sort=True) if not df.empty else []:
-        fig.add_trace(
-            go.Scatter(
-                x=_ms(part["timestamp"]),
-                y=part["value"],
-                name=str(name),
-                stackgroup="one",
-                mode="lines",
-                line={"width": 0.5, "color": (colors or {}).get(str(name))},
-                hovertemplate=f"%{{y:,.2f}} {unit}<extra>{name}</extra>",
-            )
-        )
-    fig.update_layout(title=title, **LAYOUT)
-    fig.update_yaxes(title=unit, rangemode="tozero")
-    fig.update_xaxes(type="date")
-    if df.empty:
-        _empty_note(fig, "no data in this window")
     return fig
 
 
@@ -415,24 +397,6 @@ def heatmap(grid: pd.DataFrame, *, x: str, y: str, z: str, z_unit: str, title: s
     fig.update_layout(title=title, **{**LAYOUT, "hovermode": "closest", "height": 360})
     fig.update_xaxes(title=x, type="category")
     fig.update_yaxes(title=y, type="category")
-    return fig
-
-
-def sparkline(values: Sequence[float], *, color: str = "#1f77b4") -> go.Figure:
-    """A tiny trend line without axes, for tables and cards."""
-    fig = go.Figure(
-        go.Scatter(
-            y=list(values), mode="lines", line={"color": color, "width": 1.5}, hoverinfo="skip"
-        )
-    )
-    fig.update_layout(
-        height=60,
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        showlegend=False,
-        template="plotly_white",
-    )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, rangemode="tozero")
     return fig
 
 

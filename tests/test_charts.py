@@ -158,3 +158,40 @@ def test_without_a_colour_map_each_line_and_its_pending_tail_share_one_colour() 
         by_line.setdefault(trace.legendgroup, set()).add(trace.line.color)
     assert all(len(c) == 1 for c in by_line.values()), by_line
     assert len({next(iter(c)) for c in by_line.values()}) == 6, "six lines, six colours"
+
+
+def test_panels_share_one_time_axis_with_one_legend_entry_per_revision() -> None:
+    a = _points([0, 1, 2], [1, 2, 3]).assign(revision="svc-00001-abc")
+    b = _points([0, 1, 2], [2, 3, 4]).assign(revision="svc-00002-def")
+    stats = pd.concat([a.assign(stat=s) for s in ("p50", "p99")])
+    when = pd.Timestamp("2026-11-28T10:01:00Z").to_pydatetime()
+    fig = charts.panels_over_time(
+        [
+            charts.Panel(pd.concat([a, b]), "Request rate", "req/s", missing_is_zero=True),
+            charts.Panel(stats, "Latency", "ms", "stat"),
+            charts.Panel(a.iloc[0:0], "5xx", "errors/s"),
+        ],
+        title="t",
+        colors=charts.revision_colors(["svc-00001-abc", "svc-00002-def"]),
+        markers=[(when, "deployed svc-00002-def")],
+    )
+    layout = fig.layout
+    assert [layout.yaxis.title.text, layout.yaxis2.title.text, layout.yaxis3.title.text] == [
+        "req/s",
+        "ms",
+        "errors/s",
+    ]
+    assert layout.xaxis2.matches == "x"
+    assert layout.xaxis3.matches == "x"  # zoom one panel, zoom all
+    tops = [layout.yaxis.domain[1], layout.yaxis2.domain[1], layout.yaxis3.domain[1]]
+    assert tops == sorted(tops, reverse=True)
+    assert layout.yaxis2.domain[1] < layout.yaxis.domain[0], "panels do not overlap"
+    assert sorted(t.name for t in fig.data if t.showlegend) == ["svc-00001-abc", "svc-00002-def"]
+    latency = [t for t in fig.data if t.yaxis == "y2"]
+    assert {t.line.dash for t in latency} == {"solid", "dash"}  # p50 and p99 of one revision
+    assert {t.line.color for t in latency} == {charts.PALETTE[0]}
+    texts = [a.text for a in layout.annotations]
+    assert {"Request rate", "Latency", "5xx", "no data in this window"} <= set(texts)
+    (marker,) = layout.shapes
+    assert (marker.yref, marker.y0, marker.y1) == ("paper", 0, 1)  # crosses every panel
+    assert marker.x0 == when.timestamp() * 1000
