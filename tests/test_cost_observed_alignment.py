@@ -9,7 +9,7 @@ import pytest
 
 from collectors import clients as clients_mod
 from collectors import monitoring, services
-from collectors.window import TimeWindow
+from collectors.window import TimeWindow, floor_to
 from costmodel import observed
 
 METRICS = ("request_count", "request_latencies", "instance_count", "billable_instance_time",
@@ -20,7 +20,11 @@ METRICS = ("request_count", "request_latencies", "instance_count", "billable_ins
 def test_five_minute_points_bill_like_one_minute_points(demo_emulator: Any) -> None:
     cl = clients_mod.for_emulator(demo_emulator.address)
     project = demo_emulator.fleet.spec.project
-    fine = TimeWindow.preset("24h", demo_emulator.fleet.spec.end, alignment_s=60)
+    # Both windows cover the same minutes (an end on a 5-minute boundary): with any other end
+    # the 1-minute window holds up to 4 minutes more at each edge, which added up to 0.6 % to
+    # the difference and made the test depend on the minute it ran.
+    end = floor_to(demo_emulator.fleet.spec.end, 300)
+    fine = TimeWindow.preset("24h", end, alignment_s=60)
     coarse = fine.with_alignment(300)
     revisions = services.fetch_config(cl, [project]).revisions.frame
     costs = {}
@@ -34,7 +38,8 @@ def test_five_minute_points_bill_like_one_minute_points(demo_emulator: Any) -> N
     busy = one[one["total"] > 0.05].index
     assert len(busy) >= 5
     for svc in busy:
-        # same data, 5 minutes shorter at most at either edge: within 2 %
+        # same minutes: within 2 % (5-minute points under-count idle min-instance time
+        # where traffic is bursty inside a period; checkout-api's canary shows 1.3-1.8 %)
         assert five.loc[svc, "total"] == pytest.approx(one.loc[svc, "total"], rel=0.02), svc
         assert five.loc[svc, "idle_min"] == pytest.approx(
             one.loc[svc, "idle_min"], rel=0.05, abs=0.01
