@@ -325,7 +325,15 @@ def histogram(
     )
     for label, v in (percentiles or {}).items():
         fig.add_vline(x=v, line={"dash": "dash", "color": "#d62728"})
-        fig.add_annotation(x=v, y=1, yref="paper", text=f"{label} {v:,.0f} {unit}", showarrow=False)
+        fig.add_annotation(
+            x=v,
+            y=1,
+            yref="paper",
+            text=f"{label} {v:,.0f} {unit}",
+            showarrow=False,
+            xanchor="left",  # beside its line, not across it
+            yanchor="bottom",
+        )
     fig.update_layout(title=title, **{**LAYOUT, "hovermode": "closest"})
     fig.update_xaxes(title=unit)
     fig.update_yaxes(title="count")
