@@ -6,6 +6,7 @@ import streamlit as st
 
 import app_data
 import charts
+import widgets
 
 
 def show() -> None:
@@ -82,35 +83,17 @@ def show() -> None:
         key="cs_per_revision",
         column_config={"per_1k_requests": st.column_config.NumberColumn(format="%.2f")},
     )
-    st.download_button(
-        "Download CSV",
-        view.per_revision.to_csv(index=False),
-        "cold-starts.csv",
-        "text/csv",
-        key="cs_csv",
-    )
+    widgets.csv_button(view.per_revision, "cold-starts.csv", "cs_csv")
 
     st.subheader("Recent starts")
     st.dataframe(view.recent_starts, hide_index=True, key="cs_recent")
-    st.download_button(
-        "Download CSV",
-        view.recent_starts.to_csv(index=False),
-        "recent-starts.csv",
-        "text/csv",
-        key="cs_recent_csv",
-    )
+    widgets.csv_button(view.recent_starts, "recent-starts.csv", "cs_recent_csv")
     st.subheader("Out-of-memory kills, exits and rejected requests")
     if view.failures.empty:
         st.info("None in this window.")
     else:
         st.dataframe(view.failures, hide_index=True, key="cs_failures")
-        st.download_button(
-            "Download CSV",
-            view.failures.to_csv(index=False),
-            "failures.csv",
-            "text/csv",
-            key="cs_fail_csv",
-        )
+        widgets.csv_button(view.failures, "failures.csv", "cs_fail_csv")
 
 
 show()

@@ -6,6 +6,7 @@ import streamlit as st
 
 import app_data
 import charts
+import widgets
 
 
 @st.fragment
@@ -199,13 +200,7 @@ def estimates(
             key="cost_observed",
             column_config=app_data.MONEY_COLUMNS,
         )
-        st.download_button(
-            "Download CSV",
-            view.observed.to_csv(index=False),
-            f"{view.service}-observed-cost.csv",
-            "text/csv",
-            key="cost_observed_csv",
-        )
+        widgets.csv_button(view.observed, f"{view.service}-observed-cost.csv", "cost_observed_csv")
 
     if view.cannot_estimate:
         st.info(f"Cannot estimate other settings because {view.cannot_estimate}.")
@@ -219,12 +214,11 @@ def estimates(
             "Some rates used are not confirmed by Google's pricing page: "
             + ", ".join(view.unconfirmed)
         )
-    st.download_button(
-        "Download the what-if grid (CSV)",
-        view.table.to_csv(index=False),
+    widgets.csv_button(
+        view.table,
         f"{view.service}-whatif.csv",
-        "text/csv",
-        key="cost_grid_csv",
+        "cost_grid_csv",
+        label="Download the what-if grid (CSV)",
     )
 
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 import app_data
 import charts
+import widgets
 
 
 def show() -> None:
@@ -70,13 +71,7 @@ def show() -> None:
                 "monthly_cost": st.column_config.NumberColumn("projected $/month", format="$%.2f"),
             },
         )
-        st.download_button(
-            "Download CSV",
-            view.csv,
-            "runwatch-overview.csv",
-            "text/csv",
-            key="overview_csv",
-        )
+        widgets.csv_button(view.csv, "runwatch-overview.csv", "overview_csv")
 
     rows = table.selection.rows
     if rows:

@@ -6,6 +6,7 @@ import streamlit as st
 
 import app_data
 import charts
+import widgets
 
 
 def show() -> None:
@@ -95,13 +96,7 @@ def show() -> None:
                 for line in v.details:
                     st.markdown(f"- {line}")
 
-        st.download_button(
-            "Download CSV",
-            view.cards.to_csv(index=False),
-            f"{scope.service}-revisions.csv",
-            "text/csv",
-            key="rev_csv",
-        )
+        widgets.csv_button(view.cards, f"{scope.service}-revisions.csv", "rev_csv")
 
 
 show()
