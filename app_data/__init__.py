@@ -41,7 +41,8 @@ from collectors import collect as collect_mod
 from collectors import monitoring, names
 from collectors.calls import RunwatchError
 from collectors.clients import Clients, from_settings
-from collectors.schema import Quality, Result
+from collectors.schema import Quality as Quality
+from collectors.schema import Result
 from collectors.window import InvalidWindow, TimeWindow
 from insights.revisions import CARD_METRICS as CARD_METRICS  # display helpers for the pages
 from insights.revisions import VERDICT_METHOD as VERDICT_METHOD

@@ -22,8 +22,7 @@ def show() -> None:
         st.error(f"Could not load instance events: {err}")
         return
 
-    if not view.quality.complete:
-        st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
+    widgets.quality_banner(view.quality)
 
     s = view.summary
     # The figures sit above the charts but are sent after them: the browser starts loading

@@ -169,8 +169,7 @@ def estimates(
         return
     assert view is not None
 
-    if not view.quality.complete:
-        st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
+    widgets.quality_banner(view.quality)
     if len(view.regions) > 1:
         st.caption(f"{view.service} runs in {', '.join(view.regions)}; showing {view.region}.")
 

@@ -21,8 +21,7 @@ def show() -> None:
         st.error(f"Could not load the fleet: {err}")
         return
 
-    if not view.quality.complete:
-        st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
+    widgets.quality_banner(view.quality)
 
     if view.table.empty:
         st.info("No Cloud Run services in this project and region selection.")

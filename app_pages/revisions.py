@@ -28,8 +28,7 @@ def show() -> None:
     if view is None or not view.all_revisions:
         st.info(f"No revisions of {scope.service} in this window and region selection.")
         return
-    if not view.quality.complete:
-        st.warning(f"Data is {view.quality.status}: " + "; ".join(view.quality.reasons), icon="⚠️")
+    widgets.quality_banner(view.quality)
 
     picked = st.multiselect(
         "Revisions to compare",
