@@ -176,14 +176,23 @@ def _memory() -> _Memory:
     return _Memory()
 
 
-def guarded(key: tuple[Any, ...], load: Callable[[], T], stale: Callable[[T], T]) -> T:
+def guarded(
+    key: tuple[Any, ...],
+    load: Callable[[], T],
+    stale: Callable[[T], T],
+    view: tuple[Any, ...] | None = None,
+) -> T:
     """Run ``load``; on a RunwatchError remember it briefly and serve the last good value,
-    passed through ``stale`` (which marks it stale), or raise DataError with the message."""
+    passed through ``stale`` (which marks it stale), or raise DataError with the message.
+
+    ``view`` keys the last good value (default ``key``): a window's length rather than its end,
+    so a refresh that fails just after the window moved on still shows the previous one."""
     mem = _memory()
+    view = key if view is None else view
     with mem.lock:
         failed = mem.errors.get(key)
         if failed and failed[0] > time.monotonic():
-            last = mem.good.get(key)
+            last = mem.good.get(view)
             if last is not None:
                 return stale(last)
             raise DataError(failed[1])
@@ -192,13 +201,13 @@ def guarded(key: tuple[Any, ...], load: Callable[[], T], stale: Callable[[T], T]
     except (RunwatchError, InvalidWindow, names.InvalidName) as exc:
         with mem.lock:
             mem.errors[key] = (time.monotonic() + SETTINGS.error_ttl_s, str(exc))
-            last = mem.good.get(key)
+            last = mem.good.get(view)
         if last is not None:
             return stale(last)
         raise DataError(str(exc)) from None
     with mem.lock:
-        mem.good[key] = value
-        mem.good.move_to_end(key)
+        mem.good[view] = value
+        mem.good.move_to_end(view)
         while len(mem.good) > MAX:
             mem.good.popitem(last=False)
         mem.errors.pop(key, None)
@@ -267,15 +276,19 @@ def fleet_frames(scope: Scope) -> dict[str, Result]:
     result serves every service and revision selection, so switching costs no call)."""
     w = window_of(scope)
     key = ("fleet", scope.project, scope.regions, w)
-    frames = guarded(key, lambda: _collect(scope.project, scope.regions, w), _stale_frames)
+    view = (scope.project, scope.regions, w.span, w.alignment_s)  # whatever the window's end
+    frames = guarded(
+        key, lambda: _collect(scope.project, scope.regions, w), _stale_frames, ("fleet", *view)
+    )
     # the last good frames per view (same project, regions, window length), whatever the end
-    return _keep_last_good(("frames", scope.project, scope.regions, w.span, w.alignment_s), frames)
+    return _keep_last_good(("frames", *view), frames)
 
 
 def totals(scope: Scope) -> Result:
     w = window_of(scope)
     key = ("totals", scope.project, scope.regions, w)
-    return guarded(key, lambda: _totals(scope.project, scope.regions, w), _stale)
+    view = ("totals", scope.project, scope.regions, w.span, w.alignment_s)
+    return guarded(key, lambda: _totals(scope.project, scope.regions, w), _stale, view)
 
 
 # ------------------------------------------------------------------------ cached views
@@ -421,6 +434,7 @@ def _cost(
         ("minute", s.project, region, s.service, w),
         lambda: _minute_points(s.project, region, s.service, w),
         _stale,
+        ("minute", s.project, region, s.service, w.span),
     )
     grid = guarded(
         ("whatif", key, region, cpu, memory_gib, free_tier, cud),
