@@ -292,11 +292,13 @@ def card_value(
 
 
 def card_caption(card: pd.Series) -> str:
+    """The card's line under its title; says so first when the revision served no request."""
     created = card["created"]
     when = f"created {created:%Y-%m-%d %H:%M} UTC · " if pd.notna(created) else ""
     conc = "?" if pd.isna(card["concurrency"]) else int(card["concurrency"])
+    idle = "served no requests in this window · " if not card["requests"] > 0 else ""
     return (
-        f"{when}{card['traffic_pct']:.0f} % of traffic · concurrency {conc} · "
+        f"{idle}{when}{card['traffic_pct']:.0f} % of traffic · concurrency {conc} · "
         f"{card['cpu']:g} vCPU · {card['memory_gib']:g} GiB · {card['billing']}-based"
     )
 
@@ -310,13 +312,30 @@ def card_header(revision: str, color: str, role: str) -> str:
     )
 
 
+def _series_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """revision, timestamp, value, pending with one dtype each, whatever built ``df``.
+
+    A pandas groupby of zero rows returns an Arrow string column with no chunks, which a merge
+    cannot factorize (ArrowInvalid); other callers pass object strings or timestamps of another
+    resolution. Rebuilding the columns gives every frame, empty or not, the same keys."""
+    return pd.DataFrame(
+        {
+            "revision": pd.array(df["revision"].to_numpy(dtype=object), dtype="string"),
+            "timestamp": pd.to_datetime(df["timestamp"], utc=True).dt.as_unit("ns").array,
+            "value": df["value"].to_numpy(dtype="float64"),
+            "pending": df["pending"].fillna(False).to_numpy(dtype=bool),
+        }
+    )
+
+
 def errors_where_served(errors: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
     """The 5xx rate in every period a revision served requests: Monitoring writes no 5xx
-    point for a period without any, which is a rate of zero, not an unknown."""
+    point for a period without any, which is a rate of zero, not an unknown.
+
+    Either frame may be empty (a revision that served nothing in the window has neither)."""
     keys = ["revision", "timestamp"]
-    both = requests[[*keys, "pending"]].merge(
-        errors, on=keys, how="outer", suffixes=("_served", "")
-    )
+    served = _series_frame(requests)[[*keys, "pending"]]
+    both = served.merge(_series_frame(errors), on=keys, how="outer", suffixes=("_served", ""))
     pending = both["pending"].fillna(False).astype(bool) | both["pending_served"].fillna(
         False
     ).astype(bool)
