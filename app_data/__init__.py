@@ -1,12 +1,13 @@
 """The one seam between the pages and everything else, and the one place caching lives.
 
 The only package importing both streamlit and the collectors. Clients (and, in demo mode, the
-embedded emulator) live in ``st.cache_resource``; frames and views in ``st.cache_data`` with
-fixed TTLs and ``max_entries``. Window ends are rounded to the TTL so reruns hit the cache: a
-repeated view within the TTL costs no API call, and concurrent sessions on the same scope share
-one computation (Streamlit holds a per-key compute lock). Streamlit does not cache errors, so a
-short negative cache remembers them for RUNWATCH_ERROR_TTL_S, and the last good result is served
-marked stale. Pages receive view objects; they never call Google or compute figures.
+embedded emulator) live in this module, outside Streamlit's caches; frames and views in
+``st.cache_data`` with fixed TTLs and ``max_entries``. Window ends are rounded to the TTL so
+reruns hit the cache: a repeated view within the TTL costs no API call, and concurrent sessions
+on the same scope share one computation (Streamlit holds a per-key compute lock). Streamlit
+does not cache errors, so a short negative cache remembers them for RUNWATCH_ERROR_TTL_S, and
+the last good result is served marked stale. Pages receive view objects; they never call Google
+or compute figures.
 
 Submodules: ``base`` (settings, scope, window), ``views`` and ``costview`` (pure builders).
 """
@@ -68,11 +69,27 @@ MONEY_COLUMNS = {
 # ------------------------------------------------------------------ clients, clock, source
 
 
-@st.cache_resource(show_spinner="Starting the demo fleet (a few seconds, once)…")
-def _emulator(project: str, days: int, seed: int) -> Any:
-    import emulator  # demo mode only: the emulator is the embedded default data source
+# Streamlit's caches are not the place for what must live as long as the process: any viewer
+# can send Streamlit's clear-cache message over the websocket, which empties st.cache_data and
+# st.cache_resource for every session. A cached emulator would then be started again (the old
+# one kept serving, each a few hundred MB) and every view collected again. So the emulator, the
+# clients, the error and last-good memory live in this module, created once under a lock.
+_PROCESS_LOCK = threading.Lock()
+_EMULATORS: dict[tuple[str, int, int], Any] = {}
+_CLIENTS: dict[str, Clients] = {}
 
-    return emulator.start(now=datetime.now(UTC), days=days, seed=seed, project=project)
+
+def _emulator(project: str, days: int, seed: int) -> Any:
+    key = (project, days, seed)
+    with _PROCESS_LOCK:
+        emu = _EMULATORS.get(key)
+        if emu is None:
+            import emulator  # demo mode only: the emulator is the embedded default data source
+
+            with st.spinner("Starting the demo fleet (a few seconds, once)…"):
+                emu = emulator.start(now=datetime.now(UTC), days=days, seed=seed, project=project)
+            _EMULATORS[key] = emu
+        return emu
 
 
 def emulator_handle() -> Any | None:
@@ -106,9 +123,12 @@ def freeze_heap_once() -> None:
         _FROZEN.set()
 
 
-@st.cache_resource
 def _clients(address: str) -> Clients:
-    return from_settings(SETTINGS, address)
+    with _PROCESS_LOCK:
+        built = _CLIENTS.get(address)
+        if built is None:
+            built = _CLIENTS[address] = from_settings(SETTINGS, address)
+        return built
 
 
 def clients() -> Clients:
@@ -166,14 +186,42 @@ def window_label(scope: Scope) -> str:
 
 @dataclass
 class _Memory:
+    """Errors (negative cache), the last good value per view and when it was loaded, for the
+    process (see above: a clear of Streamlit's caches must not forget them)."""
+
     lock: threading.Lock = field(default_factory=threading.Lock)
     errors: dict[tuple[Any, ...], tuple[float, str]] = field(default_factory=dict)
     good: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
+    # the exact key each view's last good value was loaded for, and when (time.monotonic())
+    loaded: dict[tuple[Any, ...], tuple[tuple[Any, ...], float]] = field(default_factory=dict)
+
+    def forget(self) -> None:
+        with self.lock:
+            self.errors.clear()
+            self.good.clear()
+            self.loaded.clear()
+
+    def expire(self) -> None:
+        with self.lock:
+            self.loaded.clear()
 
 
-@st.cache_resource
+_MEMORY = _Memory()
+
+
 def _memory() -> _Memory:
-    return _Memory()
+    return _MEMORY
+
+
+def forget() -> None:
+    """Forget every remembered error and result: the next view loads afresh (tests, and the
+    only way to drop results that are still fresh; Streamlit's clear-cache does not)."""
+    _MEMORY.forget()
+
+
+def expire() -> None:
+    """Treat every remembered result as older than the TTL (kept as the last good one)."""
+    _MEMORY.expire()
 
 
 def guarded(
@@ -186,10 +234,17 @@ def guarded(
     passed through ``stale`` (which marks it stale), or raise DataError with the message.
 
     ``view`` keys the last good value (default ``key``): a window's length rather than its end,
-    so a refresh that fails just after the window moved on still shows the previous one."""
+    so a refresh that fails just after the window moved on still shows the previous one. A value
+    loaded for this very ``key`` less than the cache TTL ago is returned without loading: when
+    Streamlit's caches were cleared (by any viewer, over the websocket), nothing is fetched
+    again before it would have expired anyway."""
     mem = _memory()
     view = key if view is None else view
     with mem.lock:
+        loaded = mem.loaded.get(view)
+        recent = loaded is not None and loaded[0] == key and time.monotonic() - loaded[1] < TTL
+        if recent and view in mem.good:
+            return mem.good[view]  # type: ignore[no-any-return]
         failed = mem.errors.get(key)
         if failed and failed[0] > time.monotonic():
             last = mem.good.get(view)
@@ -208,10 +263,26 @@ def guarded(
     with mem.lock:
         mem.good[view] = value
         mem.good.move_to_end(view)
+        if _fresh(value):
+            mem.loaded[view] = (key, time.monotonic())
+        else:
+            mem.loaded.pop(view, None)
         while len(mem.good) > MAX:
-            mem.good.popitem(last=False)
+            dropped, _ = mem.good.popitem(last=False)
+            mem.loaded.pop(dropped, None)
         mem.errors.pop(key, None)
     return value
+
+
+def _fresh(value: Any) -> bool:
+    """Whether a loaded value is complete enough to serve again for the TTL without loading:
+    frames or a result that are neither partial nor stale (truncated is a setting's cap: the
+    same query would be truncated again)."""
+    results = value.values() if isinstance(value, dict) else (value,)
+    return all(
+        getattr(getattr(r, "quality", None), "status", "complete") in ("complete", "truncated")
+        for r in results
+    )
 
 
 def _stale(result: Result) -> Result:

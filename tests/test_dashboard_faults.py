@@ -23,12 +23,11 @@ def emu(demo_emulator: Any) -> Iterator[Any]:
 
     assert app_data.SETTINGS.emulator_address == demo_emulator.address
     st.cache_data.clear()
-    app_data._memory().errors.clear()
-    app_data._memory().good.clear()
+    app_data.forget()
     yield demo_emulator
     demo_emulator.faults.clear()
     st.cache_data.clear()
-    app_data._memory().errors.clear()
+    app_data.forget()
 
 
 def _run(params: dict[str, str] | None = None) -> AppTest:
@@ -68,6 +67,7 @@ def test_a_failed_refresh_serves_the_last_good_data_marked_stale(
     assert not first.exception
     assert first.dataframe
     st.cache_data.clear()  # the TTL ran out
+    app_data.expire()
     emu.faults.set("ListTimeSeries:UNAVAILABLE@1.0;ListLogEntries:UNAVAILABLE@1.0")
     monkeypatch.setattr(app_data, "now", lambda: start + timedelta(minutes=5))
     assert app_data.window_of(scope).end > before.end, "the window should have moved on"

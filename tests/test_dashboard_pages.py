@@ -34,8 +34,9 @@ def app_data(demo_emulator: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
+def _fresh_caches(app_data: Any) -> Iterator[None]:
     st.cache_data.clear()
+    app_data.forget()
     return
 
 
@@ -231,11 +232,13 @@ def test_twenty_concurrent_sessions_cost_the_calls_of_one(
     for _attempt in range(2):  # window ends move every 5 minutes: retry if one was crossed
         first_window = app_data.window_of(scope)
         st.cache_data.clear()
+        app_data.forget()
         before = demo_emulator.calls.snapshot()
         one = run({"window": "6h"})
         assert not one.exception
         mid = demo_emulator.calls.snapshot()
         st.cache_data.clear()
+        app_data.expire()
         with ThreadPoolExecutor(max_workers=20) as pool:
             sessions = list(pool.map(lambda _: run({"window": "6h"}), range(20)))
         after = demo_emulator.calls.snapshot()
