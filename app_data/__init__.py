@@ -194,16 +194,20 @@ class _Memory:
     good: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
     # the exact key each view's last good value was loaded for, and when (time.monotonic())
     loaded: dict[tuple[Any, ...], tuple[tuple[Any, ...], float]] = field(default_factory=dict)
+    # partial results (kept out of st.cache_data) by key, until the error TTL runs out
+    partial: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict)
 
     def forget(self) -> None:
         with self.lock:
             self.errors.clear()
             self.good.clear()
             self.loaded.clear()
+            self.partial.clear()
 
     def expire(self) -> None:
         with self.lock:
             self.loaded.clear()
+            self.partial.clear()
 
 
 _MEMORY = _Memory()
@@ -245,6 +249,9 @@ def guarded(
         recent = loaded is not None and loaded[0] == key and time.monotonic() - loaded[1] < TTL
         if recent and view in mem.good:
             return mem.good[view]  # type: ignore[no-any-return]
+        partial = mem.partial.get(key)
+        if partial is not None and partial[0] > time.monotonic():
+            return partial[1]  # type: ignore[no-any-return]
         failed = mem.errors.get(key)
         if failed and failed[0] > time.monotonic():
             last = mem.good.get(view)
@@ -253,6 +260,12 @@ def guarded(
             raise DataError(failed[1])
     try:
         value = load()
+    except _Uncached as kept:  # a partial result: shown, retried once the error TTL ran out
+        with mem.lock:
+            mem.partial[key] = (time.monotonic() + SETTINGS.error_ttl_s, kept.value)
+            for k in [k for k, (until, _) in mem.partial.items() if until <= time.monotonic()]:
+                del mem.partial[k]
+        return kept.value  # type: ignore[no-any-return]
     except (RunwatchError, InvalidWindow, names.InvalidName) as exc:
         with mem.lock:
             mem.errors[key] = (time.monotonic() + SETTINGS.error_ttl_s, str(exc))
@@ -324,14 +337,26 @@ def _collect(project: str, regions: tuple[str, ...], w: TimeWindow) -> dict[str,
     frames = dict(bundle.frames)
     if bundle.errors and all(r.frame.empty for r in frames.values()):
         raise RunwatchError(bundle.errors[0])
-    return frames
+    return _unless_partial(frames)
+
+
+def _unless_partial(value: T) -> T:
+    """``value``, or raise it out of the cached loader when partial: st.cache_data would keep a
+    partial result for the whole TTL; guarded() keeps it for the error TTL instead."""
+    results = value.values() if isinstance(value, dict) else (value,)
+    if any(getattr(r, "quality", Quality()).status == "partial" for r in results):
+        raise _Uncached(value)
+    return value
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _totals(project: str, regions: tuple[str, ...], w: TimeWindow) -> Result:
     """Distributions merged over the whole window (one period): exact window percentiles."""
     mscope = monitoring.MetricScope(regions=regions)
-    return monitoring.fetch_metrics(clients(), [project], w.whole(), mscope, base.TOTAL_METRICS)
+    whole = w.whole()
+    return _unless_partial(
+        monitoring.fetch_metrics(clients(), [project], whole, mscope, base.TOTAL_METRICS)
+    )
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
@@ -339,7 +364,9 @@ def _minute_points(project: str, region: str, service: str, w: TimeWindow) -> Re
     """One-minute points of one service: what the replay needs (the fleet view may be coarser)."""
     minute = TimeWindow(w.start, w.end, 60, w.end)
     mscope = monitoring.MetricScope(services=(service,), regions=(region,))
-    return monitoring.fetch_metrics(clients(), [project], minute, mscope, costview.COST_METRICS)
+    return _unless_partial(
+        monitoring.fetch_metrics(clients(), [project], minute, mscope, costview.COST_METRICS)
+    )
 
 
 def fleet_frames(scope: Scope) -> dict[str, Result]:
@@ -468,7 +495,7 @@ def _whatif(
 ) -> tuple[Any, list[str]] | str:
     """The what-if grid and advice, or the reason it cannot be estimated (a cached answer)."""
     s, w = _scope_of(key)
-    points = _minute_points(s.project, region, s.service, w).frame
+    points = _view(lambda: _minute_points(s.project, region, s.service, w)).frame
     try:
         return costview.evaluate(
             fleet_frames(s),
@@ -550,7 +577,7 @@ def _service_list(key: tuple[Any, ...]) -> Any:
     s, _ = _scope_of(key)
     frames = fleet_frames(s)
     listed = services_in(frames)
-    if base.quality_of(frames).status == "stale":
+    if base.quality_of(frames).status in ("stale", "partial"):
         raise _Uncached(listed)  # shown, not cached
     return listed
 

@@ -231,6 +231,7 @@ def build_cold_starts(
 
 
 def fresh(view: Any) -> bool:
-    """A view is worth caching unless it was built from stale data."""
+    """A view is worth caching unless it was built from stale or partial data (partial data is
+    retried once the error TTL ran out, not kept for the cache's TTL)."""
     quality = getattr(view, "quality", None)
-    return quality is None or quality.status != "stale"
+    return quality is None or quality.status not in ("stale", "partial")

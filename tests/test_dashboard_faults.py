@@ -123,3 +123,33 @@ def test_live_mode_without_a_project_names_the_variable() -> None:
     out = _dashboard_elsewhere({"RUNWATCH_SOURCE": "gcp"})
     assert "Configuration problem" in out
     assert "RUNWATCH_PROJECTS" in out
+
+
+def test_a_partial_result_is_retried_once_the_error_ttl_ran_out(
+    emu: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partial data is shown marked partial, kept for the error TTL (not the cache's whole
+    TTL), and replaced by complete data on the first rerun after the fault cleared."""
+    import time
+    import types
+
+    import app_data
+
+    assert app_data.SETTINGS.error_ttl_s < app_data.TTL
+    emu.faults.set("ListLogEntries:UNAVAILABLE@1.0")
+    first = _run()
+    assert not first.exception
+    assert any("partial" in w.value for w in first.warning), "the failed logs should be named"
+    emu.faults.clear()
+    calls = emu.calls.snapshot()
+    within = _run()  # within the error TTL: the same partial result, no new call
+    assert any("partial" in w.value for w in within.warning)
+    assert emu.calls.snapshot() == calls
+    # the dashboard's clock moves past the error TTL, not past the cache's TTL
+    offset = app_data.SETTINGS.error_ttl_s + 1.0
+    shifted = types.SimpleNamespace(monotonic=lambda: time.monotonic() + offset)
+    monkeypatch.setattr(app_data, "time", shifted)
+    after = _run()
+    assert not after.exception
+    assert not any("partial" in w.value for w in after.warning), [w.value for w in after.warning]
+    assert after.dataframe
