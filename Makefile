@@ -56,15 +56,39 @@ clean: ## Remove caches and test artifacts (keeps .venv)
 # Deploying the dashboard itself (deploy/, README "Deploy to Cloud Run"). Plain python3 is
 # enough: the deploy package uses the standard library only, and DRY_RUN=1 needs no gcloud.
 .PHONY: deploy image-check
+# The options reach `python3 -m deploy` verbatim, one argument each, whatever they contain:
+# make never expands them (a $(shell ...) in a value would run when make exported it, hence
+# the unexport), and the shell sees them only inside "$$VAR", so no quote, backtick or $(...)
+# can run a command or add a flag. deploy/options.py then validates each value by name.
+unexport PROJECT REGION WATCH_PROJECTS INVOKERS MAX_INSTANCES IAP DRY_RUN
+deploy: export RUNWATCH_DEPLOY_PROJECT = $(value PROJECT)
+deploy: export RUNWATCH_DEPLOY_REGION = $(value REGION)
+deploy: export RUNWATCH_DEPLOY_WATCH_PROJECTS = $(value WATCH_PROJECTS)
+deploy: export RUNWATCH_DEPLOY_INVOKERS = $(value INVOKERS)
+deploy: export RUNWATCH_DEPLOY_MAX_INSTANCES = $(value MAX_INSTANCES)
+deploy: export RUNWATCH_DEPLOY_IAP = $(value IAP)
+deploy: export RUNWATCH_DEPLOY_DRY_RUN = $(value DRY_RUN)
 deploy: ## Deploy to Cloud Run: PROJECT=… REGION=… [WATCH_PROJECTS=…] [INVOKERS=…] [IAP=0] [DRY_RUN=1]
-	@if [ -z "$(PROJECT)" ] || [ -z "$(REGION)" ]; then \
+	@if [ -z "$$RUNWATCH_DEPLOY_PROJECT" ] || [ -z "$$RUNWATCH_DEPLOY_REGION" ]; then \
 	  echo "usage: make deploy PROJECT=my-project REGION=europe-west1 [WATCH_PROJECTS=p1,p2]" \
-	    "[INVOKERS=group:team@example.com] [MAX_INSTANCES=2] [IAP=0] [DRY_RUN=1]" >&2; exit 2; fi
-	@$(PYTHON) -m deploy --project "$(PROJECT)" --region "$(REGION)" \
-	  --watch-projects "$(WATCH_PROJECTS)" --invokers "$(INVOKERS)" \
-	  --max-instances "$(or $(MAX_INSTANCES),2)" \
-	  $(if $(filter 0 false no,$(IAP)),--no-iap,) \
-	  $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run,)
+	    "[INVOKERS=group:team@example.com] [MAX_INSTANCES=2] [IAP=0] [DRY_RUN=1]" >&2; exit 2; fi; \
+	switches=(); \
+	case "$${RUNWATCH_DEPLOY_IAP,,}" in \
+	  ""|1|true|yes|on) ;; \
+	  0|false|no|off) switches+=(--no-iap) ;; \
+	  *) echo "deploy: IAP=$$RUNWATCH_DEPLOY_IAP: use IAP=0 (IAM instead of IAP) or leave it out" >&2; \
+	     exit 2 ;; \
+	esac; \
+	case "$${RUNWATCH_DEPLOY_DRY_RUN,,}" in \
+	  ""|0|false|no|off) ;; \
+	  1|true|yes|on) switches+=(--dry-run) ;; \
+	  *) echo "deploy: DRY_RUN=$$RUNWATCH_DEPLOY_DRY_RUN: use DRY_RUN=1 (print the plan) or leave it out" >&2; \
+	     exit 2 ;; \
+	esac; \
+	exec $(PYTHON) -m deploy "--project=$$RUNWATCH_DEPLOY_PROJECT" \
+	  "--region=$$RUNWATCH_DEPLOY_REGION" "--watch-projects=$$RUNWATCH_DEPLOY_WATCH_PROJECTS" \
+	  "--invokers=$$RUNWATCH_DEPLOY_INVOKERS" \
+	  "--max-instances=$${RUNWATCH_DEPLOY_MAX_INSTANCES:-2}" "$${switches[@]}"
 
 image-check: ## Build the image with podman (no Docker) and run its start command; needs root
 	deploy/image_check.sh

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from deploy import plan, spec
-from deploy.options import OptionError, Options, build
+from deploy.options import OptionError, Options, build, pinned_image
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,12 +26,13 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--watch-projects", default="", help="comma-separated; default: --project")
     ap.add_argument("--invokers", default="", help="comma-separated user:/group:/domain: members")
     ap.add_argument("--service", default="runwatch")
-    ap.add_argument("--max-instances", type=int, default=2)
+    ap.add_argument("--max-instances", default="2", help="1 to 10")
     ap.add_argument("--ingress", default="all")
     ap.add_argument("--no-iap", action="store_true", help="IAM invoker access instead of IAP")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     mode.add_argument("--print-spec", action="store_true", help="print the service spec YAML")
+    ap.add_argument("--image", default="", help="with --print-spec: IMAGE@sha256:DIGEST")
     return ap
 
 
@@ -113,7 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"deploy: {exc}", file=sys.stderr)
         return 2
     if args.print_spec:
-        sys.stdout.write(spec.render_spec(opts))
+        try:
+            image = pinned_image(args.image.strip())
+        except OptionError as exc:
+            print(f"deploy: {exc}", file=sys.stderr)
+            return 2
+        sys.stdout.write(spec.render_spec(opts, image))
         return 0
     if args.dry_run:
         sys.stdout.write(plan.render_shell(opts))

@@ -1,11 +1,14 @@
-"""Helpers for the deploy tests: the Dockerfile's start command, and a served-process check."""
+"""Helpers for the deploy tests: the Dockerfile's start command, a served-process check,
+`make deploy` on a bare PATH, and the matching rules of .dockerignore and .gcloudignore."""
 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,3 +131,122 @@ def unprivileged_can_run_python(uid: int, gid: int) -> bool:
         timeout=30,
     )
     return done.returncode == 0
+
+
+@contextlib.contextmanager
+def bare_path_dir() -> Iterator[str]:
+    """A PATH with make, bash and python3 only: proves the dry run needs no gcloud."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for tool in ("make", "bash", "sh", "touch"):
+            found = shutil.which(tool)
+            if found:
+                os.symlink(os.path.realpath(found), Path(tmp) / tool)
+        # The interpreter behind the venv, without the venv: the dry run needs the stdlib only.
+        os.symlink(os.path.realpath(sys.executable), Path(tmp) / "python3")
+        yield tmp
+
+
+def make_deploy(path: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    """``make deploy NAME=VALUE ...``: each value is one argv item of make, as a shell would
+    pass a quoted word."""
+    args = [f"{k}={v}" for k, v in variables.items()]
+    return subprocess.run(
+        [shutil.which("make") or "make", "--no-print-directory", "deploy", *args],
+        cwd=ROOT,
+        env={"PATH": path, "HOME": "/tmp"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _ignore_lines(name: str) -> list[str]:
+    lines = []
+    for raw in (ROOT / name).read_text().splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            lines.append(line)
+    return lines
+
+
+def _docker_glob(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern (Go filepath.Match plus ``**``) as a regular expression."""
+    out = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out)
+
+
+def docker_ignored(path: str) -> bool:
+    """Docker's rule for .dockerignore: a pattern matches a path or one of its parent
+    directories; the last matching line wins and ``!`` re-includes (even inside an excluded
+    directory)."""
+    result = False
+    parts = path.split("/")
+    for line in _ignore_lines(".dockerignore"):
+        negate = line.startswith("!")
+        rx = _docker_glob(line.lstrip("!").strip("/"))
+        if any(rx.fullmatch("/".join(parts[:n])) for n in range(1, len(parts) + 1)):
+            result = not negate
+    return result
+
+
+def _gcloud_match(parts: list[str], path: str | None) -> bool:
+    """gcloud's pattern match: pattern parts against path parts, right to left. ``path`` ""
+    is the upload root; a leading "" part (a pattern starting with "/") anchors at the root."""
+    if not parts:
+        return True
+    if path is None:
+        return False
+    if path == "":
+        rest, part = None, ""
+    elif "/" in path:
+        rest, part = path.rsplit("/", 1)
+    else:
+        rest, part = "", path
+    last, head = parts[-1], parts[:-1]
+    if last == "**":
+        anchored = head if head[:1] == [""] else ["", *head]
+        pieces = path.split("/") if path else []
+        prefixes = ["", *("/".join(pieces[:n]) for n in range(1, len(pieces) + 1))]
+        return any(_gcloud_match(anchored, prefix) for prefix in prefixes)
+    if not fnmatch.fnmatchcase(part, last):
+        return False
+    return _gcloud_match(head, rest)
+
+
+def gcloud_ignored(path: str, *, is_dir: bool = False) -> bool:
+    """Whether ``gcloud run deploy --source .`` leaves ``path`` out, by the rules of its
+    .gcloudignore reader: lines in order; a match on a directory carries to everything under
+    it, and what sits under an ignored directory cannot be re-included."""
+    pieces = path.split("/")
+    prefixes = ["", *("/".join(pieces[:n]) for n in range(1, len(pieces) + 1))]
+    state: dict[str, bool | None] = dict.fromkeys(prefixes)  # True: ignored, False: included
+    for line in _ignore_lines(".gcloudignore"):
+        negate = line.startswith("!")
+        body = line[1:] if negate else line
+        dir_only = body.endswith("/")
+        parts = body.rstrip("/").split("/")
+        inherited: bool | None = None
+        for prefix in prefixes:
+            if inherited is not None:
+                found: bool | None = inherited
+            elif dir_only and prefix == path and not is_dir:
+                found = None
+            else:
+                found = (not negate) if _gcloud_match(parts, prefix) else None
+            if found is not None:
+                state[prefix] = found
+            inherited = True if state[prefix] else found
+    return bool(state[path])

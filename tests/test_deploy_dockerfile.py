@@ -7,7 +7,7 @@ import json
 import re
 import tomllib
 
-from tests._deploy_helpers import DOCKERFILE, ROOT, instructions
+from tests._deploy_helpers import DOCKERFILE, ROOT, docker_ignored, instructions
 
 TEXT = DOCKERFILE.read_text()
 STEPS = instructions()
@@ -74,40 +74,6 @@ def test_no_secrets_in_the_image() -> None:
         assert not re.search(r"\.(json|pem|p12|key)\b", rest) or "requirements" in rest
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    """A .dockerignore pattern (Go filepath.Match plus ``**``) as a regular expression."""
-    out = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif pattern.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif pattern[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif pattern[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(pattern[i]), i + 1
-    return re.compile(out)
-
-
-def _ignored(path: str) -> bool:
-    """Docker's rule: a pattern matches a path or one of its parent directories; the last
-    matching line wins and ``!`` re-includes."""
-    result = False
-    parts = path.split("/")
-    for raw in (ROOT / ".dockerignore").read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negate = line.startswith("!")
-        rx = _glob(line.lstrip("!").rstrip("/"))
-        if any(rx.fullmatch("/".join(parts[:n])) for n in range(1, len(parts) + 1)):
-            result = not negate
-    return result
-
-
 def test_dockerignore_keeps_secrets_and_tests_out_and_the_app_in() -> None:
     for path in (
         ".venv/bin/python",
@@ -122,7 +88,7 @@ def test_dockerignore_keeps_secrets_and_tests_out_and_the_app_in() -> None:
         "artifacts/a.png",
         "export/x.parquet",
     ):
-        assert _ignored(path), f"{path} would be sent to the build"
+        assert docker_ignored(path), f"{path} would be sent to the build"
     packages = sorted(
         p.name
         for p in ROOT.iterdir()
@@ -140,7 +106,7 @@ def test_dockerignore_keeps_secrets_and_tests_out_and_the_app_in() -> None:
         "costmodel/prices.json",
         *(f"{pkg}/__init__.py" for pkg in packages),
     ):
-        assert not _ignored(path), f"{path} is left out of the image"
+        assert not docker_ignored(path), f"{path} is left out of the image"
 
 
 def test_streamlit_production_config() -> None:

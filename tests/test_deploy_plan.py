@@ -3,49 +3,32 @@ and the declarative service spec agrees with the deploy command."""
 
 from __future__ import annotations
 
-import os
 import shlex
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from deploy import spec
 from deploy.options import build
-from tests._deploy_helpers import ROOT
+from tests._deploy_helpers import ROOT, bare_path_dir, make_deploy
 
 VIEWERS = {"roles/monitoring.viewer", "roles/logging.viewer", "roles/run.viewer"}
 SA = "runwatch-dashboard@host-proj-1.iam.gserviceaccount.com"
+PINNED = "europe-west1-docker.pkg.dev/host-proj-1/cloud-run-source-deploy/runwatch@sha256:" + (
+    "0123456789abcdef" * 4
+)
 
 
 @pytest.fixture(scope="module")
 def bare_path() -> Iterator[str]:
-    """A PATH with make, bash and python3 only: proves the dry run needs no gcloud."""
-    with tempfile.TemporaryDirectory() as tmp:
-        for tool in ("make", "bash", "sh"):
-            found = shutil.which(tool)
-            if found:
-                os.symlink(os.path.realpath(found), Path(tmp) / tool)
-        # The interpreter behind the venv, without the venv: the dry run needs the stdlib only.
-        os.symlink(os.path.realpath(sys.executable), Path(tmp) / "python3")
-        yield tmp
+    with bare_path_dir() as path:
+        yield path
 
 
-def _make(bare_path: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    args = [f"{k}={v}" for k, v in variables.items()]
-    return subprocess.run(
-        [shutil.which("make") or "make", "--no-print-directory", "deploy", *args],
-        cwd=ROOT,
-        env={"PATH": bare_path, "HOME": "/tmp"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def _make(path: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    return make_deploy(path, **variables)
 
 
 def _commands(script: str) -> list[list[str]]:
@@ -219,7 +202,7 @@ def test_missing_project_prints_usage(bare_path: str) -> None:
 
 def test_checked_in_spec_is_the_rendered_spec() -> None:
     assert (ROOT / "deploy" / "service.yaml").read_text() == spec.render_spec(
-        spec.template_options()
+        spec.template_options(), spec.template_image()
     ), "deploy/service.yaml is stale: regenerate it with deploy.spec.render_spec"
 
 
@@ -233,7 +216,7 @@ def test_spec_agrees_with_the_deploy_flags(bare_path: str) -> None:
     )
     deploy = next(c for c in _commands(done.stdout) if _verb(c, "run", "deploy"))
     opts = build(project="host-proj-1", region="europe-west1", watch_projects="prod-proj-1")
-    svc = spec.service_spec(opts)
+    svc = spec.service_spec(opts, PINNED)
     tmpl = svc["spec"]["template"]
     ann = tmpl["metadata"]["annotations"]
     container = tmpl["spec"]["containers"][0]
@@ -269,3 +252,59 @@ def test_spec_agrees_with_the_deploy_flags(bare_path: str) -> None:
         if "valueFrom" in e
     }
     assert [f"{k}={v}" for k, v in secret_env.items()] == [_flag(deploy, "set-secrets")]
+
+
+def _image_lines(text: str) -> list[str]:
+    return [
+        line.split(":", 1)[1].strip().strip('"')
+        for line in text.splitlines()
+        if line.strip().removeprefix("- ").startswith("image:")
+    ]
+
+
+def test_checked_in_spec_pins_the_image_by_digest() -> None:
+    images = _image_lines((ROOT / "deploy" / "service.yaml").read_text())
+    assert len(images) == 1
+    name, _, digest = images[0].partition("@")
+    assert digest == spec.TEMPLATE_DIGEST, "the image must be pinned by digest, not by a tag"
+    assert ":" not in name.rsplit("/", 1)[1], "no tag (an absent tag means :latest)"
+
+
+def _print_spec(*extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            *(sys.executable, "-m", "deploy", "--project=host-proj-1", "--region=europe-west1"),
+            "--print-spec",
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "",
+        PINNED.split("@")[0],
+        PINNED.split("@")[0] + ":latest",
+        PINNED.split("@")[0] + ":v1",
+        PINNED[:-1],
+        PINNED + " --no-iap",
+    ],
+)
+def test_print_spec_refuses_an_unpinned_image(image: str) -> None:
+    done = _print_spec(f"--image={image}")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "IMAGE" in done.stderr
+    assert "sha256" in done.stderr
+
+
+def test_print_spec_runs_the_digest_it_was_given() -> None:
+    done = _print_spec(f"--image={PINNED}")
+    assert done.returncode == 0, done.stderr
+    assert _image_lines(done.stdout) == [PINNED]
