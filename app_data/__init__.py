@@ -54,6 +54,7 @@ from insights.tuning import delta_text as delta_text
 from insights.tuning import dollars as dollars
 from insights.tuning import labelled as labelled
 from insights.tuning import options as options
+from insights.tuning import per_day as per_day
 from insights.tuning import pick as pick
 from scope import Scope as Scope
 
@@ -526,6 +527,12 @@ def _cost(
     frames = fleet_frames(s)
     regions = costview.service_regions(frames, s.service)
     if not regions:
+        failed = costview.config_failure(frames)
+        if failed:  # the Admin API failed: say so, not that the service does not exist
+            raise DataError(
+                f"the cost of {s.service} is unknown because its configuration could not be "
+                f"read: {failed}"
+            )
         raise DataError(f"no configuration was found for {s.service} in this project")
     region = region if region in regions else regions[0]
     points = guarded(
@@ -534,7 +541,9 @@ def _cost(
         _stale,
         ("minute", s.project, region, s.service, w.span),
     )
-    grid = guarded(
+    unknown = costview.gaps_of(frames, points, service=s.service, region=region).whatif
+    # no what-if from incomplete inputs: build_cost says why instead
+    grid = unknown or guarded(
         ("whatif", key, region, cpu, memory_gib, free_tier, cud),
         lambda: _whatif(key, region, cpu, memory_gib, free_tier, cud),
         lambda v: v,

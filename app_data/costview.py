@@ -10,20 +10,11 @@ import pandas as pd
 
 from app_data.base import quality_of
 from collectors.schema import Quality, Result
-from costmodel import advice, inputs, observed, prices, whatif
+from costmodel import advice, gaps, inputs, observed, prices, whatif
 from costmodel.errors import CannotEstimate as CannotEstimate
 from scope import Scope
 
-COST_METRICS = (
-    "request_count",
-    "request_latencies",
-    "instance_count",
-    "billable_instance_time",
-    "cpu_allocation_time",
-    "memory_allocation_time",
-    "startup_latencies",
-    "cpu_utilizations",
-)
+COST_METRICS = gaps.METRICS  # what the observed cost and the replay read
 MIN_COST_HISTORY = timedelta(hours=24)
 CPU_CHOICES = (0.5, 1.0, 2.0, 4.0)
 MEMORY_CHOICES_GIB = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -53,6 +44,8 @@ class CostView:
     price_source: str
     cannot_estimate: str  # the reason, when no estimate can be given ("" otherwise)
     quality: Quality
+    partial: str = ""  # why the estimates shown are partial ("" when they are not)
+    advice_withheld: str = ""  # why no advice is given ("" when advice is given)
 
 
 def evaluate(
@@ -92,6 +85,22 @@ def evaluate(
     return result, advice.advise(result, startup_s=startup_s)
 
 
+def gaps_of(
+    frames: Mapping[str, Result], minute_points: Result, *, service: str, region: str
+) -> gaps.Gaps:
+    """What the cost inputs of one service cannot tell (costmodel.gaps): its metric points,
+    the revision configurations and the request logs, with their qualities."""
+    return gaps.assess(
+        minute_points.frame,
+        frames["revisions"].frame,
+        service=service,
+        region=region,
+        metrics=minute_points.quality,
+        config=frames["revisions"].quality,
+        logs=frames["instance_events"].quality,
+    )
+
+
 def build_cost(
     scope: Scope,
     frames: Mapping[str, Result],
@@ -104,12 +113,22 @@ def build_cost(
     start: datetime,
     end: datetime,
 ) -> CostView:
-    """The view; ``grid`` is the what-if and its advice, or the reason it cannot be given."""
+    """The view; ``grid`` is the what-if and its advice, or the reason it cannot be given.
+
+    Figures the inputs cannot support (``gaps_of``) are not shown as if complete: a revision's
+    cost is blanked with the reason, the what-if is refused while any revision's cost is
+    unknown, and with the request logs incomplete the what-if is marked partial, its 429
+    figures are unknown and no advice is given."""
     book = prices.load()
     revs = frames["revisions"].frame
     mine = revs[(revs["service"] == scope.service) & (revs["location"] == region)]
     seen = observed.observed_costs(minute_points.frame, mine, start=start, end=end, book=book)
+    holes = gaps_of(frames, minute_points, service=scope.service, region=region)
+    project = scope.project
+    seen = gaps.mark_observed(seen, holes, project=project, service=scope.service, region=region)
     quality = minute_points.quality.merge(quality_of(frames, "revisions", "instance_events"))
+    if holes.whatif:
+        grid = holes.whatif
     if isinstance(grid, str):
         return CostView(
             scope.service,
@@ -128,14 +147,27 @@ def build_cost(
             quality,
         )
     result, tips = grid
+    table, current = result.table, result.current
+    partial = withheld = ""
+    if holes.rejections:
+        # The 429s are unknown, and so are the estimates of settings that would serve them.
+        table = table.assign(rejected_per_day=float("nan"))
+        current = current.copy()
+        current["rejected_per_day"] = float("nan")
+        partial = (
+            f"requests refused with 429 are unknown because {holes.rejections}; settings "
+            "that would serve them may cost more than shown"
+        )
+        withheld = f"{holes.rejections}: advice built on partial data could mislead"
+        tips = []
     return CostView(
         service=scope.service,
         region=region,
         regions=regions,
         history=history,
-        current=result.current,
+        current=current,
         observed=seen,
-        table=result.table,
+        table=table,
         calibration_error=result.calibration.billable_error,
         calibration_notes=result.calibration.notes,
         advice=tips,
@@ -143,6 +175,8 @@ def build_cost(
         price_source=f"{book.source} (as of {book.as_of})",
         cannot_estimate="",
         quality=quality,
+        partial=partial,
+        advice_withheld=withheld,
     )
 
 
@@ -152,13 +186,24 @@ def observed_caption(view: CostView) -> str:
     month = known["monthly_total"].sum()
     idle = known["idle_min"].sum()
     note = f" · idle min instances ${idle:,.2f} of it" if idle >= 0.01 else ""
-    unknown = t.loc[t["cannot_estimate"] != "", "revision"].tolist()
-    missing = f" · cost unknown for {', '.join(unknown)}" if unknown else ""
-    return (
-        f"From billable instance time, CPU/memory allocation and requests; without the free "
-        f"tier (it belongs to the billing account). Projected: ${month:,.2f}/month{note}"
-        f"{missing}. Prices: {view.price_source}"
+    unknown = t[t["cannot_estimate"] != ""]
+    head = (
+        "From billable instance time, CPU/memory allocation and requests; without the free "
+        "tier (it belongs to the billing account). "
     )
+    prices_note = f". Prices: {view.price_source}"
+    if unknown.empty:
+        return f"{head}Projected: ${month:,.2f}/month{note}{prices_note}"
+    why = "; ".join(
+        f"{', '.join(g['revision'].astype(str))}: {reason}"
+        for reason, g in unknown.groupby("cannot_estimate", sort=False)
+    )
+    rest = (
+        f" The revisions whose cost is known add up to ${month:,.2f}/month{note} (partial)."
+        if len(known)
+        else ""
+    )
+    return f"{head}Projected total: unknown, the cost of {why}.{rest}{prices_note.lstrip('.')}"
 
 
 def calibration_caption(view: CostView) -> str:
@@ -169,6 +214,11 @@ def calibration_caption(view: CostView) -> str:
         f"{100 * err:+.1f} %; estimates carry this error. Learned from the last "
         f"{view.history} of traffic.{notes}"
     )
+
+
+def config_failure(frames: Mapping[str, Result]) -> str:
+    """Why the revision configurations are incomplete, in the collector's words ("" if not)."""
+    return gaps.problem(frames["revisions"].quality)
 
 
 def service_regions(frames: Mapping[str, Result], service: str) -> list[str]:

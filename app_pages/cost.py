@@ -43,6 +43,8 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
         memory_gib=mem or float(cur["memory_gib"]),
     )
     numbers = st.container()  # above the heatmap, sent after it
+    if view.partial:
+        st.warning(f"These estimates are partial: {view.partial}.")
     st.caption(app_data.calibration_caption(view))
 
     st.plotly_chart(
@@ -75,7 +77,7 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
                 delta_color="inverse",
             )
             m3.metric("Requests meeting a cold start", f"{100 * choice.cold_start_share:.3f} %")
-            m4.metric("Rejected (429) / day", f"{choice.rejected_per_day:,.0f}")
+            m4.metric("Rejected (429) / day", app_data.per_day(choice.rejected_per_day))
 
     with controls:
         c1, c2, c3 = st.columns(3)
@@ -202,12 +204,18 @@ def estimates(
         widgets.csv_button(view.observed, f"{view.service}-observed-cost.csv", "cost_observed_csv")
 
     if view.cannot_estimate:
-        st.info(f"Cannot estimate other settings because {view.cannot_estimate}.")
+        st.info(
+            "Cannot estimate the monthly cost under the current or other settings because "
+            f"{view.cannot_estimate}."
+        )
         return
 
     st.subheader("Advice")
-    for tip in view.advice or ["No change would save enough to recommend one."]:
-        st.markdown(f"- {tip}")
+    if view.advice_withheld:
+        st.info(f"No advice because {view.advice_withheld}.")
+    else:
+        for tip in view.advice or ["No change would save enough to recommend one."]:
+            st.markdown(f"- {tip}")
     if view.unconfirmed:
         st.warning(
             "Some rates used are not confirmed by Google's pricing page: "

@@ -1,10 +1,23 @@
 """Command line: `python -m costmodel estimate ...` and `python -m costmodel whatif ...`.
 
-estimate prices a described workload (cost lines + total). whatif collects a service's metrics
-(demo: an in-process emulator started lazily inside the command; gcp: Application Default
-Credentials), calibrates, evaluates the settings grid and prints the current cost, the best
-alternatives and the advice. Errors the user can act on are one line on stderr, exit status 2;
-"cannot estimate because ..." exits with 3.
+estimate prices a described workload (cost lines + total). whatif collects a service's metrics,
+revisions and request logs under the settings of config.py (the source, the RPC timeout, the
+Logging budget; demo: the running emulator at RUNWATCH_EMULATOR_ADDRESS, else an in-process
+one started inside the command; gcp: Application Default Credentials), calibrates, evaluates
+the settings grid and prints the current cost, the best alternatives and the advice.
+
+Inputs that failed or came back partial are never hidden: the output names them (text, and
+the "quality" field of --json), a figure they leave unknown is printed as unknown with the
+reason, and no advice is given from partial data.
+
+Exit status:
+  0  success, every input complete
+  1  Google (or the emulator) could not give the inputs: nothing was estimated
+  2  bad flags or configuration
+  3  cannot estimate (the reason is printed: too little data, a setting Cloud Run refuses)
+  4  partial data: some input failed or is incomplete; the figures it affects are unknown or
+     marked partial, and the output says which input failed
+Errors are one line on stderr, in plain words.
 """
 
 from __future__ import annotations
@@ -16,10 +29,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from costmodel import gaps
 from costmodel.bill import money
 from costmodel.errors import CannotEstimate
 from costmodel.estimate import Workload, estimate
 from costmodel.limits import parse_memory_gib
+
+OK, API_FAILURE, USAGE, CANNOT_ESTIMATE, PARTIAL = 0, 1, 2, 3, 4
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,8 +58,15 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--service", required=True)
     w.add_argument("--region", default=None)
     w.add_argument("--days", type=int, default=7, help="days of history to replay (1-30)")
-    w.add_argument("--source", choices=("demo", "gcp"), default="demo")
-    w.add_argument("--project", default=None)
+    w.add_argument(
+        "--source",
+        choices=("demo", "gcp"),
+        default=None,
+        help="demo fleet or Google Cloud (default: RUNWATCH_SOURCE, see config.py)",
+    )
+    w.add_argument(
+        "--project", default=None, help="default: RUNWATCH_PROJECTS, or the demo project"
+    )
     w.add_argument("--free-tier", action="store_true", help="apply the monthly free tier")
     w.add_argument("--json", action="store_true")
     return p
@@ -81,11 +104,20 @@ def _print_estimate(out: dict[str, Any]) -> None:
     print(f"prices: {out['price_source']} (as of {out['prices_as_of']})")
 
 
-def _collect(args: argparse.Namespace, now: datetime) -> tuple[Any, ...]:
-    """Metric points, revisions and instance events for the window, from demo or gcp."""
+class ApiFailure(Exception):
+    """Google (or the emulator) could not give what the command needs; the message says what."""
+
+
+def _collect(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
+    """The service's metric points, revisions and instance events (collectors.collect, with
+    their qualities) for the window, from the demo fleet or Google, under the settings of
+    config.py (RPC timeout, Logging budget, RUNWATCH_EMULATOR_ADDRESS)."""
     import config
     from collectors import clients as client_mod
-    from collectors import logs, monitoring, names, services
+    from collectors import names
+    from collectors.calls import RunwatchError
+    from collectors.collect import collect
+    from collectors.monitoring import MetricScope
     from collectors.window import TimeWindow
 
     names.service(args.service)
@@ -93,39 +125,64 @@ def _collect(args: argparse.Namespace, now: datetime) -> tuple[Any, ...]:
         names.region(args.region)
     if not 1 <= args.days <= 30:
         raise ValueError("--days must be between 1 and 30")
+    try:
+        settings = config.load()
+    except config.ConfigError as exc:
+        raise ValueError(f"configuration: {exc}") from None
+    source = args.source or settings.source
+    policy = client_mod.policy_from_settings(settings)
+    live_end = now.replace(second=0, microsecond=0) - timedelta(minutes=5)
     emu = None
-    if args.source == "demo":
-        import emulator  # lazily: only the demo source starts the emulator
+    if source == "demo":
+        project = names.project(args.project or settings.demo_project)
+        if settings.emulator_address:  # a running `python -m emulator`, as the dashboard uses
+            clients = client_mod.for_emulator(settings.emulator_address, policy=policy)
+            end = live_end
+        else:
+            import emulator  # lazily: only the demo source starts the emulator
 
-        emu = emulator.start(now=now, days=max(args.days, 1))
-        clients = client_mod.for_emulator(emu.address)
-        project = emu.fleet.spec.project
-        end = emu.fleet.spec.end
+            emu = emulator.start(now=now, days=args.days, seed=settings.demo_seed, project=project)
+            clients = client_mod.for_emulator(emu.address, policy=policy)
+            end = emu.fleet.spec.end
     else:
-        if not args.project:
-            raise ValueError("--source gcp needs --project")
-        project = names.project(args.project)
-        clients = client_mod.for_google()
-        end = now.replace(second=0, microsecond=0) - timedelta(minutes=5)
+        chosen = args.project or (settings.projects[0] if len(settings.projects) == 1 else "")
+        if not chosen:
+            raise ValueError("--source gcp needs --project (or one project in RUNWATCH_PROJECTS)")
+        project = names.project(chosen)
+        clients = client_mod.for_google(policy=policy)
+        end = live_end
     try:
         start = end - timedelta(days=args.days)
         window = TimeWindow(start, end, 60)
         regions = (args.region,) if args.region else ()
-        cfg = services.fetch_config(clients, [project], regions=regions, services=[args.service])
-        scope = monitoring.MetricScope(services=(args.service,), regions=regions)
-        points = monitoring.fetch_metrics(clients, [project], window, scope)
-        settings = config.load({"RUNWATCH_SOURCE": args.source, "RUNWATCH_PROJECTS": project})
+        scope = MetricScope(services=(args.service,), regions=regions)
         try:
-            events = logs.fetch_instance_events(
-                clients, [project], window, scope, settings=settings
-            ).frame
-        except Exception:  # rejections are optional input: without them demand is served only
-            events = None
-        return points.frame, cfg.revisions.frame, events, start, end
+            bundle = collect(
+                clients, [project], window, scope, settings=settings, metrics=gaps.METRICS
+            )
+        except RunwatchError as exc:
+            raise ApiFailure(exc.message) from None
+        metrics = bundle.frames["metric_points"]
+        if metrics.frame.empty and not metrics.quality.complete:
+            # no metric came back (a failed metric is partial, an idle service complete)
+            raise ApiFailure(gaps.problem(metrics.quality))
+        return {"frames": bundle.frames, "start": start, "end": end}
     finally:
         clients.close()
         if emu is not None:
             emu.stop()
+
+
+def _quality(frames: dict[str, Any], holes: gaps.Gaps) -> dict[str, Any]:
+    """The "quality" of the output: overall status, what failed, and each input's quality."""
+    inputs = {n: frames[n].quality for n in ("metric_points", "revisions", "instance_events")}
+    order = {"complete": 0, "truncated": 1, "partial": 2, "stale": 3}
+    worst = max((q.status for q in inputs.values()), key=order.__getitem__)
+    return {
+        "status": "complete" if holes.complete and worst == "complete" else "partial",
+        "failed": [f"{name}: {why}" for name, why in holes.failed()],
+        "inputs": {n: {"status": q.status, "reasons": list(q.reasons)} for n, q in inputs.items()},
+    }
 
 
 def _whatif(args: argparse.Namespace) -> dict[str, Any]:
@@ -134,20 +191,56 @@ def _whatif(args: argparse.Namespace) -> dict[str, Any]:
     from costmodel.whatif import evaluate
 
     now = datetime.now(UTC)  # the outermost entry point: the only clock read
-    points, revisions, events, start, end = _collect(args, now)
+    got = _collect(args, now)
+    frames, start, end = got["frames"], got["start"], got["end"]
+    points = frames["metric_points"].frame
+    revisions = frames["revisions"].frame
+    events = frames["instance_events"].frame
     revs = revisions[revisions["service"] == args.service]
     if revs.empty:
+        failed = gaps.problem(frames["revisions"].quality)
+        if failed:  # the Admin API failed: not "not found"
+            raise ApiFailure(f"the configuration of {args.service} could not be read: {failed}")
         raise CannotEstimate(f"service {args.service!r} was not found")
     regions = sorted(set(revs["location"]))
     region = args.region or regions[0]
     if not args.region and len(regions) > 1:
         raise ValueError(f"service {args.service} runs in {', '.join(regions)}: pass --region")
+    holes = gaps.assess(
+        points,
+        revisions,
+        service=args.service,
+        region=region,
+        metrics=frames["metric_points"].quality,
+        config=frames["revisions"].quality,
+        logs=frames["instance_events"].quality,
+    )
+    out: dict[str, Any] = {
+        "service": args.service,
+        "region": region,
+        "window": {"start": start.isoformat(), "end": end.isoformat()},
+        "quality": _quality(frames, holes),
+        "current": None,
+        "alternatives": [],
+        "advice": [],
+        "calibration_error": None,
+        "unknown": holes.whatif,  # why the current cost and the what-if are unknown
+        "partial": "",  # why the figures shown are partial
+        "unconfirmed_rates": [],
+    }
+    if holes.whatif:
+        return out
     data = service_input(
-        points, revisions, region=region, service=args.service, start=start, end=end, events=events
+        points,
+        revisions,
+        region=region,
+        service=args.service,
+        start=start,
+        end=end,
+        events=None if holes.rejections else events,
     )
     w = evaluate(data, free_tier="all" if args.free_tier else "none")
-    startup = [r.traffic.startup_s for r in data.revisions]
-    tips = advise(w, startup_s=max(startup) if startup else None)
+    unknown_429 = bool(holes.rejections)
 
     def rec(row: Any) -> dict[str, Any]:
         keys = (
@@ -162,37 +255,59 @@ def _whatif(args: argparse.Namespace) -> dict[str, Any]:
             "cold_start_share",
             "rejected_per_day",
         )
-        return {k: (row[k].item() if hasattr(row[k], "item") else row[k]) for k in keys}
+        values = {k: (row[k].item() if hasattr(row[k], "item") else row[k]) for k in keys}
+        if unknown_429:
+            values["rejected_per_day"] = None  # unknown: the logs are incomplete
+        return values
 
-    return {
-        "service": args.service,
-        "region": region,
-        "window": {"start": start.isoformat(), "end": end.isoformat()},
-        "current": rec(w.current),
-        "alternatives": [rec(r) for _, r in w.alternatives(5).iterrows()],
-        "advice": tips,
-        "calibration_error": w.calibration.billable_error,
-        "unconfirmed_rates": list(w.unconfirmed),
-    }
+    out.update(
+        current=rec(w.current),
+        alternatives=[rec(r) for _, r in w.alternatives(5).iterrows()],
+        calibration_error=w.calibration.billable_error,
+        unconfirmed_rates=list(w.unconfirmed),
+    )
+    if unknown_429:
+        out["partial"] = (
+            f"requests refused with 429 are unknown because {holes.rejections}; settings "
+            "that would serve them may cost more than shown, and no advice is given"
+        )
+    else:
+        startup = [r.traffic.startup_s for r in data.revisions]
+        out["advice"] = advise(w, startup_s=max(startup) if startup else None)
+    return out
 
 
 def _print_whatif(out: dict[str, Any]) -> None:
-    cur = out["current"]
     print(f"{out['service']} ({out['region']}), {out['window']['start']} .. {out['window']['end']}")
+    for failed in out["quality"]["failed"]:
+        print(f"partial data, {failed}")
+    if out["unknown"]:
+        print(f"current cost: unknown because {out['unknown']}")
+        print("no estimate, no alternatives and no advice from partial data")
+        return
     print(f"model error against observed billable time: {out['calibration_error'] * 100:+.1f} %")
 
     def line(r: dict[str, Any]) -> str:
+        rejected = r["rejected_per_day"]
+        shown = "unknown" if rejected is None else f"{rejected:7.0f}"
         return (
             f"concurrency {r['concurrency']:>4}  min {r['min_instances']}  {r['billing']:8s}"
             f"  {money(r['monthly_cost']):>10s}/month  {r['cold_starts_per_day']:7.1f} cold "
-            f"starts/day  {r['rejected_per_day']:7.0f} rejected/day"
+            f"starts/day  {shown:>7s} rejected/day"
         )
 
-    print("current:      " + line(cur))
+    print("current:      " + line(out["current"]))
     for r in out["alternatives"]:
         print("alternative:  " + line(r))
+    if out["partial"]:
+        print(f"partial: {out['partial']}")
     for tip in out["advice"]:
         print("advice: " + tip)
+
+
+def _fail(message: str, status: int) -> int:
+    print(message, file=sys.stderr)
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,21 +315,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         out = _estimate(args) if args.command == "estimate" else _whatif(args)
     except CannotEstimate as exc:
-        print(f"cannot estimate because {exc}", file=sys.stderr)
-        return 3
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # a collector or API failure: one line, no traceback
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return _fail(f"cannot estimate because {exc}", CANNOT_ESTIMATE)
+    except ApiFailure as exc:
+        return _fail(f"error: {exc}", API_FAILURE)
+    except ValueError as exc:  # bad flags or configuration (names.InvalidName too)
+        return _fail(f"error: {exc}", USAGE)
+    except OSError as exc:  # e.g. the embedded emulator could not open a port
+        return _fail(f"error: {exc.strerror or exc}", API_FAILURE)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
     if args.json:
         print(json.dumps(out, indent=2, default=float))
     elif args.command == "estimate":
         _print_estimate(out)
     else:
         _print_whatif(out)
-    return 0
+    if args.command == "whatif" and out["quality"]["status"] != "complete":
+        names = [f.split(":", 1)[0] for f in out["quality"]["failed"]] or ["some input"]
+        return _fail(
+            f"partial data, figures not trustworthy: {' and '.join(names)} incomplete "
+            "(the output says what failed and what is unknown)",
+            PARTIAL,
+        )
+    return OK
 
 
 if __name__ == "__main__":

@@ -94,6 +94,13 @@ def dollars(value: float) -> str:
     return f"${round(value, 2) + 0.0:,.2f}"
 
 
+def per_day(value: float) -> str:
+    """A count a day for display: "unknown" when it could not be measured."""
+    if not math.isfinite(value):
+        return "unknown"
+    return f"{value:,.0f}"
+
+
 def delta_text(p: Pick) -> str | None:
     """The cost change as text: dollars and percent (percent left out from a $0 base)."""
     if not math.isfinite(p.cost_delta):
