@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from collectors import names
+from collectors.window import InvalidWindow, TimeWindow
 
 PRESETS = ("1h", "6h", "24h", "7d", "30d")
 # The sidebar widgets' keys in the session state, by scope field (a page that changes the scope,
@@ -26,6 +27,11 @@ WIDGET_KEYS = {
 }
 CUSTOM = "custom"
 MAX_CUSTOM = timedelta(days=30)
+MIN_CUSTOM = timedelta(minutes=1)  # the finest points Monitoring aligns to
+# No Cloud Run metric or log is older (Cloud Monitoring's predecessor started in 2006); a start
+# before it is a typo or a probe, and year-1 times would reach the API filters.
+EARLIEST = datetime(2006, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,34 @@ def _parse_time(raw: str) -> datetime:
     return t
 
 
+def _custom_range(
+    params: Mapping[str, str | Sequence[str]], now: datetime
+) -> tuple[datetime | None, datetime | None, str]:
+    """The link's custom start and end and "", or None, None and why they cannot be queried.
+
+    A range TimeWindow would refuse later, outside any handler, is refused here instead."""
+    try:
+        start = _parse_time(_first(params.get("start")))
+        end = _parse_time(_first(params.get("end")))
+    except ValueError:
+        return None, None, "start and end must be ISO 8601 times with a timezone"
+    if not start < end:
+        return None, None, "the start must be before the end"
+    if end - start > MAX_CUSTOM:
+        return None, None, "it may span at most 30 days"
+    if end - start < MIN_CUSTOM:
+        return None, None, "it must span at least a minute"
+    if start < EARLIEST:
+        return None, None, f"it may not start before {EARLIEST:%Y}"
+    if end > now + FUTURE_SLACK:
+        return None, None, "it may not end in the future"
+    try:
+        TimeWindow.custom(start, end)
+    except InvalidWindow:
+        return None, None, "it covers no whole minute"
+    return start, end, ""
+
+
 def from_query(
     params: Mapping[str, str | Sequence[str]],
     *,
@@ -76,15 +110,11 @@ def from_query(
     window = _first(params.get("window")) or default_window
     start = end = None
     if window == CUSTOM:
-        try:
-            start = _parse_time(_first(params.get("start")))
-            end = _parse_time(_first(params.get("end")))
-            if not start < end <= now + timedelta(minutes=5) or end - start > MAX_CUSTOM:
-                raise ValueError("range")
-        except ValueError:
+        start, end, problem = _custom_range(params, now)
+        if problem:
             warnings.append(
-                "The custom time range in the link is not valid (it needs start < end, at most "
-                f"30 days, not in the future); showing the last {default_window}."
+                f"The custom time range in the link is not valid ({problem}); showing the last "
+                f"{default_window}."
             )
             window, start, end = default_window, None, None
     elif window not in PRESETS:
