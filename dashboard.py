@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 import app_data
+import widgets
 
 st.set_page_config(page_title="runwatch", page_icon="📈", layout="wide")
 
@@ -91,7 +92,8 @@ def sidebar(
     """The scope widgets, drawn after the page. Each keeps its value in st.session_state under
     KEYS; the value resolve_scope chose is the widget's starting value."""
     if app_data.CONFIG_ERROR:
-        st.error(f"Configuration problem: {app_data.CONFIG_ERROR}. Using the defaults instead.")
+        problem = widgets.plain(app_data.CONFIG_ERROR)
+        st.error(f"Configuration problem: {problem}. Using the defaults instead.")
     src = app_data.source()
 
     def start_at(key: str, options: Sequence[Any], value: Any) -> dict[str, int]:
@@ -101,10 +103,10 @@ def sidebar(
     with st.sidebar:
         st.markdown(
             f"### runwatch  \n:{'orange' if src.label == 'Demo' else 'green'}-badge"
-            f"[{src.label}] {src.detail}"
+            f"[{src.label}] {widgets.plain(src.detail)}"
         )
         for w in warnings:
-            st.warning(w, icon="⚠️")
+            st.warning(widgets.plain(w), icon="⚠️")
         st.selectbox(
             "Project",
             src.projects,
@@ -154,6 +156,20 @@ def custom_range(scope: app_data.Scope, *, draw: bool) -> tuple[datetime, dateti
     return picked["start"].replace(tzinfo=UTC), picked["end"].replace(tzinfo=UTC)
 
 
+def stopped_by_config() -> None:
+    """Every page when the environment asked for live data but a setting is invalid: the
+    problem, naming the variable, and no data (never the demo fleet in its place)."""
+    st.navigation(PAGES)  # every page's link still resolves, to this message
+    st.title("runwatch")
+    st.error(
+        f"Configuration problem: {widgets.plain(app_data.CONFIG_ERROR)}. No data is shown "
+        "until the setting is fixed and the dashboard restarted."
+    )
+
+
+if app_data.base.CONFIG_STOPS:  # settings are read once, when app_data is imported
+    stopped_by_config()
+    st.stop()
 scope, warnings, region_options, svc_options = resolve_scope()
 st.session_state["scope"] = scope
 try:

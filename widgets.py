@@ -7,6 +7,48 @@ import streamlit as st
 
 from app_data import Quality
 
+# Every ASCII punctuation character (CommonMark lets a backslash escape each of them).
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+# U+2060 WORD JOINER: invisible, and no character of a bare URL or an e-mail address.
+_JOINER = "\u2060"
+PLAIN_LIMIT = 1000
+
+
+def _starts_autolink(text: str, i: int) -> bool:
+    """Whether text[i] is where GFM would see a bare URL or e-mail: the "." of "www.", the
+    "//" after a scheme's ":", or an "@". Streamlit finds those in the text after markdown is
+    parsed (backslash escapes already resolved), so only a character between them stops it."""
+    c = text[i]
+    return (
+        c == "@"
+        or (c == "." and text[max(0, i - 3) : i].lower() == "www")
+        or (c == "/" and text[i - 1 : i] == ":")
+    )
+
+
+def plain(text: object, limit: int = PLAIN_LIMIT) -> str:
+    """``text`` as markdown that shows exactly that text, on one line, at most ``limit`` long.
+
+    For every piece of text the dashboard did not write itself (link parameters, API error
+    messages) before it reaches st.warning/st.error/st.info/st.markdown/st.caption, which all
+    render markdown: links and images, Streamlit's ``:color[...]`` and ``:material/...:``
+    directives, ``$...$`` math and bare-URL autolinks would otherwise be live. A backslash
+    before an ASCII punctuation character makes it literal in CommonMark, and every construct
+    needs at least one (``[``, ``:``, ``$``, ``<``, ``&``...); bare URLs and e-mail addresses
+    get an invisible word joiner (see _starts_autolink); newlines are collapsed so no line can
+    start a heading, list or block.
+    """
+    flat = " ".join(str(text).split())
+    flat = "".join(c for c in flat if c.isprintable())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    out = []
+    for i, c in enumerate(flat):
+        if _starts_autolink(flat, i):
+            out.append(_JOINER)
+        out.append("\\" + c if c in _PUNCTUATION else c)
+    return "".join(out)
+
 
 def csv_button(
     table: pd.DataFrame | str, filename: str, key: str, label: str = "Download CSV"
@@ -19,4 +61,5 @@ def csv_button(
 def quality_banner(quality: Quality) -> None:
     """A warning saying what is missing when a view's data is partial, truncated or stale."""
     if not quality.complete:
-        st.warning(f"Data is {quality.status}: " + "; ".join(quality.reasons), icon="⚠️")
+        reasons = "; ".join(plain(r) for r in quality.reasons)
+        st.warning(f"Data is {quality.status}: {reasons}", icon="⚠️")

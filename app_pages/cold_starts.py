@@ -19,7 +19,7 @@ def show() -> None:
     try:
         view = app_data.cold_starts(scope)
     except app_data.DataError as err:
-        st.error(f"Could not load instance events: {err}")
+        st.error(f"Could not load instance events: {widgets.plain(err)}")
         return
 
     widgets.quality_banner(view.quality)

@@ -18,7 +18,7 @@ def show() -> None:
     try:
         view = app_data.overview(scope)
     except app_data.DataError as err:
-        st.error(f"Could not load the fleet: {err}")
+        st.error(f"Could not load the fleet: {widgets.plain(err)}")
         return
 
     widgets.quality_banner(view.quality)

@@ -22,7 +22,7 @@ def show() -> None:
     try:
         view = app_data.revisions(scope, list(scope.revisions))
     except app_data.DataError as err:
-        st.error(f"Could not load the revisions of {scope.service}: {err}")
+        st.error(f"Could not load the revisions of {scope.service}: {widgets.plain(err)}")
         return
 
     if view is None or not view.all_revisions:

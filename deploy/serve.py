@@ -17,6 +17,11 @@ from pathlib import Path
 
 APP_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 8080
+# Host headers Streamlit accepts on its websocket (DNS rebinding, see .streamlit/config.toml).
+# Cloud Run's front end routes a request here only when its Host names this service: one of its
+# *.run.app URLs, whose exact name Cloud Run assigns at the first deploy. Behind a load balancer
+# with another domain, list it in STREAMLIT_SERVER_ALLOWED_HOSTS (space-separated) instead.
+ALLOWED_HOSTS = ("localhost", "127.0.0.1", "*.run.app")
 
 
 class LaunchError(ValueError):
@@ -30,8 +35,11 @@ def port_from(env: dict[str, str] | os._Environ[str]) -> int:
     return int(raw)
 
 
-def streamlit_argv(port: int, app_dir: Path = APP_DIR) -> list[str]:
+def streamlit_argv(
+    port: int, app_dir: Path = APP_DIR, allowed_hosts: tuple[str, ...] = ALLOWED_HOSTS
+) -> list[str]:
     """The Streamlit command line; server options not given here come from config.toml."""
+    hosts = [arg for host in allowed_hosts for arg in ("--server.allowedHosts", host)]
     return [
         sys.executable,
         "-m",
@@ -44,6 +52,7 @@ def streamlit_argv(port: int, app_dir: Path = APP_DIR) -> list[str]:
         "0.0.0.0",
         "--server.headless",
         "true",
+        *hosts,
     ]
 
 
@@ -58,7 +67,8 @@ def main() -> None:
         sys.exit(2)
     # Streamlit reads .streamlit/config.toml from the working directory.
     os.chdir(APP_DIR)
-    argv = streamlit_argv(port)
+    hosts = tuple(os.environ.get("STREAMLIT_SERVER_ALLOWED_HOSTS", "").split()) or ALLOWED_HOSTS
+    argv = streamlit_argv(port, allowed_hosts=hosts)
     sys.stdout.flush()
     os.execv(argv[0], argv)
 

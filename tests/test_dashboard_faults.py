@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -37,9 +38,19 @@ def _run(params: dict[str, str] | None = None) -> AppTest:
     return at.run()
 
 
+def _read(markdown: str) -> str:
+    """The text a reader sees: untrusted text reaches the page with every ASCII punctuation
+    character backslash-escaped and bare URLs broken by an invisible U+2060 (widgets.plain)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
+
+
 def _shown(at: AppTest) -> str:
-    return "\n".join(
-        str(e.value) for kind in ("error", "warning", "info", "markdown") for e in getattr(at, kind)
+    return _read(
+        "\n".join(
+            str(e.value)
+            for kind in ("error", "warning", "info", "markdown")
+            for e in getattr(at, kind)
+        )
     )
 
 
@@ -96,15 +107,17 @@ def _dashboard_elsewhere(env: dict[str, str]) -> str:
         "print('\\n'.join(m.value for m in at.markdown))\n"
     )
     base = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "NO_GCE_CHECK": "true"}
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    return _read(
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env={**base, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+    )
 
 
 def test_live_mode_without_credentials_says_what_to_do() -> None:
