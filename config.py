@@ -195,6 +195,17 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
+def live_requested(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment asks for live data (any project given, or a source other than
+    demo), read without validating: a bad setting must then stop live mode, not turn it into
+    the demo."""
+    import os
+
+    env = os.environ if env is None else env
+    source = env.get("RUNWATCH_SOURCE", "").strip().lower()
+    return bool(env.get("RUNWATCH_PROJECTS", "").strip()) or source not in ("", "demo")
+
+
 def with_discovered_project(settings: Settings, project: str | None) -> Settings:
     """Settings whose gcp source watches ``project`` when RUNWATCH_PROJECTS named none.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +17,13 @@ from collectors.window import TimeWindow, floor_to
 from scope import Scope
 
 
-def _load() -> tuple[config.Settings, str]:
-    """The settings, and a configuration problem to show on every page ("" when none)."""
+def _load() -> tuple[config.Settings, str, bool]:
+    """The settings, a configuration problem to show on every page ("" when none), and whether
+    that problem stops the dashboard.
+
+    When the environment asks for live data, a bad setting stops it: every page shows the error
+    and no data (the settings returned watch no project and are never the demo). Only when
+    nothing asked for live data do the defaults (the demo) keep the app drawable."""
     try:
         settings = config.load()
         if settings.source == "gcp" and not settings.projects:
@@ -26,12 +31,14 @@ def _load() -> tuple[config.Settings, str]:
 
             found = runtime_identity(timeout_s=1.0)
             settings = config.with_discovered_project(settings, found and found.project_id)
-        return settings, ""
-    except config.ConfigError as exc:  # the defaults (demo) keep the app drawable
-        return config.load({}), str(exc)
+        return settings, "", False
+    except config.ConfigError as exc:
+        if config.live_requested():
+            return replace(config.load({}), source="gcp", projects=()), str(exc), True
+        return config.load({}), str(exc), False
 
 
-SETTINGS, CONFIG_ERROR = _load()
+SETTINGS, CONFIG_ERROR, CONFIG_STOPS = _load()
 
 MAX_ENTRIES = 32
 FLEET_METRICS = catalog.FLEET_VIEW
