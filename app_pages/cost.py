@@ -167,7 +167,7 @@ def estimates(
         with st.spinner("Replaying the observed traffic under other settings…"):
             view = app_data.cost(scope, cpu=cpu, memory_gib=mem, free_tier=free, cud=cud)
     except app_data.DataError as err:
-        st.error(f"Could not load {scope.service}: {err}")
+        st.error(f"Could not load {scope.service}: {widgets.plain(err)}")
         return
     assert view is not None
 

@@ -158,7 +158,13 @@ def test_link_parameters_are_echoed_as_plain_text(emu: Any, params: dict[str, st
 
 
 @pytest.mark.parametrize(
-    "page", ["app_pages/overview.py", "app_pages/revisions.py", "app_pages/cold_starts.py"]
+    "page",
+    [
+        "app_pages/overview.py",
+        "app_pages/revisions.py",
+        "app_pages/cold_starts.py",
+        "app_pages/cost.py",
+    ],
 )
 def test_api_error_messages_are_shown_as_plain_text(emu: Any, page: str) -> None:
     emu.faults.set("ListTimeSeries:PERMISSION_DENIED")
