@@ -26,6 +26,8 @@ from typing import Protocol
 
 import pandas as pd
 
+from costmodel.observed import AMOUNTS
+
 # The metrics the observed cost and the replay read (costmodel.traffic.from_metric_points).
 METRICS = (
     "request_count",
@@ -163,17 +165,7 @@ def mark_observed(
     row of their own."""
     if not gaps.revisions:
         return table
-    money = [
-        "requests",
-        "billable_s",
-        "idle_min_s",
-        "cpu",
-        "memory",
-        "requests_cost",
-        "idle_min",
-        "total",
-        "monthly_total",
-    ]
+    money = list(AMOUNTS)
     out = table.copy()
     listed = set(out["revision"].astype(str))
     for rev in gaps.revisions:

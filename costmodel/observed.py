@@ -95,6 +95,20 @@ def _split_bill(bill: Bill, usage: Usage, idle_s: float, billable_s: float) -> d
     }
 
 
+# The amounts of a cost row (observed_costs): summed per service, blanked where unknown.
+AMOUNTS = (
+    "requests",
+    "billable_s",
+    "idle_min_s",
+    "cpu",
+    "memory",
+    "requests_cost",
+    "idle_min",
+    "total",
+    "monthly_total",
+)
+
+
 def observed_costs(
     points: pd.DataFrame,
     revisions: pd.DataFrame,
@@ -158,17 +172,7 @@ def service_costs(per_revision: pd.DataFrame) -> pd.DataFrame:
     """Sum revision rows per (project, location, service); a service with any revision that
     cannot be estimated says so (its totals then cover only the revisions that could)."""
     keys = ["project_id", "location", "service"]
-    money = [
-        "requests",
-        "billable_s",
-        "idle_min_s",
-        "cpu",
-        "memory",
-        "requests_cost",
-        "idle_min",
-        "total",
-        "monthly_total",
-    ]
+    money = list(AMOUNTS)
     if per_revision.empty:
         return pd.DataFrame(columns=[*keys, *money, "cannot_estimate"])
     grouped = per_revision.groupby(keys, as_index=False, observed=True)
