@@ -27,6 +27,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=7, help="days of simulated history, 1-30")
     p.add_argument("--seed", type=int, default=42, help="seed of the simulation")
     p.add_argument("--project", default="runwatch-demo", help="project id of the fleet")
+    p.add_argument(
+        "--services",
+        type=int,
+        default=None,
+        metavar="N",
+        help="services in the fleet: the demo's 7, then generated variations (default: 7)",
+    )
+    p.add_argument(
+        "--projects",
+        default="",
+        metavar="P1,P2,...",
+        help="projects the services are spread over (the first holds the demo's; "
+        "default: --project)",
+    )
+    p.add_argument(
+        "--scoping-project",
+        default="",
+        metavar="P0",
+        help="a project whose ListTimeSeries reads every project's series (a metrics scope)",
+    )
     p.add_argument("--faults", default="", metavar="SPEC", help="faults to inject (see below)")
     return p
 
@@ -44,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     except FaultSpecError as e:
         print(f"error: --faults: {e}", file=sys.stderr)
         return 2
+    projects = [p.strip() for p in args.projects.split(",") if p.strip()] or None
     try:
         emu = start(
             host=args.host,
@@ -53,7 +74,13 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             project=args.project,
             faults=faults,
+            services=args.services,
+            projects=projects,
+            scoping_project=args.scoping_project,
         )
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

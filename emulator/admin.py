@@ -56,17 +56,25 @@ def _traffic_now(svc: ServiceSpec, end: datetime) -> TrafficChange:
 
 
 class AdminService:
+    """Answers per project: a project sees its own services only; ListLocations gives every
+    region of the fleet (all Cloud Run regions) to each project, as Cloud Run lists the regions
+    it offers, not those in use."""
+
     def __init__(self, fleet: FleetData) -> None:
         spec = fleet.spec
         self.project = spec.project
         self.number = spec.project_number
         self.end = spec.end
         self.regions = sorted({s.region for s in spec.services})
-        self.services: dict[tuple[str, str], ServiceSpec] = {
-            (s.region, s.name): s for s in spec.services
+        self.numbers = {p: spec.number_of(p) for p in spec.projects}
+        self._ids = {p: p for p in spec.projects}  # id or number (as text) -> id
+        self._ids.update({str(n): p for p, n in self.numbers.items()})
+        self.services: dict[tuple[str, str, str], ServiceSpec] = {
+            (spec.project_of(s), s.region, s.name): s for s in spec.services
         }
-        names = sorted(self.services)
+        names = sorted((k[1], k[2]) for k in self.services)
         self._unset_default = {k for j, k in enumerate(names) if j % 2 == 0}
+        self._project_of = {(k[1], k[2]): k[0] for k in self.services}
 
     def handlers(self) -> dict[str, dict[str, tuple[Callable[[Any], bytes | Message], Any]]]:
         return {
@@ -82,25 +90,28 @@ class AdminService:
         }
 
     # -- names ----------------------------------------------------------------------------
-    def _project(self, pid: str, method: str) -> None:
-        if pid not in (self.project, str(self.number)):
+    def _project(self, pid: str, method: str) -> str:
+        """The project id of ``pid`` (an id or a number); PERMISSION_DENIED for others."""
+        found = self._ids.get(pid)
+        if found is None:
             raise _error_for(method, "PERMISSION_DENIED")
+        return found
 
-    def _location(self, parent: str, method: str) -> str:
+    def _location(self, parent: str, method: str) -> tuple[str, str]:
         parts = parent.split("/")
         if len(parts) != 4 or parts[0] != "projects" or parts[2] != "locations" or not parts[3]:
             raise invalid(
                 f"Invalid parent: {parent!r}; expected projects/PROJECT/locations/REGION."
             )
-        self._project(parts[1], method)
+        project = self._project(parts[1], method)
         if parts[3] == "-":
             raise invalid(
                 "The location '-' is not supported for this method; name a region "
                 "(projects/PROJECT/locations/REGION)."
             )
-        return parts[3]
+        return project, parts[3]
 
-    def _service_of(self, name: str, method: str) -> tuple[str, str]:
+    def _service_of(self, name: str, method: str) -> tuple[str, str, str]:
         parts = name.split("/")
         if (
             len(parts) != 6
@@ -109,20 +120,22 @@ class AdminService:
             or (parts[4] != "services")
         ):
             raise invalid(f"Invalid resource name: {name!r}.")
-        self._project(parts[1], method)
-        return parts[3], parts[5]
+        return self._project(parts[1], method), parts[3], parts[5]
 
-    def _svc(self, region: str, name: str) -> ServiceSpec:
-        svc = self.services.get((region, name))
+    def _svc(self, project: str, region: str, name: str) -> ServiceSpec:
+        svc = self.services.get((project, region, name))
         if svc is None:
             raise not_found(
                 f"Resource '{name}' of kind 'SERVICE' in region '{region}' in project "
-                f"'{self.project}' does not exist."
+                f"'{project}' does not exist."
             )
         return svc
 
+    def _pid(self, svc: ServiceSpec) -> str:
+        return self._project_of[(svc.region, svc.name)]
+
     def _svc_name(self, svc: ServiceSpec) -> str:
-        return f"projects/{self.project}/locations/{svc.region}/services/{svc.name}"
+        return f"projects/{self._pid(svc)}/locations/{svc.region}/services/{svc.name}"
 
     # -- builders -------------------------------------------------------------------------
     def _concurrency(self, svc: ServiceSpec, rev: RevisionSpec) -> int:
@@ -134,7 +147,7 @@ class AdminService:
         t.scaling.min_instance_count = rev.min_instances
         t.scaling.max_instance_count = rev.max_instances
         t.timeout.seconds = rev.timeout_s
-        t.service_account = f"{self.number}-compute@developer.gserviceaccount.com"
+        t.service_account = f"{self.numbers[self._pid(svc)]}-compute@developer.gserviceaccount.com"
         t.max_instance_request_concurrency = self._concurrency(svc, rev)
         t.execution_environment = run_v2.ExecutionEnvironment.EXECUTION_ENVIRONMENT_GEN2
         c = t.containers.add()
@@ -178,6 +191,7 @@ class AdminService:
         s.launch_stage = 4  # GA (google.api.LaunchStage)
         self._fill_template(s.template, svc, latest)
         s.scaling.scaling_mode = run_v2.ServiceScaling.ScalingMode.AUTOMATIC
+        number = self.numbers[self._pid(svc)]
         traffic = _traffic_now(svc, self.end)
         for rev_name, pct in sorted(traffic.percents.items()):
             for target in (s.traffic.add(), s.traffic_statuses.add()):
@@ -190,12 +204,10 @@ class AdminService:
                 if tag:
                     target.tag = tag
                     if hasattr(target, "uri"):
-                        target.uri = (
-                            f"https://{tag}---{svc.name}-{self.number}.{svc.region}.run.app"
-                        )
+                        target.uri = f"https://{tag}---{svc.name}-{number}.{svc.region}.run.app"
         s.latest_ready_revision = f"{name}/revisions/{latest.name}"
         s.latest_created_revision = f"{name}/revisions/{latest.name}"
-        s.uri = f"https://{svc.name}-{self.number}.{svc.region}.run.app"
+        s.uri = f"https://{svc.name}-{number}.{svc.region}.run.app"
         s.urls.append(s.uri)
         s.terminal_condition.type_ = "Ready"
         s.terminal_condition.state = run_v2.Condition.State.CONDITION_SUCCEEDED
@@ -222,7 +234,7 @@ class AdminService:
         r.scaling.max_instance_count = rev.max_instances
         r.max_instance_request_concurrency = self._concurrency(svc, rev)
         r.timeout.seconds = rev.timeout_s
-        r.service_account = f"{self.number}-compute@developer.gserviceaccount.com"
+        r.service_account = f"{self.numbers[self._pid(svc)]}-compute@developer.gserviceaccount.com"
         r.execution_environment = run_v2.ExecutionEnvironment.EXECUTION_ENVIRONMENT_GEN2
         tmp = run_v2.RevisionTemplate.pb()()
         self._fill_template(tmp, svc, rev)
@@ -231,7 +243,7 @@ class AdminService:
         for kind in ("Ready", "ContainerHealthy", "ResourcesAvailable"):
             self._condition(r.conditions, kind, rev.create_time)
         r.log_uri = (
-            f"https://console.cloud.google.com/logs/viewer?project={self.project}"
+            f"https://console.cloud.google.com/logs/viewer?project={self._pid(svc)}"
             f"&resource=cloud_run_revision/service_name/{svc.name}/revision_name/{rev.name}"
         )
         r.etag = f'"{_uid(name)[:16]}"'
@@ -239,8 +251,8 @@ class AdminService:
 
     # -- RPCs -------------------------------------------------------------------------------
     def list_services(self, req: Any) -> Any:
-        region = self._location(req.parent, "ListServices")
-        svcs = [self.services[k] for k in sorted(self.services) if k[0] == region]
+        project, region = self._location(req.parent, "ListServices")
+        svcs = [self.services[k] for k in sorted(self.services) if k[:2] == (project, region)]
         items, token = _page(svcs, req, ("svc", req.parent))
         resp = run_v2.ListServicesResponse.pb()()
         resp.services.extend(self.service(s) for s in items)
@@ -248,17 +260,16 @@ class AdminService:
         return resp
 
     def get_service(self, req: Any) -> Any:
-        region, name = self._service_of(req.name, "GetService")
-        return self.service(self._svc(region, name))
+        return self.service(self._svc(*self._service_of(req.name, "GetService")))
 
     def list_revisions(self, req: Any) -> Any:
-        region, name = self._service_of(req.parent, "ListRevisions")
+        project, region, name = self._service_of(req.parent, "ListRevisions")
         if region == "-":
             raise invalid("The location '-' is not supported for this method; name a region.")
         if name == "-":
-            svcs = [self.services[k] for k in sorted(self.services) if k[0] == region]
+            svcs = [self.services[k] for k in sorted(self.services) if k[:2] == (project, region)]
         else:
-            svcs = [self._svc(region, name)]
+            svcs = [self._svc(project, region, name)]
         pairs = [
             (s, r)
             for s in svcs
@@ -274,13 +285,13 @@ class AdminService:
         parts = req.name.split("/")
         if len(parts) != 8 or parts[6] != "revisions":
             raise invalid(f"Invalid resource name: {req.name!r}.")
-        region, svc_name = self._service_of("/".join(parts[:6]), "GetRevision")
-        svc = self.services.get((region, svc_name))
+        project, region, svc_name = self._service_of("/".join(parts[:6]), "GetRevision")
+        svc = self.services.get((project, region, svc_name))
         rev = next((r for r in svc.revisions if r.name == parts[7]), None) if svc else None
         if svc is None or rev is None:
             raise not_found(
                 f"Resource '{parts[7]}' of kind 'REVISION' in region '{region}' in project "
-                f"'{self.project}' does not exist."
+                f"'{project}' does not exist."
             )
         return self.revision(svc, rev)
 
@@ -288,11 +299,11 @@ class AdminService:
         parts = req.name.split("/")
         if len(parts) != 2 or parts[0] != "projects":
             raise invalid(f"Invalid resource name: {req.name!r}; expected projects/PROJECT.")
-        self._project(parts[1], "ListLocations")
+        project = self._project(parts[1], "ListLocations")
         resp = locations_pb2.ListLocationsResponse()
         for region in self.regions:
             loc = resp.locations.add()
-            loc.name = f"projects/{self.project}/locations/{region}"
+            loc.name = f"projects/{project}/locations/{region}"
             loc.location_id = region
             loc.display_name = region
         return resp

@@ -42,6 +42,34 @@ class Dist:
         return Dist(self.count[idx], self.mean[idx], self.ssd[idx], self.buckets[idx])
 
 
+@dataclass
+class PackedDist:
+    """A raw distribution series stored packed (model.PackedDistributionSeries): the minute
+    columns with a point (sorted), their values, and bucket counts only for the buckets
+    ``lo .. lo + band.shape[1] - 1`` (the others are 0)."""
+
+    rows: np.ndarray
+    count: np.ndarray
+    mean: np.ndarray
+    ssd: np.ndarray
+    lo: int
+    band: np.ndarray  # int32
+    num_buckets: int
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """Positions of the points whose column is in ``[first, last)``."""
+        a, b = np.searchsorted(self.rows, [first, last])
+        return int(a), int(b)
+
+    def points(self, first: int, last: int) -> tuple[np.ndarray, Dist]:
+        """(columns, values) of the points in columns ``[first, last)``, newest first."""
+        a, b = self.span(first, last)
+        sl = slice(b - 1, a - 1 if a > 0 else None, -1)
+        buckets = np.zeros((b - a, self.num_buckets), dtype=np.int64)
+        buckets[:, self.lo : self.lo + self.band.shape[1]] = self.band[sl]
+        return self.rows[sl], Dist(self.count[sl], self.mean[sl], self.ssd[sl], buckets)
+
+
 @dataclass(frozen=True)
 class Periods:
     """Which raw columns fall in the query, and the period (0 = newest) each one feeds."""
@@ -136,6 +164,30 @@ def align_dist(d: Dist, p: Periods) -> Dist:
     out.mean[ks] = merged.mean
     out.ssd[ks] = merged.ssd
     out.buckets[ks] = merged.buckets
+    return out
+
+
+def align_packed(d: PackedDist, p: Periods) -> Dist:
+    """``align_dist`` of a packed series: the same merge, over its points only."""
+    k = p.n_periods
+    out = Dist(
+        np.full(k, -1, dtype=np.int64),
+        np.zeros(k),
+        np.zeros(k),
+        np.zeros((k, d.num_buckets), np.int64),
+    )
+    a, b = d.span(p.first, p.last)
+    if a == b:
+        return out
+    per = p.period_of[d.rows[a:b] - p.first][::-1]  # ascending periods (newest first)
+    sl = slice(b - 1, a - 1 if a > 0 else None, -1)
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(per)) + 1]).astype(np.int64)
+    merged = merge_runs(d.count[sl], d.mean[sl], d.ssd[sl], d.band[sl].astype(np.int64), starts)
+    ks = per[starts]
+    out.count[ks] = merged.count
+    out.mean[ks] = merged.mean
+    out.ssd[ks] = merged.ssd
+    out.buckets[ks, d.lo : d.lo + d.band.shape[1]] = merged.buckets
     return out
 
 

@@ -66,7 +66,10 @@ def _group(
         groups.setdefault(key, []).append(j)
     out: list[tuple[tuple[Mapping[str, str], Mapping[str, str]], list[int]]] = []
     for key in sorted(groups):
-        res = {"project_id": series[groups[key][0]].resource_labels.get("project_id", project)}
+        # project_id is an ordinary resource label: kept when every member shares it (always
+        # within one project; across a metrics scope only when the group is one project's)
+        pids = {series[j].resource_labels.get("project_id", project) for j in groups[key]}
+        res = {"project_id": pids.pop()} if len(pids) == 1 else {}
         met: dict[str, str] = {}
         for (where, k), v in zip(group_by, key, strict=True):
             if v:

@@ -11,6 +11,7 @@ from the requests and instances (see sim_revision.py). The modules:
 - sim_revision.py: one revision: 429s, cold starts, busy periods, billable time
 - sim_service.py: one service on one arrival stream, and its ground truth
 - sim_series.py / sim_events.py: Monitoring series and log events
+- sim_fluid.py: the per-minute model of ``background`` services (big generated fleets)
 
 Bucket layouts (the collectors must not assume them): ``LATENCY_LAYOUT`` and
 ``STARTUP_LAYOUT`` (exponential), ``UTILIZATION_LAYOUT`` (linear), ``CONCURRENCY_LAYOUT``
@@ -32,6 +33,7 @@ from emulator.model import (
     ServiceSpec,
 )
 from emulator.sim_events import instance_events, request_events
+from emulator.sim_fluid import fluid_series, rejection_events, simulate_fluid_service
 from emulator.sim_series import (
     CONCURRENCY_LAYOUT,
     LATENCY_LAYOUT,
@@ -65,6 +67,8 @@ def validate_spec(spec: FleetSpec) -> None:
         raise ValueError(f"window must cover 1 minute to {MAX_DAYS} days")
     seen: set[tuple[str, str]] = set()
     for svc in spec.services:
+        if svc.project and svc.project not in spec.projects:
+            raise ValueError(f"service {svc.name}: project {svc.project} is not in the fleet")
         if (svc.region, svc.name) in seen:
             raise ValueError(f"service {svc.name} appears twice in {svc.region}")
         seen.add((svc.region, svc.name))
@@ -120,22 +124,47 @@ def _by_cost(services: tuple[ServiceSpec, ...]) -> list[tuple[int, ServiceSpec]]
 
 def _service_part(spec: FleetSpec, item: tuple[int, ServiceSpec]) -> _Part:
     order, svc = item
+    if svc.background:
+        return _background_part(spec, order, svc)
     n_seconds = spec.minutes * 60
     runs = simulate_service(spec, svc)
     part = _Part(order, (svc.region, svc.name), truth_of(runs, n_seconds), [], [], [])
     for run in runs:
         rev = run.spec.name
         where = (svc.region, svc.name, rev)
-        labels = {
-            "project_id": spec.project,
-            "service_name": svc.name,
-            "revision_name": rev,
-            "location": svc.region,
-            "configuration_name": svc.name,
-        }
+        labels = _labels(spec, svc, rev)
         m_rng, i_rng, r_rng = (rng_for(spec.seed, *where, k) for k in ("m", "i", "r"))
         part.series += revision_series(run, labels, spec.minutes, m_rng)
         events, ids = instance_events(run, spec.start, n_seconds, where, i_rng)
         part.instance_events += events
         part.request_events += request_events(run, spec.start, ids, where, r_rng)
+    return part
+
+
+def _labels(spec: FleetSpec, svc: ServiceSpec, rev: str) -> dict[str, str]:
+    return {
+        "project_id": spec.project_of(svc),
+        "service_name": svc.name,
+        "revision_name": rev,
+        "location": svc.region,
+        "configuration_name": svc.name,
+    }
+
+
+def _background_part(spec: FleetSpec, order: int, svc: ServiceSpec) -> _Part:
+    """A background service: the per-minute model (sim_fluid.py); its request log holds only
+    the 429 rejections."""
+    n_seconds = spec.minutes * 60
+    runs = simulate_fluid_service(spec, svc)
+    part = _Part(order, (svc.region, svc.name), truth_of(runs, n_seconds), [], [], [])
+    for run in runs:
+        rev = run.spec.name
+        if not run.alive_s.any() and not run.rejected_count:
+            continue  # no instance and no request in the window: Cloud Run writes nothing
+        where = (svc.region, svc.name, rev)
+        m_rng, i_rng, r_rng = (rng_for(spec.seed, *where, k) for k in ("m", "i", "r"))
+        part.series += fluid_series(run, _labels(spec, svc, rev), spec.minutes, m_rng)
+        events, _ = instance_events(run, spec.start, n_seconds, where, i_rng)
+        part.instance_events += events
+        part.request_events += rejection_events(run, spec.start, where, r_rng)
     return part

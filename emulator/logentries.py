@@ -10,8 +10,9 @@ same entries.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from google.cloud.logging_v2.types import LogEntry
 
@@ -33,14 +34,53 @@ MEMORY_DOC = "https://cloud.google.com/run/docs/configuring/memory-limits"
 _LOG_ENTRY = LogEntry.pb()
 
 
-@dataclass
 class Entry:
-    record: LogRecord
-    pb: bytes  # serialized LogEntry
+    """One log entry: what filters read (``record``) and its serialized LogEntry (``pb``),
+    built on first use (a big fleet has hundreds of thousands of entries; few are served)."""
+
+    __slots__ = ("_build", "_pb", "project", "record")
+
+    def __init__(self, record: LogRecord, build: Callable[[], bytes], project: str = "") -> None:
+        self.record = record
+        self.project = project  # the project whose log bucket holds it
+        self._pb: bytes | None = None
+        self._build: Callable[[], bytes] | None = build
+
+    @property
+    def pb(self) -> bytes:
+        pb = self._pb
+        if pb is None:
+            build = self._build
+            assert build is not None
+            pb = self._pb = build()
+            self._build = None
+        return pb
 
 
 def _digest(*parts: object) -> bytes:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
+
+
+def _quick_digest(kind: str, n: int, ts: datetime, revision: str, what: object) -> bytes:
+    """``_digest`` for the background services of big fleets: the same role, from a cheaper
+    text (a tz-aware datetime's repr is slow)."""
+    text = f"{kind}|{n}|{ts:%Y%m%d%H%M%S}{ts.microsecond:06d}|{revision}|{what}"
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def _shared_resource(
+    shared: dict[tuple[str, str, str, str], dict[str, str]] | None,
+    project: str,
+    ev: InstanceEvent | RequestEvent,
+) -> dict[str, str]:
+    """The resource labels of an entry, one dict per revision when ``shared`` is given."""
+    if shared is None:
+        return _resource(project, ev)
+    key = (project, ev.region, ev.service, ev.revision)
+    res = shared.get(key)
+    if res is None:
+        res = shared[key] = _resource(project, ev)
+    return res
 
 
 def insert_id(ts: datetime, salt: bytes) -> str:
@@ -111,15 +151,27 @@ def _revisions(fleet: FleetData) -> dict[str, RevisionSpec]:
 
 
 def build_entries(fleet: FleetData) -> list[Entry]:
-    """Every log entry of the fleet, sorted by (timestamp, insertId)."""
-    project = fleet.spec.project
-    number = fleet.spec.project_number
+    """Every log entry of the fleet (each in its service's project), sorted by (timestamp,
+    insertId)."""
+    spec = fleet.spec
+    where = {(s.region, s.name): spec.project_of(s) for s in spec.services}
+    quick = {(s.region, s.name) for s in spec.services if s.background}
+    numbers = {p: spec.number_of(p) for p in spec.projects}
     revs = _revisions(fleet)
+    shared: dict[tuple[str, str, str, str], dict[str, str]] = {}
     out: list[Entry] = []
     for n, ev in enumerate(fleet.instance_events):
-        out.append(_system_entry(project, ev, revs.get(ev.revision), n))
+        project = where.get((ev.region, ev.service), spec.project)
+        fast = (ev.region, ev.service) in quick
+        entry = _system_entry(project, ev, revs.get(ev.revision), n, shared if fast else None)
+        entry.project = project
+        out.append(entry)
     for n, rq in enumerate(fleet.request_events):
-        out.append(_request_entry(project, number, rq, n))
+        project = where.get((rq.region, rq.service), spec.project)
+        fast = (rq.region, rq.service) in quick
+        entry = _request_entry(project, numbers[project], rq, n, shared if fast else None)
+        entry.project = project
+        out.append(entry)
     out.sort(key=lambda e: (e.record.timestamp, e.record.insert_id))
     return out
 
@@ -146,9 +198,17 @@ def _set_common(
     e.labels.update(labels)  # type: ignore[attr-defined]
 
 
-def _system_entry(project: str, ev: InstanceEvent, rev: RevisionSpec | None, n: int) -> Entry:
+def _system_entry(
+    project: str,
+    ev: InstanceEvent,
+    rev: RevisionSpec | None,
+    n: int,
+    shared: dict[tuple[str, str, str, str], dict[str, str]] | None = None,
+) -> Entry:
+    """``shared``: the quick path of background services (see _quick_digest)."""
     text, sev = _system_text(ev, rev)
-    salt = _digest("sys", n, ev.timestamp, ev.revision, ev.kind)
+    digest = _digest if shared is None else _quick_digest
+    salt = digest("sys", n, ev.timestamp, ev.revision, ev.kind)
     labels: dict[str, str] = {}
     if ev.instance_id:
         labels["instanceId"] = ev.instance_id
@@ -158,14 +218,11 @@ def _system_entry(project: str, ev: InstanceEvent, rev: RevisionSpec | None, n: 
         labels["container_name"] = rev.container_name if rev else "app"
     recv = ev.timestamp + timedelta(microseconds=150_000 + salt[4] * 1000)
     iid = insert_id(ev.timestamp, salt)
-    res = _resource(project, ev)
-    pb = _LOG_ENTRY()
-    _set_common(pb, project, SYSTEM_LOG, ev.timestamp, recv, sev, iid, res, labels)
-    pb.text_payload = text
+    res = _shared_resource(shared, project, ev)
     rec = LogRecord(
         ev.timestamp,
         recv,
-        pb.log_name,
+        f"projects/{project}/logs/{SYSTEM_LOG}",
         "cloud_run_revision",
         res,
         labels,
@@ -173,11 +230,35 @@ def _system_entry(project: str, ev: InstanceEvent, rev: RevisionSpec | None, n: 
         text,
         iid,
     )
-    return Entry(rec, pb.SerializeToString())
+    return Entry(rec, partial(_system_pb, project, ev, recv, sev, iid, res, labels, text))
 
 
-def _request_entry(project: str, number: int, rq: RequestEvent, n: int) -> Entry:
-    salt = _digest("req", n, rq.timestamp, rq.revision, rq.status)
+def _system_pb(
+    project: str,
+    ev: InstanceEvent,
+    recv: datetime,
+    sev: str,
+    iid: str,
+    res: dict[str, str],
+    labels: dict[str, str],
+    text: str,
+) -> bytes:
+    pb = _LOG_ENTRY()
+    _set_common(pb, project, SYSTEM_LOG, ev.timestamp, recv, sev, iid, res, labels)
+    pb.text_payload = text
+    out: bytes = pb.SerializeToString()
+    return out
+
+
+def _request_entry(
+    project: str,
+    number: int,
+    rq: RequestEvent,
+    n: int,
+    shared: dict[tuple[str, str, str, str], dict[str, str]] | None = None,
+) -> Entry:
+    digest = _digest if shared is None else _quick_digest
+    salt = digest("req", n, rq.timestamp, rq.revision, rq.status)
     if rq.status >= 500 or (rq.platform_text and rq.status != 429):
         sev = "ERROR"
     elif rq.status >= 400:
@@ -187,8 +268,37 @@ def _request_entry(project: str, number: int, rq: RequestEvent, n: int) -> Entry
     labels = {"instanceId": rq.instance_id} if rq.instance_id else {}
     recv = rq.timestamp + timedelta(microseconds=200_000 + salt[4] * 1000)
     iid = insert_id(rq.timestamp, salt)
-    res = _resource(project, rq)
+    res = _shared_resource(shared, project, rq)
     url = f"https://{rq.service}-{number}.{rq.region}.run.app{rq.path}"
+    rec = LogRecord(
+        rq.timestamp,
+        recv,
+        f"projects/{project}/logs/{REQUESTS_LOG}",
+        "cloud_run_revision",
+        res,
+        labels,
+        SEVERITIES[sev],
+        rq.platform_text,
+        iid,
+        rq.status,
+        rq.method,
+        url,
+        rq.latency_s,
+    )
+    return Entry(rec, partial(_request_pb, project, rq, recv, sev, iid, res, labels, url, salt))
+
+
+def _request_pb(
+    project: str,
+    rq: RequestEvent,
+    recv: datetime,
+    sev: str,
+    iid: str,
+    res: dict[str, str],
+    labels: dict[str, str],
+    url: str,
+    salt: bytes,
+) -> bytes:
     pb = _LOG_ENTRY()
     _set_common(pb, project, REQUESTS_LOG, rq.timestamp, recv, sev, iid, res, labels)
     h = pb.http_request
@@ -207,19 +317,5 @@ def _request_entry(project: str, number: int, rq: RequestEvent, n: int) -> Entry
     pb.span_id = salt[8:16].hex()
     if rq.platform_text:
         pb.text_payload = rq.platform_text
-    rec = LogRecord(
-        rq.timestamp,
-        recv,
-        pb.log_name,
-        "cloud_run_revision",
-        res,
-        labels,
-        SEVERITIES[sev],
-        rq.platform_text,
-        iid,
-        rq.status,
-        rq.method,
-        url,
-        rq.latency_s,
-    )
-    return Entry(rec, pb.SerializeToString())
+    out: bytes = pb.SerializeToString()
+    return out

@@ -33,8 +33,11 @@ _REQ = ListLogEntriesRequest.pb()
 
 class LoggingService:
     def __init__(self, fleet: FleetData, faults: Faults) -> None:
-        self.project = fleet.spec.project
-        self.project_number = str(fleet.spec.project_number)
+        spec = fleet.spec
+        self.project = spec.project
+        self.project_number = str(spec.project_number)
+        self.projects = {p: p for p in spec.projects}  # id or number (as text) -> id
+        self.projects.update({str(spec.number_of(p)): p for p in spec.projects})
         self.faults = faults
         self.entries: list[Entry] = build_entries(fleet)
         self._times = [e.record.timestamp for e in self.entries]
@@ -44,7 +47,7 @@ class LoggingService:
     def handlers(self) -> dict[str, dict[str, tuple[Callable[[Any], bytes | Message], Any]]]:
         return {SERVICE: {"ListLogEntries": (self.list_log_entries, _REQ)}}
 
-    def _matching(self, key: str, flt_text: str, desc: bool) -> list[int]:
+    def _matching(self, key: str, flt_text: str, desc: bool, projects: frozenset[str]) -> list[int]:
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
@@ -57,7 +60,12 @@ class LoggingService:
             if flt.before is None
             else bisect.bisect_right(self._times, flt.before)
         )
-        idx = [i for i in range(lo, hi) if flt.matches(self.entries[i].record)]
+        entries = self.entries
+        idx = [
+            i
+            for i in range(lo, hi)
+            if entries[i].project in projects and flt.matches(entries[i].record)
+        ]
         if desc:
             idx.reverse()
         with self._lock:
@@ -76,9 +84,10 @@ class LoggingService:
                 ident
             ):
                 raise invalid(f'Invalid resource name "{name}".')
-            if kind != "projects" or ident.split("/")[0] not in (self.project, self.project_number):
+            pid = self.projects.get(ident.split("/")[0]) if kind == "projects" else None
+            if pid is None:
                 raise _error_for("ListLogEntries", "PERMISSION_DENIED")
-            projects.append(ident.split("/")[0])
+            projects.append(pid)
         order = " ".join(req.order_by.lower().split()) or "timestamp asc"
         if order not in ("timestamp asc", "timestamp desc", "timestamp"):
             raise invalid(
@@ -97,7 +106,7 @@ class LoggingService:
         if cfg.empty_log_page and page == 1:
             chunks.append(length_delimited(2, make_token(2, 0, key).encode()))
             return b"".join(chunks)
-        idx = self._matching(key, req.filter, order == "timestamp desc")
+        idx = self._matching(key, req.filter, order == "timestamp desc", frozenset(projects))
         window = idx[offset : offset + size]
         blobs = [self.entries[i].pb for i in window]
         if cfg.dup_logs or cfg.shuffle_logs:

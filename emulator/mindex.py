@@ -7,8 +7,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from google.api import distribution_pb2
 
-from emulator.aggregate import Dist
-from emulator.model import BucketLayout, DistributionSeries, FleetData, RawSeries
+from emulator.aggregate import Dist, PackedDist
+from emulator.model import (
+    BucketLayout,
+    DistributionSeries,
+    FleetData,
+    PackedDistributionSeries,
+    RawSeries,
+    derived_project_number,
+)
 
 # Every metric of the facts sheet §1: (kind, value type, unit). Types outside this table and
 # the fleet are unknown to the emulator (NOT_FOUND).
@@ -53,9 +60,10 @@ class MetricGroup:
     unit: str
     series: list[RawSeries]
     matrix: np.ndarray | None = None  # (n, minutes) float64, NaN = no point (numeric types)
-    dists: list[Dist] = field(default_factory=list)  # per series (distribution types)
+    dists: list[Dist | PackedDist] = field(default_factory=list)  # per series (distributions)
     layouts: list[BucketLayout] = field(default_factory=list)
     options: list[bytes] = field(default_factory=list)  # serialized BucketOptions per series
+    projects: list[str] = field(default_factory=list)  # project_id of each series
 
     @property
     def is_distribution(self) -> bool:
@@ -70,9 +78,31 @@ class MetricIndex:
     minutes: int
     groups: dict[str, MetricGroup]
     locations: tuple[str, ...]
+    # project id or number (as text) -> the project ids whose series a query on it reads (the
+    # project itself, or every monitored project for a scoping project)
+    scopes: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
-def build_index(fleet: FleetData) -> MetricIndex:
+def metrics_scopes(fleet: FleetData, scoping_project: str = "") -> dict[str, frozenset[str]]:
+    """Who sees which series: every project its own; ``scoping_project`` (one of the fleet's
+    or another one) every project of the fleet, as a Cloud Monitoring metrics scope does."""
+    spec = fleet.spec
+    scopes: dict[str, frozenset[str]] = {}
+    for pid in spec.projects:
+        own = frozenset({pid})
+        scopes[pid] = scopes[str(spec.number_of(pid))] = own
+    if scoping_project:
+        every = frozenset(spec.projects)
+        number = (
+            spec.number_of(scoping_project)
+            if scoping_project in spec.projects
+            else derived_project_number(scoping_project)
+        )
+        scopes[scoping_project] = scopes[str(number)] = every
+    return scopes
+
+
+def build_index(fleet: FleetData, scoping_project: str = "") -> MetricIndex:
     spec = fleet.spec
     by_type: dict[str, list[RawSeries]] = {}
     for s in fleet.series:
@@ -91,9 +121,25 @@ def build_index(fleet: FleetData) -> MetricIndex:
             lst, key=lambda s: (sorted(s.resource_labels.items()), sorted(s.metric_labels.items()))
         )
         g = MetricGroup(mtype, first.metric_kind, first.value_type, first.unit, lst)
+        g.projects = [s.resource_labels.get("project_id", spec.project) for s in lst]
         if g.is_distribution:
             for s in lst:
                 d = s.values
+                if isinstance(d, PackedDistributionSeries):
+                    g.dists.append(
+                        PackedDist(
+                            d.rows,
+                            d.count,
+                            d.mean,
+                            d.sum_of_squared_deviation,
+                            d.band_lo,
+                            d.band,
+                            d.layout.num_buckets,
+                        )
+                    )
+                    g.layouts.append(d.layout)
+                    g.options.append(bucket_options(d.layout).SerializeToString())
+                    continue
                 if not isinstance(d, DistributionSeries):
                     raise ValueError(f"{mtype} is DISTRIBUTION but a series holds numbers")
                 g.dists.append(
@@ -109,10 +155,13 @@ def build_index(fleet: FleetData) -> MetricIndex:
         else:
             rows = []
             for s in lst:
-                if isinstance(s.values, DistributionSeries):
+                if not isinstance(s.values, np.ndarray):
                     raise ValueError(f"{mtype} is numeric but a series holds distributions")
                 rows.append(np.asarray(s.values, dtype=float))
             g.matrix = np.vstack(rows) if rows else np.zeros((0, spec.minutes))
+            for j, s in enumerate(lst):  # share the matrix's memory (same values)
+                if isinstance(s.values, np.ndarray) and s.values.dtype == np.float64:
+                    s.values = g.matrix[j]
         groups[mtype] = g
     regions = sorted({sv.region for sv in spec.services})
     return MetricIndex(
@@ -122,4 +171,5 @@ def build_index(fleet: FleetData) -> MetricIndex:
         minutes=spec.minutes,
         groups=groups,
         locations=tuple(regions),
+        scopes=metrics_scopes(fleet, scoping_project),
     )

@@ -9,11 +9,17 @@ they never simulate. Times are tz-aware UTC; minute ``i`` of a series covers
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+
+
+def derived_project_number(project: str) -> int:
+    """A stable 12-digit project number for a project id the specs do not number."""
+    return 100_000_000_000 + zlib.crc32(project.encode()) * 97 % 900_000_000_000
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,8 @@ class ServiceSpec:
     shape: TrafficShape
     story: str = ""  # one line shown in docs/tests: what a user should notice
     labels: Mapping[str, str] = field(default_factory=dict)
+    project: str = ""  # project id the service lives in ("" = the fleet's own project)
+    background: bool = False  # simulated per minute (sim_fluid.py), not request by request
 
 
 @dataclass(frozen=True)
@@ -83,10 +91,26 @@ class FleetSpec:
     end: datetime  # window end ("now" rounded down to the minute), UTC
     services: tuple[ServiceSpec, ...]
     seed: int
+    # more projects the services may live in (ServiceSpec.project), id -> project number
+    other_projects: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def minutes(self) -> int:
         return int((self.end - self.start).total_seconds() // 60)
+
+    @property
+    def projects(self) -> tuple[str, ...]:
+        """Every project of the fleet, its own first."""
+        return (self.project, *(p for p in self.other_projects if p != self.project))
+
+    def project_of(self, svc: ServiceSpec) -> str:
+        return svc.project or self.project
+
+    def number_of(self, project: str) -> int:
+        """The project number of one of the fleet's projects (KeyError otherwise)."""
+        if project == self.project:
+            return self.project_number
+        return self.other_projects[project]
 
 
 @dataclass(frozen=True)
@@ -139,12 +163,63 @@ class DistributionSeries:
 
 
 @dataclass
+class PackedDistributionSeries:
+    """A DistributionSeries stored compactly: only the minutes with a point (``rows``) and only
+    the band of buckets ``[band_lo, band_lo + width)`` any of them uses (the others are 0).
+
+    Used for the per-minute (background) services of big fleets, where the dense form would
+    take gigabytes. ``dense()`` gives the DistributionSeries it stands for.
+    """
+
+    layout: BucketLayout
+    minutes: int
+    rows: np.ndarray  # int64 (n,), sorted minute indices that have a point
+    count: np.ndarray  # int64 (n,), > 0
+    mean: np.ndarray  # float64 (n,)
+    sum_of_squared_deviation: np.ndarray  # float64 (n,)
+    band_lo: int
+    band: np.ndarray  # int32 (n, width): bucket counts of buckets band_lo .. band_lo + width - 1
+
+    def dense(self) -> DistributionSeries:
+        nb = self.layout.num_buckets
+        count = np.full(self.minutes, -1, dtype=np.int64)
+        mean = np.zeros(self.minutes)
+        ssd = np.zeros(self.minutes)
+        buckets = np.zeros((self.minutes, nb), dtype=np.int64)
+        count[self.rows] = self.count
+        mean[self.rows] = self.mean
+        ssd[self.rows] = self.sum_of_squared_deviation
+        buckets[self.rows, self.band_lo : self.band_lo + self.band.shape[1]] = self.band
+        return DistributionSeries(self.layout, count, mean, ssd, buckets)
+
+
+def pack_distribution(d: DistributionSeries) -> PackedDistributionSeries:
+    """The packed form of a dense DistributionSeries (same points, same values)."""
+    rows = np.flatnonzero(d.count >= 0)
+    b = d.bucket_counts[rows]
+    used = np.flatnonzero(b.any(axis=0)) if len(rows) else np.zeros(0, dtype=np.int64)
+    lo = int(used[0]) if len(used) else 0
+    hi = int(used[-1]) + 1 if len(used) else 0
+    return PackedDistributionSeries(
+        layout=d.layout,
+        minutes=len(d.count),
+        rows=rows.astype(np.int64),
+        count=d.count[rows].astype(np.int64),
+        mean=d.mean[rows].astype(np.float64),
+        sum_of_squared_deviation=d.sum_of_squared_deviation[rows].astype(np.float64),
+        band_lo=lo,
+        band=np.ascontiguousarray(b[:, lo:hi], dtype=np.int32),
+    )
+
+
+@dataclass
 class RawSeries:
     """One raw Monitoring time series, as Cloud Run writes it (one point per minute).
 
     ``values`` is float64 or int64 of shape (minutes,) for numeric metrics, or a
-    DistributionSeries. NaN (numeric) or count -1 (distribution) marks a minute with no point
-    (a gap): the series is absent there, which is not the same as zero.
+    DistributionSeries (or its PackedDistributionSeries). NaN (numeric) or count -1
+    (distribution) marks a minute with no point (a gap): the series is absent there, which is
+    not the same as zero.
     """
 
     metric_type: str  # e.g. "run.googleapis.com/request_count"
@@ -154,7 +229,7 @@ class RawSeries:
     resource_labels: Mapping[str, str]  # project_id, service_name, revision_name, location,
     # configuration_name
     metric_labels: Mapping[str, str]
-    values: np.ndarray | DistributionSeries
+    values: np.ndarray | DistributionSeries | PackedDistributionSeries
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import TracebackType
@@ -31,6 +31,7 @@ from emulator.paging import page_number
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], "bytes | Message"]
+BIG_FLEET_THREADS = 2  # a generated fleet is simulated on two threads (numpy frees the GIL)
 
 
 class CallCounter:
@@ -78,7 +79,9 @@ def _abort(context: grpc.ServicerContext, err: RpcError) -> None:
 class Emulator:
     """A running emulator. ``address`` is "host:port"; stop it with ``stop()`` or ``with``."""
 
-    def __init__(self, fleet: FleetData, faults: Faults, *, host: str, port: int) -> None:
+    def __init__(
+        self, fleet: FleetData, faults: Faults, *, host: str, port: int, scoping_project: str = ""
+    ) -> None:
         from emulator.admin import AdminService
         from emulator.logservice import LoggingService
         from emulator.timeseries import MetricService
@@ -86,7 +89,7 @@ class Emulator:
         self.fleet = fleet
         self.faults = faults
         self.calls = CallCounter()
-        self.metrics = MetricService(fleet, faults)
+        self.metrics = MetricService(fleet, faults, scoping_project)
         self.logging = LoggingService(fleet, faults)
         self.admin = AdminService(fleet)
         self._server = grpc.server(
@@ -155,12 +158,21 @@ class Emulator:
         self.stop()
 
 
-def default_fleet(now: datetime, days: int, seed: int, project: str) -> FleetData:
-    """The demo fleet of emulator.scenarios, simulated by emulator.fleet."""
-    from emulator.fleet import simulate
-    from emulator.scenarios import demo_fleet
+def default_fleet(
+    now: datetime,
+    days: int,
+    seed: int,
+    project: str,
+    services: int | None = None,
+    projects: Sequence[str] | None = None,
+) -> FleetData:
+    """The fleet of emulator.fleetgen (the demo fleet by default), simulated by emulator.fleet."""
+    from emulator.fleet import SIM_THREADS, simulate
+    from emulator.fleetgen import build_fleet
 
-    return simulate(demo_fleet(now=now, days=days, project=project, seed=seed))
+    spec = build_fleet(now, days, seed, project, services=services, projects=projects)
+    workers = SIM_THREADS if len(spec.services) <= 7 else BIG_FLEET_THREADS
+    return simulate(spec, workers=workers)
 
 
 def start(
@@ -173,8 +185,13 @@ def start(
     seed: int = 42,
     project: str = "runwatch-demo",
     faults: Faults | None = None,
+    services: int | None = None,
+    projects: Sequence[str] | None = None,
+    scoping_project: str = "",
 ) -> Emulator:
-    """Serve ``fleet`` (default: the demo fleet ending at ``now``) on host:port (0 = any free)."""
+    """Serve ``fleet`` (default: the fleet ending at ``now`` that emulator.fleetgen builds for
+    ``services`` and ``projects``; without them the demo fleet) on host:port (0 = any free).
+    ``scoping_project``: ListTimeSeries on it reads every project's series (a metrics scope)."""
     if fleet is None:
         if now is None:
             now = datetime.now(UTC)
@@ -182,5 +199,11 @@ def start(
             raise ValueError("now must be timezone-aware")
         if not 1 <= days <= 30:
             raise ValueError(f"days must be between 1 and 30, got {days}")
-        fleet = default_fleet(now, days, seed, project)
-    return Emulator(fleet, faults if faults is not None else Faults(), host=host, port=port)
+        fleet = default_fleet(now, days, seed, project, services=services, projects=projects)
+    return Emulator(
+        fleet,
+        faults if faults is not None else Faults(),
+        host=host,
+        port=port,
+        scoping_project=scoping_project,
+    )

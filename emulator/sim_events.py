@@ -12,6 +12,7 @@ the real exports (fixtures); every other event names its instance.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from emulator.model import InstanceEvent, RequestEvent
 from emulator.sim_instances import AUTOSCALING, REASON_NAMES
 from emulator.sim_revision import RevisionRun
 from emulator.sim_util import instance_ids, to_datetimes
+
+if TYPE_CHECKING:
+    from emulator.sim_fluid import FluidRun
 
 MISSING_INSTANCE_ID_SHARE = 0.1
 NO_INSTANCE_TEXT = (
@@ -32,7 +36,7 @@ Keyed = tuple[float, object]
 
 
 def instance_events(
-    run: RevisionRun,
+    run: RevisionRun | FluidRun,
     start: datetime,
     n_seconds: int,
     where: tuple[str, str, str],

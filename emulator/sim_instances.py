@@ -115,8 +115,12 @@ def level_lifetimes(
     arrivals: np.ndarray,
     create_s: float,
     rng: np.random.Generator,
+    spread_s: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(level, start, end) of every instance, from the per-second desired count."""
+    """(level, start, end) of every instance, from the per-second desired count.
+
+    A start without an arrival in its second is placed uniformly in ``[second, second +
+    spread_s)`` (the per-minute model steps ``desired`` once a minute and spreads over it)."""
     n = len(desired)
     if n == 0 or desired.max() <= 0:
         empty = np.zeros(0)
@@ -146,7 +150,7 @@ def level_lifetimes(
     has = idx < len(arrivals)
     first = np.where(has, arrivals[np.minimum(idx, max(len(arrivals) - 1, 0))], np.inf)
     inside = has & (first < sec + 1.0)
-    frac = np.where(inside, first - sec, rng.random(len(sec)))
+    frac = np.where(inside, first - sec, rng.random(len(sec)) * spread_s)
     start = np.where(sec > 0, sec + frac, sec)
     at_create = (sec == np.floor(create_s)) & (create_s >= 0)
     start = np.where(at_create, np.maximum(start, create_s), start)
@@ -164,10 +168,11 @@ def build_lifetimes(
     startup_cpu_boost: bool,
     oom_per_instance_hour: float,
     rng: np.random.Generator,
+    spread_s: float = 1.0,
 ) -> Lifetimes:
     """All instances of the revision with start reasons, recycling, OOM kills, startup times."""
     n = len(desired)
-    level, start, end = level_lifetimes(desired, arrivals, create_s, rng)
+    level, start, end = level_lifetimes(desired, arrivals, create_s, rng, spread_s)
     pre = (start <= 0) & (create_s < 0)
     rows: list[tuple[float, float, int, int, bool]] = []  # start, end, level, reason, oom_end
     for i in range(len(start)):

@@ -132,6 +132,18 @@ class RevisionRun:
     def meets_cold_start(self) -> np.ndarray:
         return self.cold
 
+    @property
+    def served_count(self) -> int:
+        return len(self.t)
+
+    @property
+    def rejected_count(self) -> int:
+        return len(self.rejected_t)
+
+    @property
+    def cold_met_count(self) -> int:
+        return int(self.cold.sum())
+
 
 def simulate_revision(
     rev: RevisionSpec,

@@ -12,9 +12,20 @@ exponential for latencies, linear for utilizations, explicit for request concurr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeAlias
+
 import numpy as np
 
-from emulator.model import BucketLayout, DistributionSeries, RawSeries
+from emulator.model import (
+    BucketLayout,
+    DistributionSeries,
+    PackedDistributionSeries,
+    RawSeries,
+    RevisionSpec,
+)
+from emulator.sim_instances import Lifetimes
 from emulator.sim_revision import LATENCY_METRIC_INCLUDES_COLD_START_WAIT, RevisionRun
 
 PREFIX = "run.googleapis.com/"
@@ -87,6 +98,34 @@ def distributions(
     return out
 
 
+def packed_distribution(
+    layout: BucketLayout, minute: np.ndarray, values: np.ndarray, minutes: int
+) -> PackedDistributionSeries:
+    """``pack_distribution(distribution(...))`` without the dense intermediate (same values)."""
+    values = np.asarray(values, dtype=np.float64)
+    rows, pos = np.unique(minute, return_inverse=True)
+    k = len(rows)
+    b = bucket_index(layout, values)
+    lo = int(b.min()) if len(b) else 0
+    w = int(b.max()) - lo + 1 if len(b) else 0
+    band = np.bincount(pos * w + (b - lo), minlength=k * w).reshape(k, w)
+    count = band.sum(axis=1)
+    total = np.bincount(pos, weights=values, minlength=k)
+    squares = np.bincount(pos, weights=values * values, minlength=k)
+    mean = np.divide(total, count, out=np.zeros(k), where=count > 0)
+    ssd = np.maximum(squares - count * mean * mean, 0.0)
+    return PackedDistributionSeries(
+        layout=layout,
+        minutes=minutes,
+        rows=rows.astype(np.int64),
+        count=count.astype(np.int64),
+        mean=mean,
+        sum_of_squared_deviation=ssd,
+        band_lo=lo,
+        band=np.ascontiguousarray(band, dtype=np.int32),
+    )
+
+
 def distribution(
     layout: BucketLayout, minute: np.ndarray, values: np.ndarray, minutes: int
 ) -> DistributionSeries:
@@ -101,20 +140,9 @@ def revision_series(
     rng: np.random.Generator,
 ) -> list[RawSeries]:
     """Every metric of the facts sheet for one revision."""
-    rev = run.spec
     out: list[RawSeries] = []
+    add = adder(out, resource_labels)
 
-    def add(
-        metric: str,
-        kind: str,
-        vtype: str,
-        unit: str,
-        labels: dict[str, str],
-        values: np.ndarray | DistributionSeries,
-    ) -> None:
-        out.append(RawSeries(PREFIX + metric, kind, vtype, unit, resource_labels, labels, values))
-
-    present = run.alive_s > 0
     minute = np.minimum((run.t * (1 / 60)).astype(np.int64), minutes - 1)
     served_m = np.bincount(minute, minlength=minutes)
 
@@ -135,20 +163,93 @@ def revision_series(
         add("request_latencies", "DELTA", "DISTRIBUTION", "ms",
             {"response_code_class": f"{c}xx"}, dist)  # fmt: skip
 
-    active = _active_instances(run, minutes)
-    inst = np.where(present, run.instances, 0)
+    rev = run.spec
+    container_series(
+        add,
+        ContainerMinutes(
+            spec=rev,
+            served=served_m,
+            alive_s=run.alive_s,
+            active_s=run.active_s,
+            billable_s=run.billable_s,
+            instances=run.instances,
+            active=_active_instances(run, minutes),
+            mean_inflight=_minute_inflight(run, minutes),
+            peak_inflight=run.inflight_per_s[: minutes * 60].reshape(minutes, 60).max(axis=1),
+            lifetimes=run.lifetimes,
+        ),
+        minutes,
+        rng,
+    )
+    return out
+
+
+SeriesValues: TypeAlias = "np.ndarray | DistributionSeries | PackedDistributionSeries"
+Adder = Callable[[str, str, str, str, dict[str, str], SeriesValues], None]
+
+
+def adder(out: list[RawSeries], resource_labels: dict[str, str]) -> Adder:
+    def add(
+        metric: str,
+        kind: str,
+        vtype: str,
+        unit: str,
+        labels: dict[str, str],
+        values: np.ndarray | DistributionSeries | PackedDistributionSeries,
+    ) -> None:
+        out.append(RawSeries(PREFIX + metric, kind, vtype, unit, resource_labels, labels, values))
+
+    return add
+
+
+@dataclass
+class ContainerMinutes:
+    """Per-minute figures of one revision that its container metrics are made of (from the
+    request-by-request simulation or from the per-minute model of sim_fluid.py)."""
+
+    spec: RevisionSpec
+    served: np.ndarray  # requests served per minute
+    alive_s: np.ndarray  # instance-seconds alive
+    active_s: np.ndarray  # instance-seconds billed at the active rate
+    billable_s: np.ndarray
+    instances: np.ndarray  # int64: instances alive in the minute (ceil of alive seconds / 60)
+    active: np.ndarray  # int64: instances that served requests (or were starting), <= instances
+    mean_inflight: np.ndarray  # requests in flight, mean over the minute
+    peak_inflight: np.ndarray  # requests in flight, most at once in the minute
+    lifetimes: Lifetimes
+
+
+def container_series(
+    add: Adder, c: ContainerMinutes, minutes: int, rng: np.random.Generator, pack: bool = False
+) -> None:
+    """Instance counts, billable and allocation time, utilizations, concurrencies, startup
+    latencies and network bytes of one revision, in that order (``pack``: distributions as
+    PackedDistributionSeries)."""
+    rev = c.spec
+
+    def distribution(
+        layout: BucketLayout, minute: np.ndarray, values: np.ndarray, minutes: int
+    ) -> DistributionSeries | PackedDistributionSeries:
+        if pack:
+            return packed_distribution(layout, minute, values, minutes)
+        return distributions(layout, None, 1, minute, values, minutes)[0]
+
+    present = c.alive_s > 0
+    active = c.active
+    inst = np.where(present, c.instances, 0)
     add("container/instance_count", "GAUGE", "INT64", "1", {"state": "active"},
         np.where(present, active, np.nan).astype(np.float64))  # fmt: skip
     add("container/instance_count", "GAUGE", "INT64", "1", {"state": "idle"},
         np.where(present, inst - active, np.nan).astype(np.float64))  # fmt: skip
-    bill = np.where(present, run.billable_s, np.nan)
+    bill = np.where(present, c.billable_s, np.nan)
     add("container/billable_instance_time", "DELTA", "DOUBLE", "s", {}, bill)
     add("container/cpu/allocation_time", "DELTA", "DOUBLE", "s{vCPU}", {}, bill * rev.cpu)
     add("container/memory/allocation_time", "DELTA", "DOUBLE", "GiBy.s", {}, bill * rev.memory_gib)
 
     # utilizations: one sample per instance alive in the minute
+    served_m = c.served
     used_cpu = served_m * rev.cpu_s_per_request
-    denom = rev.cpu * np.maximum(run.active_s if rev.cpu_idle else run.alive_s, 1.0)
+    denom = rev.cpu * np.maximum(c.active_s if rev.cpu_idle else c.alive_s, 1.0)
     util_active = np.clip(used_cpu / denom, 0.0, 0.98)
     m_samp = np.repeat(np.arange(minutes), inst)
     rank = np.arange(len(m_samp)) - np.repeat(np.cumsum(inst) - inst, inst)
@@ -157,19 +258,19 @@ def revision_series(
     cpu_v = np.where(is_active, util_active[m_samp], IDLE_CPU_UTILIZATION) * noise
     add("container/cpu/utilizations", "DELTA", "DISTRIBUTION", "10^2.%", {},
         distribution(UTILIZATION_LAYOUT, m_samp, np.clip(cpu_v, 0.0, 1.0), minutes))  # fmt: skip
-    load = np.minimum(_minute_inflight(run, minutes) / np.maximum(inst * rev.concurrency, 1), 1)
+    load = np.minimum(c.mean_inflight / np.maximum(inst * rev.concurrency, 1), 1)
     mem_v = rev.memory_base_fraction + 0.25 * load[m_samp] + 0.03 * rng.standard_normal(len(m_samp))
     add("container/memory/utilizations", "DELTA", "DISTRIBUTION", "10^2.%", {},
         distribution(UTILIZATION_LAYOUT, m_samp, np.clip(mem_v, 0.0, 1.0), minutes))  # fmt: skip
 
-    peak = run.inflight_per_s[: minutes * 60].reshape(minutes, 60).max(axis=1)
+    peak = c.peak_inflight
     a_m = np.repeat(np.arange(minutes), active)
     lam = 1.3 * peak[a_m] / np.maximum(active[a_m], 1)
     conc = np.clip(rng.poisson(lam), 1, rev.concurrency)
     add("container/max_request_concurrencies", "DELTA", "DISTRIBUTION", "1", {"state": "active"},
         distribution(CONCURRENCY_LAYOUT, a_m, conc.astype(np.float64), minutes))  # fmt: skip
 
-    lt = run.lifetimes
+    lt = c.lifetimes
     st = lt.started & (lt.start < minutes * 60)
     add("container/startup_latencies", "DELTA", "DISTRIBUTION", "ms", {},
         distribution(STARTUP_LAYOUT, (lt.start[st] // 60).astype(np.int64), lt.startup_ms[st],
@@ -183,7 +284,6 @@ def revision_series(
         np.where(has_req, np.round(rx), np.nan))  # fmt: skip
     add("container/network/sent_bytes_count", "DELTA", "INT64", "By", {"kind": "internet"},
         np.where(has_req, np.round(tx), np.nan))  # fmt: skip
-    return out
 
 
 def _minute_inflight(run: RevisionRun, minutes: int) -> np.ndarray:

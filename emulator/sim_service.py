@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from emulator.sim_revision import (
     simulate_revision,
 )
 from emulator.sim_util import rng_for
+
+if TYPE_CHECKING:
+    from emulator.sim_fluid import FluidRun
 
 
 def simulate_service(
@@ -42,22 +46,22 @@ def simulate_service(
                 times[rev_idx == i],
                 n_seconds,
                 create_s,
-                _addressable(timeline, i, create_s, n_seconds),
-                _rollouts(timeline, i),
-                _streams(fleet.seed, keys),
+                addressable_seconds(timeline, i, create_s, n_seconds),
+                rollout_times(timeline, i),
+                streams(fleet.seed, keys),
             )
         )
     return runs
 
 
-def _streams(seed: int, keys: tuple[str, ...]) -> Callable[[str], np.random.Generator]:
+def streams(seed: int, keys: tuple[str, ...]) -> Callable[[str], np.random.Generator]:
     def stream(purpose: str) -> np.random.Generator:
         return rng_for(seed, *keys, purpose)
 
     return stream
 
 
-def _addressable(tl: TrafficTimeline, i: int, create_s: float, n_seconds: int) -> np.ndarray:
+def addressable_seconds(tl: TrafficTimeline, i: int, create_s: float, n_seconds: int) -> np.ndarray:
     """Per second: the revision has traffic or a tag (min instances apply only then)."""
     on = (tl.percents[:, i] > 0) | tl.tagged[:, i]
     edges = np.clip(np.ceil(tl.change_s), 0, n_seconds).astype(np.int64)
@@ -68,23 +72,24 @@ def _addressable(tl: TrafficTimeline, i: int, create_s: float, n_seconds: int) -
     return out
 
 
-def _rollouts(tl: TrafficTimeline, i: int) -> np.ndarray:
+def rollout_times(tl: TrafficTimeline, i: int) -> np.ndarray:
     """Times at which this revision's traffic share went up (a rollout step)."""
     pct = tl.percents[:, i]
     prev = np.concatenate([[0.0], pct[:-1]])
     return tl.change_s[pct > prev]
 
 
-def truth_of(runs: list[RevisionRun], n_seconds: int) -> GroundTruth:
-    """What the runs really billed and suffered (GroundTruth; see model.py)."""
+def truth_of(runs: Sequence[RevisionRun | FluidRun], n_seconds: int) -> GroundTruth:
+    """What the runs really billed and suffered (GroundTruth; see model.py); per-minute runs
+    (sim_fluid.py) give their model's own accounting."""
     req = rej = cold = meet = 0
     inst_s = bill = a_cpu = a_mem = i_cpu = i_mem = 0.0
     for r in runs:
         lt = r.lifetimes
-        req += len(r.t)
-        rej += len(r.rejected_t)
+        req += r.served_count
+        rej += r.rejected_count
         cold += int((lt.started & (lt.start < n_seconds)).sum())
-        meet += int(r.meets_cold_start.sum())
+        meet += r.cold_met_count
         alive = float(r.alive_s.sum())
         inst_s += alive
         if r.spec.cpu_idle:

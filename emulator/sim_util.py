@@ -69,6 +69,15 @@ def normal_quantiles(levels: int = _NORMAL_LEVELS) -> np.ndarray:
     return np.asarray((lo + hi) / 2, dtype=np.float64)
 
 
+def normal_quantiles_table() -> np.ndarray:
+    """The shared table of ``normal_quantiles()`` (computed once)."""
+    global _normal_table
+    with _normal_lock:
+        if _normal_table is None:
+            _normal_table = normal_quantiles()
+    return _normal_table
+
+
 def fast_normal(rng: np.random.Generator, n: int) -> np.ndarray:
     """n standard normal draws, quantised to 65,536 equiprobable levels (|z| <= 4.3).
 

@@ -118,8 +118,8 @@ def _group_field(text: str) -> tuple[str, str]:
 
 
 class MetricService:
-    def __init__(self, fleet: FleetData, faults: Faults) -> None:
-        self.index: MetricIndex = build_index(fleet)
+    def __init__(self, fleet: FleetData, faults: Faults, scoping_project: str = "") -> None:
+        self.index: MetricIndex = build_index(fleet, scoping_project)
         self.faults = faults
         self._cache: OrderedDict[str, list[OutSeries]] = OrderedDict()
         self._lock = threading.Lock()
@@ -133,7 +133,7 @@ class MetricService:
         if not name.startswith("projects/") or "/" in name[len("projects/") :]:
             raise invalid(f'Field name had an invalid value of "{name}": must be projects/ID.')
         project = name[len("projects/") :]
-        if project not in (self.index.project, str(self.index.project_number)):
+        if project not in self.index.scopes:
             raise _error_for("ListTimeSeries", "PERMISSION_DENIED")
         flt = parse(req.filter)
         if not req.HasField("interval") or not req.interval.HasField("end_time"):
@@ -194,10 +194,11 @@ class MetricService:
             if q.metric_type in KNOWN_METRICS:
                 return []
             raise not_found(f'Cannot find metric(s) that match type = "{q.metric_type}".')
+        scope = self.index.scopes[q.project]
         rows = [
             i
-            for i, s in enumerate(g.series)
-            if q.match("cloud_run_revision", s.resource_labels, s.metric_labels)
+            for i, (s, pid) in enumerate(zip(g.series, g.projects, strict=True))
+            if pid in scope and q.match("cloud_run_revision", s.resource_labels, s.metric_labels)
         ]
         _check_aligner(g, q.aligner, q.reducer)
         if q.aligner == "NONE":
@@ -221,8 +222,15 @@ class MetricService:
             ends,
             ends - 60 if g.kind == "DELTA" else ends,
         )
-        if g.is_distribution:
-            d = g.dists[i].take(cols)
+        stored = g.dists[i] if g.is_distribution else None
+        if isinstance(stored, agg.PackedDist):
+            got, out.dist = stored.points(first, last)
+            out.options = g.options[i]
+            out.ends = t0 + 60 * (got + 1)
+            out.starts = out.ends - 60 if g.kind == "DELTA" else out.ends
+            return out
+        if isinstance(stored, agg.Dist):
+            d = stored.take(cols)
             keep = d.count >= 0
             out.dist, out.options = d.take(keep), g.options[i]
         else:
@@ -241,7 +249,7 @@ class MetricService:
         num: np.ndarray | None = None
         dists: list[agg.Dist] = []
         if g.is_distribution:
-            aligned = [agg.align_dist(g.dists[i], p) for i in rows]
+            aligned = [_align_stored(g.dists[i], p) for i in rows]
             if keep_dist:
                 dists = aligned
             else:
@@ -398,6 +406,12 @@ class MetricService:
             )
             chunks.append(length_delimited(3, err.SerializeToString()))
         return b"".join(chunks)
+
+
+def _align_stored(d: agg.Dist | agg.PackedDist, p: agg.Periods) -> agg.Dist:
+    if isinstance(d, agg.PackedDist):
+        return agg.align_packed(d, p)
+    return agg.align_dist(d, p)
 
 
 def _header(s: OutSeries, metric_type: str) -> bytes:

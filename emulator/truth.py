@@ -4,11 +4,16 @@
 service times, scaled only when the vCPU changes) with the settings applied to every revision
 of the service, and reports what it really billed and suffered.
 
+Background services of generated fleets (emulator.fleetgen; simulated per minute by
+sim_fluid.py) have a truth of their own kind: the per-minute model re-run under the settings,
+on the same per-minute arrivals, and its own accounting of requests, 429s, starts and
+billable time (no request-level cold-start waits or queueing; see sim_fluid.py).
+
 CLI::
 
     python -m emulator.truth --service checkout-api [--region europe-west1] [--days 7]
-        [--seed 42] [--concurrency K] [--min-instances M] [--max-instances X]
-        [--billing request|instance] [--cpu C] [--memory-gib G] [--json]
+        [--seed 42] [--services N] [--projects P1,P2] [--concurrency K] [--min-instances M]
+        [--max-instances X] [--billing request|instance] [--cpu C] [--memory-gib G] [--json]
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+from emulator.fleetgen import build_fleet
 from emulator.model import FleetSpec, GroundTruth, SimSettings
-from emulator.scenarios import demo_fleet
+from emulator.sim_fluid import simulate_fluid_service
 from emulator.sim_service import simulate_service, truth_of
 
 
@@ -32,6 +38,9 @@ def ground_truth(spec: FleetSpec, region: str, service: str, settings: SimSettin
     """
     for svc in spec.services:
         if svc.region == region and svc.name == service:
+            if svc.background:
+                runs = simulate_fluid_service(spec, svc, settings)
+                return truth_of(runs, spec.minutes * 60)
             return truth_of(simulate_service(spec, svc, settings), spec.minutes * 60)
     known = ", ".join(f"{s.name} ({s.region})" for s in spec.services)
     raise ValueError(f"no service {service!r} in {region!r}; the fleet has: {known}")
@@ -48,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=7, help="window length in days (1-30)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--project", default="runwatch-demo")
+    p.add_argument("--services", type=int, default=None, help="fleet size (emulator.fleetgen)")
+    p.add_argument("--projects", default="", help="the fleet's projects, comma-separated")
     p.add_argument("--concurrency", type=int)
     p.add_argument("--min-instances", type=int)
     p.add_argument("--max-instances", type=int)
@@ -63,7 +74,8 @@ def main(argv: Sequence[str] | None = None, now: datetime | None = None) -> int:
     args = _parser().parse_args(argv)
     now = now or datetime.now(UTC)
     try:
-        spec = demo_fleet(now, days=args.days, project=args.project, seed=args.seed)
+        projects = [p.strip() for p in args.projects.split(",") if p.strip()] or None
+        spec = build_fleet(now, args.days, args.seed, args.project, args.services, projects)
         regions = sorted({s.region for s in spec.services if s.name == args.service})
         region = args.region or (regions[0] if len(regions) == 1 else "")
         if not region:

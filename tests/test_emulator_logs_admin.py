@@ -277,6 +277,20 @@ def test_run_v2_services_revisions_and_locations(fleet: FleetData, fresh: Any) -
     assert [loc.location_id for loc in locs.locations] == ["europe-west1", "us-central1"]
 
 
+def test_location_dash_is_refused_like_run_v2(fresh: Any) -> None:
+    """Run v2 lists services and revisions per region: the wildcard location '-' is refused."""
+    sc, rc = services_client(fresh.address), revisions_client(fresh.address)
+    for parent in (f"projects/{PROJECT}/locations/-", "projects/123456789/locations/-"):
+        with pytest.raises(exceptions.InvalidArgument, match="location '-'"):
+            list(sc.list_services(parent=parent))
+    for parent in (
+        f"projects/{PROJECT}/locations/-/services/-",
+        f"projects/{PROJECT}/locations/-/services/checkout",
+    ):
+        with pytest.raises(exceptions.InvalidArgument, match="location '-'"):
+            list(rc.list_revisions(parent=parent))
+
+
 def test_v2_shapes_agree_with_fixture(fresh: Any) -> None:
     path = FIXTURES / "cloudrun_v2_services_list_gcpdiag_cloudrun2.json"
     if not path.exists():
