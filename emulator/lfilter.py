@@ -57,9 +57,10 @@ _MAPS = ("resource.labels.", "labels.")
 _COMPARE_OPS = ("=", "!=", "<", "<=", ">", ">=", ":", "=~", "!~")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LogRecord:
-    """What a filter can see of one entry."""
+    """What a filter can see of one entry (treated as read-only; slots, not frozen: a big fleet
+    builds hundreds of thousands of them)."""
 
     timestamp: datetime
     receive_timestamp: datetime

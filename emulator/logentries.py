@@ -9,8 +9,10 @@ same entries.
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -62,10 +64,9 @@ def _digest(*parts: object) -> bytes:
 
 
 def _quick_digest(kind: str, n: int, ts: datetime, revision: str, what: object) -> bytes:
-    """``_digest`` for the background services of big fleets: the same role, from a cheaper
-    text (a tz-aware datetime's repr is slow)."""
-    text = f"{kind}|{n}|{ts:%Y%m%d%H%M%S}{ts.microsecond:06d}|{revision}|{what}"
-    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+    """``_digest`` for the background services of big fleets: the same role from a cheaper
+    text (a tz-aware datetime's repr is slow; the event's index ``n`` is unique already)."""
+    return hashlib.blake2b(f"{kind}|{n}|{revision}|{what}".encode(), digest_size=16).digest()
 
 
 def _shared_resource(
@@ -153,6 +154,24 @@ def _revisions(fleet: FleetData) -> dict[str, RevisionSpec]:
 def build_entries(fleet: FleetData) -> list[Entry]:
     """Every log entry of the fleet (each in its service's project), sorted by (timestamp,
     insertId)."""
+    with no_gc():
+        return _build_entries(fleet)
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: building hundreds of thousands of small acyclic
+    objects otherwise spends half its time in collections that find nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _build_entries(fleet: FleetData) -> list[Entry]:
     spec = fleet.spec
     where = {(s.region, s.name): spec.project_of(s) for s in spec.services}
     quick = {(s.region, s.name) for s in spec.services if s.background}

@@ -31,7 +31,8 @@ from emulator.paging import page_number
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], "bytes | Message"]
-BIG_FLEET_THREADS = 2  # a generated fleet is simulated on two threads (numpy frees the GIL)
+BIG_FLEET_FROM = 20  # services from which a fleet is simulated in child processes
+BIG_FLEET_PROCESSES = 2  # the machine's cores
 
 
 class CallCounter:
@@ -171,8 +172,9 @@ def default_fleet(
     from emulator.fleetgen import build_fleet
 
     spec = build_fleet(now, days, seed, project, services=services, projects=projects)
-    workers = SIM_THREADS if len(spec.services) <= 7 else BIG_FLEET_THREADS
-    return simulate(spec, workers=workers)
+    if len(spec.services) <= BIG_FLEET_FROM:
+        return simulate(spec, workers=SIM_THREADS)
+    return simulate(spec, processes=BIG_FLEET_PROCESSES)
 
 
 def start(

@@ -438,3 +438,22 @@ def test_cli_refuses_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:
     assert "services must be between" in capsys.readouterr().err
     assert emulator_main(["--services", "9", "--projects", "a,a"]) == 2
     assert "distinct" in capsys.readouterr().err
+
+
+def test_child_processes_give_the_same_fleet() -> None:
+    spec = build_fleet(NOW, days=1, seed=9, services=40, projects=PROJECTS[:2])
+    spec = replace(spec, services=spec.services[5:])  # two request-by-request services, 33 more
+    here, split = simulate(spec), simulate(spec, processes=2)
+    assert [_series_key(s) for s in here.series] == [_series_key(s) for s in split.series]
+    for a, b in zip(here.series, split.series, strict=True):
+        va = a.values.dense() if isinstance(a.values, PackedDistributionSeries) else a
+        vb = b.values.dense() if isinstance(b.values, PackedDistributionSeries) else b
+        for x, y in zip(
+            _values(replace(a, values=va) if va is not a else a),
+            _values(replace(b, values=vb) if vb is not b else b),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(x, y)
+    assert here.instance_events == split.instance_events
+    assert here.request_events == split.request_events
+    assert here.truth == split.truth
