@@ -168,7 +168,8 @@ def align_dist(d: Dist, p: Periods) -> Dist:
 
 
 def align_packed(d: PackedDist, p: Periods) -> Dist:
-    """``align_dist`` of a packed series: the same merge, over its points only."""
+    """``align_dist`` of a packed series: the same merge (parallel formula), over its points
+    only and its band of buckets only."""
     k = p.n_periods
     out = Dist(
         np.full(k, -1, dtype=np.int64),
@@ -179,15 +180,18 @@ def align_packed(d: PackedDist, p: Periods) -> Dist:
     a, b = d.span(p.first, p.last)
     if a == b:
         return out
-    per = p.period_of[d.rows[a:b] - p.first][::-1]  # ascending periods (newest first)
-    sl = slice(b - 1, a - 1 if a > 0 else None, -1)
+    per = p.period_of[d.rows[a:b] - p.first]  # one run per period (descending: newest last)
     starts = np.concatenate([[0], np.flatnonzero(np.diff(per)) + 1]).astype(np.int64)
-    merged = merge_runs(d.count[sl], d.mean[sl], d.ssd[sl], d.band[sl].astype(np.int64), starts)
+    c, mean = d.count[a:b], d.mean[a:b]
+    cnt = np.add.reduceat(c, starts)
+    m = np.add.reduceat(c * mean, starts) / np.maximum(cnt, 1)
+    dev = mean - np.repeat(m, np.diff(np.append(starts, b - a)))
     ks = per[starts]
-    out.count[ks] = merged.count
-    out.mean[ks] = merged.mean
-    out.ssd[ks] = merged.ssd
-    out.buckets[ks, d.lo : d.lo + d.band.shape[1]] = merged.buckets
+    out.count[ks] = cnt
+    out.mean[ks] = m
+    out.ssd[ks] = np.add.reduceat(d.ssd[a:b] + c * dev * dev, starts)
+    band = np.add.reduceat(d.band[a:b], starts, axis=0, dtype=np.int64)
+    out.buckets[ks, d.lo : d.lo + d.band.shape[1]] = band
     return out
 
 

@@ -265,7 +265,8 @@ class MetricService:
                 )
         else:
             assert g.matrix is not None
-            num = agg.align_numeric(g.matrix[rows], p, q.aligner, q.period)
+            every = len(rows) == g.matrix.shape[0]  # (a metrics scope reads every series)
+            num = agg.align_numeric(g.matrix if every else g.matrix[rows], p, q.aligner, q.period)
         series = [g.series[i] for i in rows]
         groups: list[tuple[tuple[Mapping[str, str], Mapping[str, str]], list[int]]]
         if q.reducer == "NONE":
