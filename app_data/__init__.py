@@ -288,15 +288,18 @@ def guarded(
     return value
 
 
+def _statuses(value: Any) -> set[str]:
+    """The quality statuses of a loaded value: a Result, a dict of them, or anything else
+    (a grid, a list: complete)."""
+    results = value.values() if isinstance(value, dict) else (value,)
+    return {getattr(getattr(r, "quality", None), "status", "complete") for r in results}
+
+
 def _fresh(value: Any) -> bool:
     """Whether a loaded value is complete enough to serve again for the TTL without loading:
-    frames or a result that are neither partial nor stale (truncated is a setting's cap: the
-    same query would be truncated again)."""
-    results = value.values() if isinstance(value, dict) else (value,)
-    return all(
-        getattr(getattr(r, "quality", None), "status", "complete") in ("complete", "truncated")
-        for r in results
-    )
+    neither partial nor stale (truncated is a setting's cap: the same query would be truncated
+    again)."""
+    return _statuses(value) <= {"complete", "truncated"}
 
 
 def _stale(result: Result) -> Result:
@@ -344,8 +347,7 @@ def _collect(project: str, regions: tuple[str, ...], w: TimeWindow) -> dict[str,
 def _unless_partial(value: T) -> T:
     """``value``, or raise it out of the cached loader when partial: st.cache_data would keep a
     partial result for the whole TTL; guarded() keeps it for the error TTL instead."""
-    results = value.values() if isinstance(value, dict) else (value,)
-    if any(getattr(r, "quality", Quality()).status == "partial" for r in results):
+    if "partial" in _statuses(value):
         raise _Uncached(value)
     return value
 
