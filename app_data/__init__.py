@@ -39,6 +39,7 @@ from app_data.costview import CostView as CostView
 from app_data.costview import calibration_caption as calibration_caption
 from app_data.costview import observed_caption as observed_caption
 from collectors import collect as collect_mod
+from collectors import fleet as fleet_mod
 from collectors import monitoring, names
 from collectors.calls import RunwatchError
 from collectors.clients import Clients, from_settings
@@ -289,8 +290,10 @@ def guarded(
 
 
 def _statuses(value: Any) -> set[str]:
-    """The quality statuses of a loaded value: a Result, a dict of them, or anything else
-    (a grid, a list: complete)."""
+    """The quality statuses of a loaded value: a Result, a dict of them (alone or first in a
+    tuple), or anything else (a grid, a list: complete)."""
+    if isinstance(value, tuple) and value and isinstance(value[0], dict):
+        value = value[0]
     results = value.values() if isinstance(value, dict) else (value,)
     return {getattr(getattr(r, "quality", None), "status", "complete") for r in results}
 
@@ -333,8 +336,12 @@ def _keep_last_good(key: tuple[Any, ...], frames: dict[str, Result]) -> dict[str
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
-def _collect(project: str, regions: tuple[str, ...], w: TimeWindow) -> dict[str, Result]:
-    mscope = monitoring.MetricScope(regions=regions)
+def _collect(
+    project: str, regions: tuple[str, ...], service: str, w: TimeWindow
+) -> dict[str, Result]:
+    """Per-period frames, lifecycle events and configuration of one service ("": every service,
+    for the fleet-wide cold-start page)."""
+    mscope = monitoring.MetricScope(services=(service,) if service else (), regions=regions)
     bundle = collect_mod.collect(
         clients(), [project], w, mscope, settings=SETTINGS, metrics=base.FLEET_METRICS
     )
@@ -342,6 +349,17 @@ def _collect(project: str, regions: tuple[str, ...], w: TimeWindow) -> dict[str,
     if bundle.errors and all(r.frame.empty for r in frames.values()):
         raise RunwatchError(bundle.errors[0])
     return _unless_partial(frames)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _fleet(
+    project: str, regions: tuple[str, ...], w: TimeWindow
+) -> tuple[dict[str, Result], tuple[str, ...]]:
+    """The overview's data: Monitoring's aggregates and the configuration (collectors.fleet)."""
+    bundle = fleet_mod.collect_fleet(clients(), [project], w, regions)
+    if bundle.errors and all(r.frame.empty for r in bundle.frames.values()):
+        raise RunwatchError(bundle.errors[0])
+    return _unless_partial((dict(bundle.frames), bundle.detail_for))
 
 
 def _unless_partial(value: T) -> T:
@@ -353,9 +371,9 @@ def _unless_partial(value: T) -> T:
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
-def _totals(project: str, regions: tuple[str, ...], w: TimeWindow) -> Result:
+def _totals(project: str, regions: tuple[str, ...], service: str, w: TimeWindow) -> Result:
     """Distributions merged over the whole window (one period): exact window percentiles."""
-    mscope = monitoring.MetricScope(regions=regions)
+    mscope = monitoring.MetricScope(services=(service,) if service else (), regions=regions)
     whole = w.whole()
     return _unless_partial(
         monitoring.fetch_metrics(clients(), [project], whole, mscope, base.TOTAL_METRICS)
@@ -372,24 +390,56 @@ def _minute_points(project: str, region: str, service: str, w: TimeWindow) -> Re
     )
 
 
-def fleet_frames(scope: Scope) -> dict[str, Result]:
-    """Every frame for the scope's project, regions and window (all services: one cached
-    result serves every service and revision selection, so switching costs no call)."""
+def _regions_of(scope: Scope) -> tuple[str, ...]:
+    """The scope's regions, or, for a service with no region chosen, the regions the fleet's
+    data places it in (so its configuration is read there only, not in every region)."""
+    if scope.regions or not scope.service:
+        return scope.regions
+    try:
+        listed = service_list(replace(scope, service=""))
+    except DataError:
+        return ()
+    return tuple(sorted(set(listed.loc[listed["service"] == scope.service, "location"])))
+
+
+def frames_of(scope: Scope) -> dict[str, Result]:
+    """Per-period frames for the scope's service (every service when it names none: the
+    fleet-wide cold-start page) in its project, regions and window."""
     w = window_of(scope)
-    key = ("fleet", scope.project, scope.regions, w)
-    view = (scope.project, scope.regions, w.span, w.alignment_s)  # whatever the window's end
+    regions = _regions_of(scope)
+    key = ("frames", scope.project, regions, scope.service, w)
+    view = (scope.project, regions, scope.service, w.span, w.alignment_s)
     frames = guarded(
-        key, lambda: _collect(scope.project, scope.regions, w), _stale_frames, ("fleet", *view)
+        key,
+        lambda: _collect(scope.project, regions, scope.service, w),
+        _stale_frames,
+        ("frames", *view),
     )
     # the last good frames per view (same project, regions, window length), whatever the end
-    return _keep_last_good(("frames", *view), frames)
+    return _keep_last_good(("last", *view), frames)
+
+
+def fleet(scope: Scope) -> tuple[dict[str, Result], tuple[str, ...]]:
+    """The overview's data for the scope's project and regions (every service), and the
+    services it holds per-period detail for."""
+    w = window_of(scope)
+    key = ("fleet", scope.project, scope.regions, w)
+    view = ("fleet", scope.project, scope.regions, w.span, w.alignment_s)
+
+    def stale(value: tuple[dict[str, Result], tuple[str, ...]]) -> Any:
+        return _stale_frames(value[0]), value[1]
+
+    frames, detail_for = guarded(key, lambda: _fleet(scope.project, scope.regions, w), stale, view)
+    return _keep_last_good(("last-fleet", *view[1:]), frames), detail_for
 
 
 def totals(scope: Scope) -> Result:
     w = window_of(scope)
-    key = ("totals", scope.project, scope.regions, w)
-    view = ("totals", scope.project, scope.regions, w.span, w.alignment_s)
-    return guarded(key, lambda: _totals(scope.project, scope.regions, w), _stale, view)
+    key = ("totals", scope.project, scope.regions, scope.service, w)
+    view = ("totals", scope.project, scope.regions, scope.service, w.span, w.alignment_s)
+    return guarded(
+        key, lambda: _totals(scope.project, scope.regions, scope.service, w), _stale, view
+    )
 
 
 # ------------------------------------------------------------------------ cached views
@@ -432,7 +482,8 @@ def _scope_of(key: tuple[Any, ...]) -> tuple[Scope, TimeWindow]:
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _overview(key: tuple[Any, ...]) -> views.OverviewView:
     s, w = _scope_of(key)
-    return _keep(views.build_overview(s, fleet_frames(s), totals(s), w))
+    frames, detail_for = fleet(s)
+    return _keep(views.build_overview(s, frames, w, detail_for))
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
@@ -443,7 +494,7 @@ def _revisions(
     return _keep(
         views.build_revisions(
             s,
-            fleet_frames(s),
+            frames_of(s),
             totals(s),
             w,
             selected=list(selected),
@@ -456,7 +507,7 @@ def _revisions(
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _cold_starts(key: tuple[Any, ...]) -> views.ColdStartsView:
     s, w = _scope_of(key)
-    return _keep(views.build_cold_starts(s, fleet_frames(s), totals(s), w))
+    return _keep(views.build_cold_starts(s, frames_of(s), totals(s), w))
 
 
 def _view(load: Callable[[], T]) -> T:
@@ -501,7 +552,7 @@ def _whatif(
     points = _view(lambda: _minute_points(s.project, region, s.service, w)).frame
     try:
         return costview.evaluate(
-            fleet_frames(s),
+            frames_of(s),
             points,
             region=region,
             service=s.service,
@@ -526,7 +577,7 @@ def _cost(
     cud: str,
 ) -> costview.CostView:
     s, w = _scope_of(key)
-    frames = fleet_frames(s)
+    frames = frames_of(s)
     regions = costview.service_regions(frames, s.service)
     if not regions:
         failed = costview.config_failure(frames)
@@ -586,7 +637,7 @@ def cost(
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _service_list(key: tuple[Any, ...]) -> Any:
     s, _ = _scope_of(key)
-    frames = fleet_frames(s)
+    frames, _detail = fleet(s)
     listed = services_in(frames)
     if base.quality_of(frames).status in ("stale", "partial"):
         raise _Uncached(listed)  # shown, not cached

@@ -115,8 +115,10 @@ def quality_of(frames: Mapping[str, Result], *names: str) -> Quality:
 
 
 def services_in(frames: Mapping[str, Result]) -> pd.DataFrame:
-    """project/location/service of every service in the configuration or the metrics."""
+    """project/location/service of every service in the configuration or the metrics (the
+    fleet's window totals, or a collection's per-period points)."""
     cfg = frames["services"].frame[["project_id", "location", "service"]]
-    seen = frames["metric_points"].frame[["project_id", "location", "service"]]
+    metrics = frames["totals"] if "totals" in frames else frames["metric_points"]
+    seen = metrics.frame[["project_id", "location", "service"]]
     both = pd.concat([cfg, seen]).drop_duplicates().sort_values(["service", "location"])
     return both.reset_index(drop=True)

@@ -41,10 +41,14 @@ class OverviewView:
     table: pd.DataFrame  # insights.overview.COLUMNS and a "trend" column (lists, for a chart)
     csv: str  # the table without the trend lists
     attention: list[str]  # plain lines: what needs a look
-    request_trend: pd.DataFrame  # per service and period: requests/s
+    request_trend: pd.DataFrame  # per series (top services, the rest summed) and period: req/s
     quality: Quality
-    window_s: float
-    period_s: int
+    window_s: float  # the settled part of the window the table's totals cover
+    period_s: int  # the trend's alignment
+    trend_note: str  # what the chart leaves out ("" when it shows every service)
+
+
+TREND_TOP = 10  # services drawn one by one in the overview's chart; the rest are summed
 
 
 def _narrow(frames: Mapping[str, Result], scope: Scope) -> dict[str, pd.DataFrame]:
@@ -57,29 +61,71 @@ def _costs(f: Mapping[str, pd.DataFrame], w: TimeWindow) -> pd.DataFrame:
     )
 
 
+def fleet_costs(
+    f: Mapping[str, pd.DataFrame], w: TimeWindow, detail_for: tuple[str, ...]
+) -> pd.DataFrame:
+    """Per revision, the observed cost in the window: from per-period series where the idle
+    share needs them (``detail_for``), else from window totals (the cost of a revision without
+    min instances is linear in its requests and billed time: the same figure, summed once)."""
+    revs = f["revisions"]
+    per_period = revs["service"].isin(detail_for)
+    detail = observed.observed_costs(
+        f["detail"], revs[per_period], start=w.start, end=w.end, period_s=w.alignment_s
+    )
+    whole = int(w.settled().span.total_seconds())
+    totals = observed.observed_costs(
+        f["totals"], revs[~per_period], start=w.start, end=w.end, period_s=whole
+    )
+    return pd.concat([detail, totals], ignore_index=True)
+
+
+def _top_trend(trend: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The chart's series: the TREND_TOP busiest services by name, the rest summed as one."""
+    keys = list(zip(table["project_id"], table["location"], table["service"], strict=True))
+    top = set(keys[:TREND_TOP])
+    labels = [
+        s if (p, loc, s) in top else ""
+        for p, loc, s in trend[["project_id", "location", "service"]].itertuples(index=False)
+    ]
+    rest = len(keys) - len(top)
+    if not rest:
+        return trend.assign(series=trend["service"]), ""
+    other = f"{rest:,} other services"
+    named = trend.assign(series=[lab or other for lab in labels])
+    summed = named.groupby(["series", "timestamp"], observed=True, as_index=False).agg(
+        value=("value", "sum"), pending=("pending", "any")
+    )
+    return summed, f"the {len(top)} busiest services, the other {rest:,} summed"
+
+
 def build_overview(
-    scope: Scope, frames: Mapping[str, Result], totals: Result, w: TimeWindow
+    scope: Scope, frames: Mapping[str, Result], w: TimeWindow, detail_for: tuple[str, ...]
 ) -> OverviewView:
+    """``frames``: collectors.fleet.PARTS (window totals, the coarse trend, the configuration,
+    per-period detail for ``detail_for``)."""
     f = _narrow(frames, scope)
-    window_s = (w.end - w.start).total_seconds()
+    settled = w.settled()
+    window_s = settled.span.total_seconds()
     table = ov.service_table(
-        f["metric_points"],
-        scoped(totals.frame, scope),
+        f["totals"],
         f["revisions"],
         f["traffic"],
-        f["instance_events"],
-        observed.service_costs(_costs(f, w)),
+        observed.service_costs(fleet_costs(f, w, detail_for)),
         window_s=window_s,
-        notes=ov.canary_notes(f["metric_points"], f["revisions"], f["traffic"]),
+        notes=ov.canary_notes(f["detail"], f["revisions"], f["traffic"]),
     )
-    trend = ov.trend(f["metric_points"], "request_count")
-    trend = trend.assign(value=trend["value"] / w.alignment_s)
-    lines = ov.sparklines(trend, period_s=w.alignment_s)
+    trend_w = w.trend()
+    trend = ov.trend(f["trend"], "request_count_service")
+    trend = trend.assign(value=trend["value"] / trend_w.alignment_s)
+    lines = ov.sparklines(trend, period_s=trend_w.alignment_s)
     keys = list(zip(table["project_id"], table["location"], table["service"], strict=True))
     csv = table.to_csv(index=False)
     table.insert(3, "trend", [lines.get(k, []) for k in keys])
-    quality = quality_of(frames).merge(totals.quality)
-    return OverviewView(table, csv, ov.attention(table), trend, quality, window_s, w.alignment_s)
+    chart, note = _top_trend(trend, table)
+    quality = quality_of(frames)
+    return OverviewView(
+        table, csv, ov.attention(table), chart, quality, window_s, trend_w.alignment_s, note
+    )
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ def show() -> None:
     top = st.container()
     st.plotly_chart(
         charts.time_series(
-            view.request_trend.rename(columns={"service": "series"}),
+            view.request_trend,
             title="Request rate",
             unit="req/s",
             color="series",
@@ -41,6 +41,8 @@ def show() -> None:
         ),
         key="overview_requests",
     )
+    if view.trend_note:
+        st.caption(f"The chart shows {view.trend_note}; the table lists every service.")
 
     with top:
         if view.attention:
@@ -63,6 +65,7 @@ def show() -> None:
                 "p95_ms": st.column_config.NumberColumn("p95 (ms)", format="%.0f"),
                 "instances_active": st.column_config.NumberColumn("active inst.", format="%.2f"),
                 "instances_idle": st.column_config.NumberColumn("idle inst.", format="%.2f"),
+                "peak_active": st.column_config.NumberColumn("peak active", format="%.0f"),
                 "cold_starts_per_day": st.column_config.NumberColumn(
                     "cold starts/day", format="%.0f"
                 ),

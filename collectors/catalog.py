@@ -166,6 +166,55 @@ CATALOG += (
     ),
 )
 
+# Fleet-level queries (the overview): Monitoring sums per service, or gives one point per
+# revision over the whole window, so the overview's data grows with the number of revisions,
+# never with their minutes.
+CATALOG += (
+    # requests per service and response class, at the trend's coarse alignment
+    MetricSpec(
+        "request_count_service",
+        PREFIX + "request_count",
+        "DELTA",
+        "INT64",
+        "1",
+        Aligner.ALIGN_DELTA,
+        Reducer.REDUCE_SUM,
+        (*BY_SERVICE, "metric.label.response_code_class"),
+        ("value",),
+        class_label="response_code_class",
+        default=False,
+    ),
+    # the sum of a revision's once-a-minute instance samples: instance-minutes per state (a
+    # minute without a sample had no instance), so the window's mean counts idle stretches as 0
+    MetricSpec(
+        "instance_minutes",
+        PREFIX + "container/instance_count",
+        "GAUGE",
+        "INT64",
+        "1",
+        Aligner.ALIGN_SUM,
+        Reducer.REDUCE_SUM,
+        (*BY_REVISION, "metric.label.state"),
+        ("value",),
+        state_label="state",
+        default=False,
+    ),
+    # the most instances a revision had in any minute, per state
+    MetricSpec(
+        "instance_peak",
+        PREFIX + "container/instance_count",
+        "GAUGE",
+        "INT64",
+        "1",
+        Aligner.ALIGN_MAX,
+        Reducer.REDUCE_SUM,
+        (*BY_REVISION, "metric.label.state"),
+        ("value",),
+        state_label="state",
+        default=False,
+    ),
+)
+
 BY_SHORT: dict[str, MetricSpec] = {spec.short: spec for spec in CATALOG}
 ALL: tuple[str, ...] = tuple(spec.short for spec in CATALOG if spec.default)
 
@@ -198,3 +247,19 @@ WINDOW_TOTALS: tuple[str, ...] = (
     "startup_latencies_service",
     "startup_latencies_fleet",
 )
+
+# The overview's window totals: one point per revision (or per service) over the whole window.
+# Requests, billed and allocated time per revision (the cost of a revision without min
+# instances is linear in them), instance-minutes and peaks, service-level merged histograms.
+FLEET_TOTALS: tuple[str, ...] = (
+    "request_count",
+    "billable_instance_time",
+    "cpu_allocation_time",
+    "memory_allocation_time",
+    "instance_minutes",
+    "instance_peak",
+    "request_latencies_service",
+    "startup_latencies_service",
+)
+# The overview's trend: requests per service at a coarse alignment (window.trend_alignment).
+FLEET_TREND: tuple[str, ...] = ("request_count_service",)

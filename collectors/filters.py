@@ -66,6 +66,16 @@ def any_of(field: str, values: Iterable[str], op: str = "=") -> str:
     return "(" + " OR ".join(term(field, v, op) for v in unique) + ")"
 
 
+def one_of(field: str, values: Iterable[str]) -> str:
+    """``field = one_of("a", "b")`` (Monitoring's filter function; a single value gives
+    ``(field = "a")``): sorted, de-duplicated, a third the length of an OR group, so a filter
+    listing a hundred services stays short."""
+    unique = sorted(set(values))
+    if len(unique) < 2:
+        return any_of(field, unique)
+    return f"{_field(field)} = one_of({', '.join(quote(v) for v in unique)})"
+
+
 def all_of(*expressions: str) -> str:
     """Join non-empty sub-expressions with AND, each already a term or parenthesised group."""
     return " AND ".join(e for e in expressions if e)
@@ -84,8 +94,8 @@ def monitoring_filter(
 ) -> str:
     """The canonical ListTimeSeries filter for one Cloud Run metric and an optional scope.
 
-    ``metric.type = "…" AND resource.type = "cloud_run_revision" [AND (service OR …)]
-    [AND (revision OR …)] [AND (location OR …)]``. Names are validated (InvalidName on bad
+    ``metric.type = "…" AND resource.type = "cloud_run_revision" [AND service = one_of(…)]
+    [AND revision = one_of(…)] [AND location = one_of(…)]``. Names are validated (InvalidName on bad
     input) and the result is independent of the order or repetition of the inputs.
     """
     if not METRIC_TYPE_RE.fullmatch(metric_type):
@@ -95,9 +105,9 @@ def monitoring_filter(
     rev = _validated(revisions, names.revision)
     reg = _validated(regions, names.region)
     if svc:
-        parts.append(any_of("resource.labels.service_name", svc))
+        parts.append(one_of("resource.labels.service_name", svc))
     if rev:
-        parts.append(any_of("resource.labels.revision_name", rev))
+        parts.append(one_of("resource.labels.revision_name", rev))
     if reg:
-        parts.append(any_of("resource.labels.location", reg))
+        parts.append(one_of("resource.labels.location", reg))
     return all_of(*parts)

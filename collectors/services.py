@@ -4,10 +4,12 @@ Per project: the regions come from the scope or ``settings.regions`` when given,
 ``google.cloud.location.Locations/ListLocations`` (one call); then, in parallel per region,
 ``ListServices`` and — only where the region has services — ``ListRevisions`` with
 ``services/-`` (all services of the region in one call). The call chain is three RPCs long
-whatever the number of regions. A region that fails is left out and the result is ``partial``
-naming it; if only ListRevisions fails, the revisions are filled from the services' templates
-(the configuration of each latest revision) and the result says so. Parsing is in
-collectors.runconfig.
+whatever the number of regions. A few named services (a service's own pages) are read one by
+one instead: GetService and the service's own ListRevisions per region, so what a service's
+page reads does not grow with the rest of the fleet. A region that fails is left out and the
+result is ``partial`` naming it; if only ListRevisions fails, the revisions are filled from the
+services' templates (the configuration of each latest revision) and the result says so.
+Parsing is in collectors.runconfig.
 """
 
 from __future__ import annotations
@@ -74,7 +76,61 @@ def list_regions(clients: Clients, project: str) -> tuple[list[str], str]:
     return sorted(set(regions)), reason
 
 
+# Up to this many named services are read one by one (GetService, and ListRevisions of the
+# service); more are read with the region's listings.
+NAMED_SERVICES = 8
+
+
+def _named(clients: Clients, project: str, region: str, services: frozenset[str]) -> _RegionOut:
+    """The named services of one region, each with GetService and its own ListRevisions: the
+    calls and the data do not grow with the number of other services in the region."""
+    out = _RegionOut()
+    parent = f"projects/{project}/locations/{region}"
+    for name in sorted(services):
+        try:
+            svc = _raw(
+                clients.call(
+                    calls.GET_SERVICE,
+                    clients.services.get_service,
+                    run_v2.GetServiceRequest(name=f"{parent}/services/{name}"),
+                    what=f"service {name} in {project}/{region}",
+                )
+            )
+        except calls.CallFailed as exc:
+            if exc.code == "NOT_FOUND":
+                continue  # not in this region
+            out.service_notes.append(f"{region}: {exc.message} (service left out)")
+            continue
+        except calls.RunwatchError as exc:
+            out.service_notes.append(f"{region}: {exc.message} (service left out)")
+            continue
+        out.services.append(runconfig.service_row(svc))
+        out.traffic.extend(runconfig.traffic_rows(svc))
+        revs = clients.pages(
+            calls.LIST_REVISIONS,
+            clients.revisions.list_revisions,
+            run_v2.ListRevisionsRequest(parent=f"{parent}/services/{name}"),
+            what=f"revisions of {name} in {project}/{region}",
+        )
+        for page in revs.pages:
+            for rev in page.revisions:
+                out.revisions.append(runconfig.revision_row(_raw(rev), out.revision_notes))
+        if revs.error is not None:
+            seen = {r["revision"] for r in out.revisions}
+            row = runconfig.template_revision_row(svc, out.revision_notes)
+            filled = bool(row["revision"]) and row["revision"] not in seen
+            if filled:
+                out.revisions.append(row)
+            out.revision_notes.append(
+                f"{region}: {revs.error.message}; {int(filled)} latest revision(s) described "
+                "from their service templates, older revisions missing"
+            )
+    return out
+
+
 def _region(clients: Clients, project: str, region: str, services: frozenset[str]) -> _RegionOut:
+    if services and len(services) <= NAMED_SERVICES:
+        return _named(clients, project, region, services)
     out = _RegionOut()
     parent = f"projects/{project}/locations/{region}"
     listed = clients.pages(

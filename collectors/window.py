@@ -37,6 +37,11 @@ INGESTION_DELAY = timedelta(minutes=3)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# A fleet trend (one line per service) is aligned coarser: at most TREND_POINTS points.
+TREND_ALIGNMENTS_S = (60, 300, 900, 1800, 3600, 10800, 21600, 86400)
+TREND_POINTS = 300
+
+
 class InvalidWindow(ValueError):
     """A time window runwatch cannot query."""
 
@@ -60,6 +65,15 @@ def alignment_for(span: timedelta) -> int:
         if math.ceil(span.total_seconds() / seconds) <= MAX_POINTS:
             return seconds
     return ALIGNMENTS_S[-1]
+
+
+def trend_alignment(span: timedelta) -> int:
+    """The smallest of TREND_ALIGNMENTS_S giving at most TREND_POINTS points over ``span``:
+    1h -> 60 s, 6h and 24h -> 300 s, 7d -> 3600 s, 30d -> 10800 s."""
+    for seconds in TREND_ALIGNMENTS_S:
+        if math.ceil(span.total_seconds() / seconds) <= TREND_POINTS:
+            return seconds
+    return TREND_ALIGNMENTS_S[-1]
 
 
 @dataclass(frozen=True)
@@ -156,6 +170,23 @@ class TimeWindow:
         """The same window at another alignment (ends rounded down again)."""
         start, end = floor_to(self.start, alignment_s), floor_to(self.end, alignment_s)
         return TimeWindow(start, end, alignment_s, self.pending_after, self.label)
+
+    def trend(self) -> TimeWindow:
+        """The window at the fleet trend's alignment (trend_alignment), never finer than its
+        own; the end rounded down to it."""
+        step = max(self.alignment_s, trend_alignment(self.span))
+        return self if step == self.alignment_s else self.with_alignment(step)
+
+    def settled(self) -> TimeWindow:
+        """The window without its pending periods: cut at the last period end not after
+        ``pending_after`` (itself when nothing is pending, or when every period is)."""
+        if self.pending_after is None or self.pending_after >= self.end:
+            return self
+        late = (self.end - self.pending_after).total_seconds()
+        cut = self.end - timedelta(seconds=math.ceil(late / self.alignment_s) * self.alignment_s)
+        if cut <= self.start:
+            return self
+        return TimeWindow(self.start, cut, self.alignment_s, self.pending_after, self.label)
 
     def whole(self) -> TimeWindow:
         """The same window as one single period (Monitoring aligns periods back from the end,

@@ -128,6 +128,12 @@ def observed_costs(
     book = prices.load() if book is None else book
     window_s = (end - start).total_seconds()
     rows: list[dict[str, object]] = []
+    # each revision's points, split once (a fleet has thousands of revisions)
+    by_revision = {
+        (str(svc), str(rev)): part
+        for (svc, rev), part in points.groupby(["service", "revision"], observed=True, sort=False)
+    }
+    none = points.iloc[:0]
     for rev in revisions.to_dict("records"):
         row: dict[str, object] = {
             k: rev.get(k, "") for k in ("project_id", "location", "service", "revision")
@@ -139,7 +145,7 @@ def observed_costs(
                 raise CannotEstimate("it uses GPUs, which the cost model does not price")
             tier = book.tier(str(rev["location"]))
             traffic = from_metric_points(
-                points,
+                by_revision.get((str(rev["service"]), str(rev["revision"])), none),
                 revision=str(rev["revision"]),
                 service=str(rev["service"]),
                 start=start,

@@ -173,15 +173,21 @@ def _series(
     if sel.empty:
         return np.full(len(index), np.nan)
     per = sel.groupby("timestamp")["value"].sum(min_count=1)
-    if period_min > 1:
-        per = per / period_min if total else per
-        ends = pd.DatetimeIndex(per.index)
-        shifted: list[pd.Series] = [
-            pd.Series(per.to_numpy(), index=ends - pd.Timedelta(minutes=k))
-            for k in range(period_min)
-        ]
-        per = pd.concat(shifted)
-    return per.reindex(index).to_numpy(dtype=float, na_value=np.nan)
+    if period_min <= 1:
+        return per.reindex(index).to_numpy(dtype=float, na_value=np.nan)
+    values = per.to_numpy(dtype=float, na_value=np.nan)
+    if total:
+        values = values / period_min
+    # minute k of a period ending at minute e is e - k (k < period_min); periods do not overlap
+    offset = (pd.DatetimeIndex(per.index) - index[0]) // pd.Timedelta(minutes=1)
+    ends = np.asarray(offset, dtype=np.int64)
+    on_grid = pd.DatetimeIndex(per.index) == index[0] + pd.to_timedelta(ends, unit="min")
+    pos = (ends[on_grid][:, None] - np.arange(period_min)[None, :]).ravel()
+    spread = np.repeat(values[on_grid], period_min)
+    keep = (pos >= 0) & (pos < len(index))
+    out = np.full(len(index), np.nan)
+    out[pos[keep]] = spread[keep]
+    return out
 
 
 def from_metric_points(

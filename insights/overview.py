@@ -1,8 +1,11 @@
 """The fleet overview: one row per service with the figures an on-call engineer scans first.
 
-Inputs are collector frames (METRIC_POINTS per period and as window totals, REVISIONS, TRAFFIC,
-INSTANCE_EVENTS) and the cost model's per-service costs. Unknown stays unknown: a figure that
-cannot be computed is NaN and shown as "—", never as 0.
+Inputs are window totals (METRIC_POINTS with one period covering the window: requests per
+revision and response class, instance-minutes and peak instances per revision and state,
+service-level merged latency and startup histograms), REVISIONS, TRAFFIC and the cost model's
+per-service costs; the trend is a per-service request series at a coarse alignment. Nothing
+here needs a service's per-minute series. Unknown stays unknown: a figure that cannot be
+computed is NaN and shown as "—", never as 0.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ COLUMNS = {
     "p95_ms": "float64",
     "instances_active": "float64",
     "instances_idle": "float64",
+    "peak_active": "float64",
     "cold_starts_per_day": "float64",
-    "rejected_429": "int64",
     "billing": "string",
     "min_instances": "Int64",
     "max_instances": "Int64",
@@ -55,49 +58,46 @@ def _serving_config(revisions: pd.DataFrame, traffic: pd.DataFrame) -> pd.DataFr
 
 
 def service_table(
-    points: pd.DataFrame,
     totals: pd.DataFrame,
     revisions: pd.DataFrame,
     traffic: pd.DataFrame,
-    events: pd.DataFrame,
     costs: pd.DataFrame,
     *,
     window_s: float,
     notes: dict[tuple[str, str, str], str] | None = None,
 ) -> pd.DataFrame:
-    """One row per service seen in the configuration or in the metrics.
+    """One row per service seen in the configuration or in the totals.
 
-    ``notes``: extra flags per (project, location, service), e.g. canary verdicts.
-
-    ``totals``: METRIC_POINTS with one period covering the window; rows with ``revision == ""``
-    are service-level (histograms merged across revisions), so ``p95_ms`` is exact.
+    ``totals``: METRIC_POINTS with one period covering the window (collectors.catalog's
+    FLEET_TOTALS). Rows with ``revision == ""`` are service-level (histograms merged across
+    revisions), so ``p95_ms`` is exact; cold starts are the startup-latency sample count.
+    Instances are the window's mean (instance-minutes / minutes), a stretch without instances
+    counting as 0. ``notes``: extra flags per (project, location, service), e.g. canary verdicts.
     ``costs``: costmodel.observed.service_costs output (``total``, ``monthly_total``,
     ``idle_min``, ``cannot_estimate`` per service).
     """
     keys = SVC_KEYS
+    seen = [revisions[keys], totals[keys]] if not totals.empty else [revisions[keys]]
     index = (
-        pd.MultiIndex.from_frame(
-            pd.concat(
-                [revisions[keys], points[keys]] if not points.empty else [revisions[keys]]
-            ).drop_duplicates()
-        )
-        if not (revisions.empty and points.empty)
+        pd.MultiIndex.from_frame(pd.concat(seen).drop_duplicates())
+        if not (revisions.empty and totals.empty)
         else pd.MultiIndex.from_tuples([], names=keys)
     )
     out = pd.DataFrame(index=index)
-    req = requests_by_class(points, keys).reindex(index)
+    req = requests_by_class(totals, keys).reindex(index)
     out["requests_per_s"] = req["all"].fillna(0.0) / window_s
     out["error_5xx_pct"] = 100 * safe_ratio(req["5xx"], req["all"])
-    svc_totals = totals[totals["revision"] == ""]
-    out["p95_ms"] = total(svc_totals, "request_latencies_service", keys, stat="p95").reindex(index)
-    inst = select(points, "instance_count", "value")
+    svc_level = totals[totals["revision"] == ""]
+    out["p95_ms"] = total(svc_level, "request_latencies_service", keys, stat="p95").reindex(index)
+    minutes = window_s / 60.0
+    inst = select(totals, "instance_minutes", "value")
     for state in ("active", "idle"):
-        per = inst[inst["state"] == state].groupby([*keys, "timestamp"], observed=True)["value"]
-        out[f"instances_{state}"] = per.sum().groupby(level=keys).mean().reindex(index)
-    starts = total(points, "startup_latencies", keys, stat="count").reindex(index)
+        per = inst[inst["state"] == state].groupby(keys, observed=True)["value"].sum()
+        out[f"instances_{state}"] = (per / minutes).reindex(index)
+    peaks = _peaks(totals, revisions)
+    out["peak_active"] = peaks.groupby(keys, observed=True)["peak"].max().reindex(index)
+    starts = total(svc_level, "startup_latencies_service", keys, stat="count").reindex(index)
     out["cold_starts_per_day"] = starts.fillna(0.0) * 86_400.0 / window_s
-    rejected = events[events["event"] == "no_instance_429"].groupby(keys, observed=True).size()
-    out["rejected_429"] = rejected.reindex(index).fillna(0).astype("int64")
     out = out.reset_index()
     out = out.merge(_serving_config(revisions, traffic), on=keys, how="left")
     cost_cols = ["total", "monthly_total", "idle_min", "cannot_estimate"]
@@ -106,7 +106,9 @@ def service_table(
     out = out.merge(costs[[*keys, *cost_cols]], on=keys, how="left")
     out["observed_cost"] = out["total"]
     out["monthly_cost"] = out["monthly_total"]
-    notes = notes or {}
+    notes = dict(notes or {})
+    for key, line in _at_max(peaks).items():
+        notes[key] = "; ".join(n for n in (notes.get(key, ""), line) if n)
     out["flags"] = [
         "; ".join(
             f
@@ -128,15 +130,40 @@ def service_table(
     )
 
 
+def _peaks(totals: pd.DataFrame, revisions: pd.DataFrame) -> pd.DataFrame:
+    """Per revision: the most active instances in any minute of the window, with its max."""
+    sel = select(totals, "instance_peak", "value")
+    sel = sel[sel["state"] == "active"]
+    peak = sel.groupby(REV_KEYS, observed=True)["value"].max().rename("peak").reset_index()
+    limits = revisions[[*REV_KEYS, "max_instances"]] if not revisions.empty else None
+    if limits is None:
+        return peak.assign(max_instances=pd.Series(dtype="Int64"))
+    return peak.merge(limits, on=REV_KEYS, how="left")
+
+
+def _at_max(peaks: pd.DataFrame) -> dict[tuple[str, str, str], str]:
+    """Services with a revision whose active instances reached its max instances: requests
+    beyond it queue and are then rejected with 429 (the rejections themselves are only in the
+    request logs: the service's cold-starts page counts them)."""
+    out: dict[tuple[str, str, str], str] = {}
+    hit = peaks[peaks["max_instances"].notna() & (peaks["peak"] >= peaks["max_instances"])]
+    for r in hit.sort_values("revision").to_dict("records"):
+        key = (str(r["project_id"]), str(r["location"]), str(r["service"]))
+        line = (
+            f"hits max instances: {r['revision']} peaked at {float(r['peak']):.0f} of "
+            f"{float(r['max_instances']):.0f} active instances (once all are busy, further "
+            "requests rejected with 429)"
+        )
+        out[key] = "; ".join(x for x in (out.get(key, ""), line) if x)
+    return out
+
+
 def _flags(row: dict[str, object], window_s: float) -> str:
     flags = []
     idle = row.get("idle_min")
     monthly_factor = 30.4375 * 86_400.0 / window_s
     if isinstance(idle, float) and np.isfinite(idle) and idle > 0.005:
         flags.append(f"idle min instances cost ${idle * monthly_factor:,.2f}/month")
-    rejected = row.get("rejected_429")
-    if isinstance(rejected, int | np.integer) and rejected > 0:
-        flags.append(f"hits max instances: {int(rejected):,} requests rejected (429)")
     err = row.get("error_5xx_pct")
     if isinstance(err, float) and np.isfinite(err) and err >= 1.0:
         flags.append(f"{err:.1f} % 5xx")

@@ -95,7 +95,7 @@ def test_monitoring_filter_canonical_and_parenthesised() -> None:
     assert got == (
         'metric.type = "run.googleapis.com/request_count"'
         ' AND resource.type = "cloud_run_revision"'
-        ' AND (resource.labels.service_name = "a-svc" OR resource.labels.service_name = "b-svc")'
+        ' AND resource.labels.service_name = one_of("a-svc", "b-svc")'
         ' AND (resource.labels.revision_name = "a-svc-00002-xyz")'
         ' AND (resource.labels.location = "europe-west1")'
     )

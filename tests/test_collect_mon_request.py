@@ -30,7 +30,7 @@ def test_request_count_request_whole_object() -> None:
         filter=(
             'metric.type = "run.googleapis.com/request_count"'
             ' AND resource.type = "cloud_run_revision"'
-            ' AND (resource.labels.service_name = "api" OR resource.labels.service_name = "web")'
+            ' AND resource.labels.service_name = one_of("api", "web")'
             ' AND (resource.labels.location = "europe-west1")'
         ),
         interval=monitoring_v3.TimeInterval.pb()(

@@ -14,7 +14,7 @@ import pytest
 import emulator
 from collectors import clients as clients_mod
 from collectors import schema
-from collectors.calls import LIST_LOCATIONS, LIST_REVISIONS, LIST_SERVICES
+from collectors.calls import GET_SERVICE, LIST_LOCATIONS, LIST_REVISIONS, LIST_SERVICES
 from collectors.services import fetch_config
 from tests._collect_logs_helpers import (
     PROJECT,
@@ -96,7 +96,12 @@ def test_scope_by_service_and_region(clients: clients_mod.Clients, emu: emulator
     assert set(cfg.revisions.frame["service"]) == {"worker"}
     calls = emu.calls.snapshot()
     assert LIST_LOCATIONS.name not in calls  # regions given: no region listing
-    assert calls[LIST_SERVICES.name] == 1
+    # one named service: read on its own, not with the region's listing
+    assert LIST_SERVICES.name not in calls
+    assert calls[GET_SERVICE.name] == 1
+    assert calls[LIST_REVISIONS.name] == 1
+    revisions = {r.name for s in emu.fleet.spec.services if s.name == "worker" for r in s.revisions}
+    assert set(cfg.revisions.frame["revision"]) == revisions
     empty = fetch_config(clients, [PROJECT], services=["nothing-here"])
     assert empty.revisions.quality.complete
     for result, frame_schema in (

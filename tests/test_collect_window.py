@@ -116,3 +116,32 @@ def test_preset_invariants(now: datetime, name: str) -> None:
     assert w.end <= now < w.end + step
     assert (w.end - w.start) % step == timedelta(0)
     assert w.start.timestamp() % w.alignment_s == 0
+
+
+@pytest.mark.parametrize(
+    ("preset", "step", "points"),
+    [("1h", 60, 60), ("6h", 300, 72), ("24h", 300, 288), ("7d", 3600, 168), ("30d", 10800, 240)],
+)
+def test_a_fleet_trend_has_at_most_a_few_hundred_points(
+    preset: str, step: int, points: int
+) -> None:
+    w = TimeWindow.preset(preset, datetime(2026, 3, 2, 12, 7, 30, tzinfo=UTC))
+    trend = w.trend()
+    assert trend.alignment_s == step
+    assert trend.periods == points
+    assert trend.span == w.span
+    assert trend.end <= w.end
+
+
+def test_the_settled_window_drops_only_pending_periods() -> None:
+    now = datetime(2026, 3, 2, 12, 7, 30, tzinfo=UTC)
+    w = TimeWindow.preset("24h", now)  # 1-minute points, pending after 12:04:30
+    settled = w.settled()
+    assert settled.start == w.start
+    assert settled.end == datetime(2026, 3, 2, 12, 4, tzinfo=UTC)
+    assert not settled.is_pending(settled.end)
+    assert w.is_pending(settled.end + timedelta(minutes=1))
+    week = TimeWindow.preset("7d", now).settled()  # 5-minute points: the 12:05 period is late
+    assert week.end == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    custom = TimeWindow.custom(w.start, w.end)  # no clock: nothing is pending
+    assert custom.settled() == custom

@@ -133,9 +133,11 @@ def test_revision_configs_missing_leave_the_service_cost_unknown(emu: Any) -> No
 
 
 def test_services_failing_says_so_not_that_the_service_is_missing(emu: Any) -> None:
-    at = _page(emu, "ListServices:UNAVAILABLE")
+    # a service's page reads its configuration with GetService (the fleet's list with
+    # ListServices): both fail
+    at = _page(emu, "ListServices:UNAVAILABLE;GetService:UNAVAILABLE")
     shown = _text(at)
-    assert any("ListServices" in e.value for e in at.error), shown
+    assert any("GetService" in e.value for e in at.error), shown
     assert "no configuration was found" not in shown
     assert not MONEY.search(shown)
     assert "Monthly cost" not in _metrics(at)
@@ -307,10 +309,10 @@ def test_cli_some_metrics_failing_is_partial(emu: Any) -> None:
 
 
 def test_cli_api_failures_exit_1_in_plain_words(emu: Any) -> None:
-    out = _cli(emu, faults="ListServices:UNAVAILABLE")
+    out = _cli(emu, faults="GetService:UNAVAILABLE")  # one service: read with GetService
     assert out.returncode == 1
     line = _one_plain_line(out.stderr)
-    assert "ListServices" in line
+    assert "GetService" in line
     assert "not found" not in line
     assert not MONEY.search(out.stdout)
 

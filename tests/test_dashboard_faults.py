@@ -31,11 +31,12 @@ def emu(demo_emulator: Any) -> Iterator[Any]:
     app_data.forget()
 
 
-def _run(params: dict[str, str] | None = None) -> AppTest:
+def _run(params: dict[str, str] | None = None, page: str = "") -> AppTest:
     at = AppTest.from_file(DASHBOARD, default_timeout=120)
     for k, v in (params or {}).items():
         at.query_params[k] = v
-    return at.run()
+    at.run()
+    return at.switch_page(page).run() if page else at
 
 
 def _read(markdown: str) -> str:
@@ -90,10 +91,22 @@ def test_a_failed_refresh_serves_the_last_good_data_marked_stale(
 
 def test_a_failing_page_of_logs_marks_the_view_partial(emu: Any) -> None:
     emu.faults.set("ListLogEntries:INTERNAL@page2")
-    at = _run({"window": "7d"})
+    at = _run({"window": "7d"}, "app_pages/cold_starts.py")
     assert not at.exception
     # with 1,000 entries a page the 7-day demo logs need several pages; page 2 failed
     assert any(("partial" in w.value) or ("truncated" in w.value) for w in at.warning)
+
+
+def test_the_overview_reads_no_logs(emu: Any) -> None:
+    emu.faults.set("ListLogEntries:UNAVAILABLE@1.0")
+    calls = emu.calls.snapshot()
+    at = _run({"window": "7d"})
+    assert not at.exception
+    assert at.dataframe
+    assert not at.warning, [w.value for w in at.warning]  # complete: no log was needed
+    new = {k for k, v in emu.calls.snapshot().items() if v != calls.get(k, 0)}
+    assert new
+    assert not any("Logging" in k for k in new), new
 
 
 def _dashboard_elsewhere(env: dict[str, str]) -> str:
@@ -149,10 +162,10 @@ def test_a_partial_result_is_retried_once_the_error_ttl_ran_out(
     import app_data
 
     assert app_data.SETTINGS.error_ttl_s < app_data.TTL
-    emu.faults.set("ListLogEntries:UNAVAILABLE@1.0")
+    emu.faults.set("exec_errors=1")  # Monitoring: "the results may be incomplete"
     first = _run()
     assert not first.exception
-    assert any("partial" in w.value for w in first.warning), "the failed logs should be named"
+    assert any("partial" in w.value for w in first.warning), "the incomplete data is named"
     emu.faults.clear()
     calls = emu.calls.snapshot()
     within = _run()  # within the error TTL: the same partial result, no new call

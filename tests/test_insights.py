@@ -42,26 +42,73 @@ def traffic_rows(
 
 
 def test_service_table_rates_errors_and_unknowns() -> None:
-    pts = points(
+    end = minute(59)
+    totals = points(
         [
             *traffic_rows("api", "api-001", 60, ok=590.0, err=10.0, p99=200.0),
             {
-                "timestamp": minute(3),
+                "timestamp": end,
                 "service": "api",
-                "revision": "api-001",
-                "metric": "startup_latencies",
+                "revision": "",
+                "metric": "startup_latencies_service",
                 "stat": "count",
                 "value": 4.0,
             },
+            # 90 active instance-minutes in the hour, 30 idle; peaks of 3 active
+            *(
+                {
+                    "timestamp": end,
+                    "service": "api",
+                    "revision": "api-001",
+                    "metric": metric,
+                    "state": state,
+                    "value": value,
+                }
+                for metric, state, value in (
+                    ("instance_minutes", "active", 90.0),
+                    ("instance_minutes", "idle", 30.0),
+                    ("instance_peak", "active", 3.0),
+                    ("instance_peak", "idle", 2.0),
+                )
+            ),
         ]
     )
-    events = schema.empty(schema.INSTANCE_EVENTS)
+    revisions = schema.conform(
+        pd.DataFrame(
+            [
+                {
+                    **KEYS,
+                    "service": "api",
+                    "revision": "api-001",
+                    "max_instances": 3,
+                    "min_instances": 0,
+                    "billing": "request",
+                    "concurrency_set": True,
+                    "startup_cpu_boost": False,
+                    **{
+                        c: None
+                        for c in schema.REVISIONS
+                        if c
+                        not in (
+                            *KEYS,
+                            "service",
+                            "revision",
+                            "max_instances",
+                            "min_instances",
+                            "billing",
+                            "concurrency_set",
+                            "startup_cpu_boost",
+                        )
+                    },
+                }
+            ]
+        ),
+        schema.REVISIONS,
+    )
     table = overview.service_table(
-        pts,
-        schema.empty(schema.METRIC_POINTS),
-        schema.empty(schema.REVISIONS),
+        totals,
+        revisions,
         schema.empty(schema.TRAFFIC),
-        events,
         pd.DataFrame(),
         window_s=3600.0,
     )
@@ -69,9 +116,19 @@ def test_service_table_rates_errors_and_unknowns() -> None:
     assert row["requests_per_s"] == pytest.approx(60 * 600 / 3600)
     assert row["error_5xx_pct"] == pytest.approx(100 * 10 / 600)
     assert row["cold_starts_per_day"] == pytest.approx(4 * 24)
-    assert math.isnan(row["p95_ms"])  # no window totals: unknown, not 0
+    assert row["instances_active"] == pytest.approx(90 / 60)  # instance-minutes / minutes
+    assert row["instances_idle"] == pytest.approx(30 / 60)
+    assert row["peak_active"] == 3
+    assert math.isnan(row["p95_ms"])  # no merged histogram: unknown, not 0
     assert math.isnan(row["monthly_cost"])  # no cost: unknown, not $0
     assert "% 5xx" in row["flags"]
+    assert "hits max instances: api-001 peaked at 3 of 3" in row["flags"]
+    # one active instance fewer at the peak: not at max
+    below = totals.assign(value=totals["value"].where(totals["metric"] != "instance_peak", 2.0))
+    again = overview.service_table(
+        below, revisions, schema.empty(schema.TRAFFIC), pd.DataFrame(), window_s=3600.0
+    )
+    assert "max instances" not in again.set_index("service").loc["api", "flags"]
 
 
 def test_sign_test_matches_brute_force_binomial() -> None:

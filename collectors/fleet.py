@@ -1,0 +1,179 @@
+"""The fleet overview's data: Monitoring aggregates, the configuration, and per-period detail
+only where a figure needs it.
+
+``collect_fleet`` costs the same calls whatever the fleet's size (per project): window totals
+(one point per revision or service, catalog.FLEET_TOTALS), a per-service trend at a coarse
+alignment (catalog.FLEET_TREND), the Admin API's services and revisions, and then per-period,
+per-revision series (catalog.FLEET_VIEW) only for ``detail_services``: services splitting
+traffic between revisions (the canary verdict compares revisions period by period) and services
+holding min instances (their idle share of billed time is split minute by minute). Those go
+into one filter per metric, in groups that keep a filter under FILTER_BUDGET characters. It
+reads no logs: cold starts come from the startup-latency sample count.
+
+A part that fails comes back empty and ``partial`` with its message (``Bundle.errors``), the
+others still show, as in collectors.collect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from collectors import catalog, filters, monitoring, names, schema, services
+from collectors.calls import RunwatchError
+from collectors.schema import Quality, Result
+
+if TYPE_CHECKING:
+    from collectors.clients import Clients
+    from collectors.window import TimeWindow
+
+# Parts of a fleet collection, in the order Bundle.frames holds them.
+PARTS = ("totals", "trend", "services", "revisions", "traffic", "detail")
+# Characters of one ListTimeSeries filter when services are listed in it. Google publishes no
+# limit for ListTimeSeries filters that we could confirm; 2,048 is the documented limit of an
+# alert policy's filter, so a group of services stays under it.
+FILTER_BUDGET = 2048
+
+
+@dataclass(frozen=True)
+class FleetBundle:
+    """Every part of PARTS as a Result (METRIC_POINTS for totals, trend and detail)."""
+
+    frames: dict[str, Result]
+    detail_for: tuple[str, ...]  # the services whose per-period series are in "detail"
+    errors: tuple[str, ...] = ()
+
+
+def detail_services(
+    services_: pd.DataFrame, revisions: pd.DataFrame, traffic: pd.DataFrame
+) -> tuple[str, ...]:
+    """Services whose overview figures need per-period, per-revision series: more than one
+    revision with traffic (a canary), or min instances held (by a revision or the service)."""
+    live = traffic[traffic["percent"].fillna(0) > 0]
+    split = live.groupby("service", observed=True)["revision"].nunique()
+    canaries = set(split[split > 1].index)
+    warm = set(revisions.loc[revisions["min_instances"].fillna(0) > 0, "service"])
+    warm |= set(services_.loc[services_["service_min_instances"].fillna(0) > 0, "service"])
+    return tuple(sorted(canaries | warm))
+
+
+def service_groups(
+    metric_type: str, services_: Sequence[str], regions: Sequence[str], budget: int = FILTER_BUDGET
+) -> list[tuple[str, ...]]:
+    """``services_`` in groups whose ListTimeSeries filter stays within ``budget`` characters
+    (a service whose filter alone is longer still gets its own group)."""
+    groups: list[tuple[str, ...]] = []
+    current: list[str] = []
+    for service in sorted(set(services_)):
+        trial = [*current, service]
+        text = filters.monitoring_filter(metric_type, services=trial, regions=regions)
+        if current and len(text) > budget:
+            groups.append(tuple(current))
+            current = [service]
+        else:
+            current = trial
+    if current:
+        groups.append(tuple(current))
+    return groups
+
+
+def _failed(names_: Sequence[str], message: str) -> dict[str, Result]:
+    schemas = {"totals": schema.METRIC_POINTS, "trend": schema.METRIC_POINTS}
+    schemas["detail"] = schema.METRIC_POINTS
+    out = {}
+    for n in names_:
+        frame = schema.empty(schemas.get(n) or schema.FRAMES[n])
+        out[n] = Result(frame, Quality("partial", (message,)))
+    return out
+
+
+def _detail(
+    clients: Clients,
+    projects: Sequence[str],
+    window: TimeWindow,
+    regions: tuple[str, ...],
+    wanted: tuple[str, ...],
+) -> Result:
+    if not wanted:
+        return Result(schema.empty(schema.METRIC_POINTS))
+    longest = max((catalog.spec(m).metric_type for m in catalog.FLEET_VIEW), key=len)
+    parts: list[Result] = []
+    failures: list[str] = []
+    for group in service_groups(longest, wanted, regions):
+        scope = monitoring.MetricScope(services=group, regions=regions)
+        try:
+            parts.append(
+                monitoring.fetch_metrics(clients, projects, window, scope, catalog.FLEET_VIEW)
+            )
+        except RunwatchError as exc:
+            failures.append(exc.message)
+    if not parts:
+        raise RunwatchError(failures[0])
+    quality = Quality()
+    for r in parts:
+        quality = quality.merge(r.quality)
+    if failures:
+        quality = quality.merge(Quality("partial", tuple(dict.fromkeys(failures))))
+    frames = [r.frame for r in parts if not r.frame.empty]
+    if not frames:
+        return Result(schema.empty(schema.METRIC_POINTS), quality)
+    joined = schema.conform(pd.concat(frames, ignore_index=True), schema.METRIC_POINTS)
+    return Result(joined, quality)
+
+
+def collect_fleet(
+    clients: Clients,
+    projects: Sequence[str],
+    window: TimeWindow,
+    regions: Sequence[str] = (),
+) -> FleetBundle:
+    """The overview's data for ``projects`` and ``regions`` (empty: every region) in ``window``.
+
+    Bad names raise collectors.names.InvalidName before any call.
+    """
+    project_ids = [names.project(p) for p in dict.fromkeys(projects)]
+    region_ids = tuple(sorted({names.region(r) for r in regions}))
+    mscope = monitoring.MetricScope(regions=region_ids)
+
+    def totals_job() -> dict[str, Result]:
+        whole = window.settled().whole()  # complete periods only: totals that will not grow
+        got = monitoring.fetch_metrics(clients, project_ids, whole, mscope, catalog.FLEET_TOTALS)
+        return {"totals": got}
+
+    def trend_job() -> dict[str, Result]:
+        trend = window.trend()
+        got = monitoring.fetch_metrics(clients, project_ids, trend, mscope, catalog.FLEET_TREND)
+        return {"trend": got}
+
+    def config_job() -> dict[str, Result]:
+        cfg = services.fetch_config(clients, project_ids, regions=region_ids)
+        return dict(cfg.frames())
+
+    jobs: list[tuple[tuple[str, ...], Callable[[], dict[str, Result]]]] = [
+        (("totals",), totals_job),
+        (("trend",), trend_job),
+        (("services", "revisions", "traffic"), config_job),
+    ]
+    frames: dict[str, Result] = {}
+    errors: list[str] = []
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="runwatch-fleet") as pool:
+        futures = [(part, pool.submit(fn)) for part, fn in jobs]
+        for part, future in futures:
+            try:
+                frames.update(future.result())
+            except RunwatchError as exc:
+                errors.append(exc.message)
+                frames.update(_failed(part, exc.message))
+    wanted = detail_services(
+        frames["services"].frame, frames["revisions"].frame, frames["traffic"].frame
+    )
+    try:
+        frames["detail"] = _detail(clients, project_ids, window, region_ids, wanted)
+    except RunwatchError as exc:
+        errors.append(exc.message)
+        frames.update(_failed(("detail",), exc.message))
+    return FleetBundle({n: frames[n] for n in PARTS}, wanted, tuple(errors))
