@@ -31,6 +31,10 @@ passes them in RUNWATCH_PROJECTS, but in demo mode config.Settings.watched_proje
 project only, so the dashboard shows (and the bench measures) the first project's share of the
 fleet. ``scale_<N>svc_projects_watched`` and ``scale_<N>svc_services_watched`` say what it was.
 
+A second visit normally makes no RPC (the views are cached); one that does (a ``_second_calls_``
+figure above 0) most likely crossed a RUNWATCH_CACHE_TTL_S boundary, to which window ends are
+rounded, and reloaded the view: its time is then a first visit's.
+
 First visits are one load each (a cold server per load), so their ratios are noisy on a shared
 machine: read them alongside the per-visit RPC counts, which are exact.
 
