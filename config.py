@@ -50,7 +50,26 @@ SETTINGS_TABLE: tuple[Var, ...] = (
         "",
         "host:port of a running `python -m emulator`. Empty in demo mode: start one in-process.",
     ),
+    Var(
+        "RUNWATCH_METRICS_SCOPE_PROJECT",
+        "",
+        "A scoping project whose Cloud Monitoring metrics scope holds every watched project: "
+        "the overview reads metrics there once (told apart by the project_id label), the "
+        "configuration per project. Empty: metrics are read per project.",
+    ),
     Var("RUNWATCH_DEMO_PROJECT", "runwatch-demo", "Project id the emulator's fleet lives in."),
+    Var(
+        "RUNWATCH_DEMO_SERVICES",
+        "",
+        "Services in the demo fleet: the demo's 7, then generated variations (up to 5000). "
+        "Empty: the demo's 7.",
+    ),
+    Var(
+        "RUNWATCH_DEMO_PROJECTS",
+        "",
+        "Comma-separated projects the demo's services are spread over (the first holds the "
+        "demo's 7); the dashboard watches them all. Empty: RUNWATCH_DEMO_PROJECT alone.",
+    ),
     Var(
         "RUNWATCH_DEMO_DAYS",
         "7",
@@ -95,6 +114,9 @@ class Settings:
     regions: tuple[str, ...]
     emulator_address: str
     demo_project: str
+    demo_services: int | None  # None: the demo's own services
+    demo_projects: tuple[str, ...]  # empty: demo_project alone
+    metrics_scope_project: str  # "" : read metrics per project
     demo_days: int
     demo_seed: int
     default_window: str
@@ -111,7 +133,9 @@ class Settings:
 
     @property
     def watched_projects(self) -> tuple[str, ...]:
-        return (self.demo_project,) if self.is_demo else self.projects
+        if self.is_demo:
+            return self.demo_projects or (self.demo_project,)
+        return self.projects
 
 
 def _int(env: Mapping[str, str], name: str, lo: int, hi: int) -> int:
@@ -172,6 +196,14 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         names.project(demo_project)
     except names.InvalidName as exc:
         raise ConfigError(f"RUNWATCH_DEMO_PROJECT: {exc}") from None
+    raw_services = env.get("RUNWATCH_DEMO_SERVICES", "").strip()
+    demo_services = _int(env, "RUNWATCH_DEMO_SERVICES", 1, 5000) if raw_services else None
+    scope_project = env.get("RUNWATCH_METRICS_SCOPE_PROJECT", "").strip()
+    if scope_project:
+        try:
+            names.project(scope_project)
+        except names.InvalidName as exc:
+            raise ConfigError(f"RUNWATCH_METRICS_SCOPE_PROJECT: {exc}") from None
     window = env.get("RUNWATCH_DEFAULT_WINDOW", _DEFAULTS["RUNWATCH_DEFAULT_WINDOW"]).strip()
     if window not in WINDOW_PRESETS:
         raise ConfigError(
@@ -183,6 +215,9 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         regions=_names(env, "RUNWATCH_REGIONS", names.region),
         emulator_address=_address(env, "RUNWATCH_EMULATOR_ADDRESS"),
         demo_project=demo_project,
+        demo_services=demo_services,
+        demo_projects=_names(env, "RUNWATCH_DEMO_PROJECTS", names.project),
+        metrics_scope_project=scope_project,
         demo_days=_int(env, "RUNWATCH_DEMO_DAYS", 1, 30),
         demo_seed=_int(env, "RUNWATCH_DEMO_SEED", 0, 2**31 - 1),
         default_window=window,

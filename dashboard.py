@@ -51,6 +51,11 @@ def _choice(key: str, options: Sequence[Any], fallback: Any) -> Any:
     return fallback
 
 
+def project_options(watched: Sequence[str]) -> list[str]:
+    """The project choices: every watched project, and "" (all of them) when several."""
+    return ["", *watched] if len(watched) > 1 else list(watched)
+
+
 def resolve_scope() -> tuple[app_data.Scope, list[str], list[str], list[str]]:
     """This run's scope: the link's, with the sidebar choices the user made applied.
 
@@ -60,14 +65,16 @@ def resolve_scope() -> tuple[app_data.Scope, list[str], list[str], list[str]]:
     """
     src = app_data.source()
     query, warnings = app_data.scope_from_query(st.query_params.to_dict())
-    project = _choice(KEYS["project"], src.projects, query.project)
+    project = _choice(KEYS["project"], project_options(src.projects), query.project)
     window = _choice(KEYS["window"], list(WINDOW_LABELS), query.window)
     start, end = query.start, query.end
     if window == "custom":
         start, end = custom_range(query, draw=False)
     scope = app_data.rescope(query, project=project, window=window, start=start, end=end)
     try:
-        with st.spinner("Loading services, metrics and logs…"):
+        with st.spinner(
+            "Reading the fleet: Cloud Monitoring totals and the Cloud Run configuration…"
+        ):
             services = app_data.service_list(scope)
         region_options = sorted(set(services["location"]))
         svc_options = ["", *sorted(set(services["service"]))]
@@ -80,6 +87,9 @@ def resolve_scope() -> tuple[app_data.Scope, list[str], list[str], list[str]]:
         st.session_state[KEYS["regions"]] = regions
     current = scope.service if scope.service in svc_options else ""
     service = _choice(KEYS["service"], svc_options, current)
+    if service and not scope.project:  # a service's pages need its project: the first with it
+        owners = services.loc[services["service"] == service, "project_id"]
+        scope = app_data.rescope(scope, project=str(owners.iloc[0]) if len(owners) else "")
     new = app_data.rescope(scope, regions=tuple(regions), service=service)
     if new != query:
         st.query_params.from_dict(app_data.to_query(new))
@@ -107,11 +117,13 @@ def sidebar(
         )
         for w in warnings:
             st.warning(widgets.plain(w), icon="⚠️")
+        projects = project_options(src.projects)
         st.selectbox(
             "Project",
-            src.projects,
+            projects,
+            format_func=lambda p: p or f"All projects ({len(src.projects)})",
             key=KEYS["project"],
-            **start_at(KEYS["project"], src.projects, scope.project),
+            **start_at(KEYS["project"], projects, scope.project),
         )
         st.selectbox(
             "Time window",

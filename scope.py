@@ -34,9 +34,12 @@ EARLIEST = datetime(2006, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(minutes=5)
 
 
+ALL_PROJECTS = ""  # Scope.project when the view covers every watched project
+
+
 @dataclass(frozen=True)
 class Scope:
-    project: str
+    project: str  # one watched project, or ALL_PROJECTS (only when several are watched)
     window: str = "24h"  # one of PRESETS or CUSTOM
     regions: tuple[str, ...] = ()  # empty: every region
     service: str = ""  # empty: every service
@@ -101,11 +104,14 @@ def from_query(
 ) -> tuple[Scope, list[str]]:
     """Build a Scope from URL query parameters; return it with warnings for what was dropped."""
     warnings: list[str] = []
-    project = _first(params.get("project")) or (projects[0] if projects else "")
+    # several watched projects: the default is all of them; one: that one
+    default = ALL_PROJECTS if len(projects) > 1 else (projects[0] if projects else "")
+    project = _first(params.get("project"))
+    if project and project not in projects:
+        shown = "all watched projects" if default == ALL_PROJECTS else default
+        warnings.append(f"Project {project[:40]!r} is not watched here; showing {shown}.")
     if project not in projects:
-        if project:
-            warnings.append(f"Project {project[:40]!r} is not watched here; showing {projects[0]}.")
-        project = projects[0] if projects else ""
+        project = default
 
     window = _first(params.get("window")) or default_window
     start = end = None
@@ -154,7 +160,8 @@ def from_query(
 
 def to_query(scope: Scope) -> dict[str, str]:
     """The URL query parameters that reproduce this scope (empty values left out)."""
-    q = {"project": scope.project, "window": scope.window}
+    q = {"project": scope.project} if scope.project else {}
+    q["window"] = scope.window
     if scope.regions:
         q["region"] = ",".join(scope.regions)
     if scope.service:

@@ -19,11 +19,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import scope as scope_mod
 from app_data import base, costview, views
@@ -77,19 +79,34 @@ MONEY_COLUMNS = {
 # one kept serving, each a few hundred MB) and every view collected again. So the emulator, the
 # clients, the error and last-good memory live in this module, created once under a lock.
 _PROCESS_LOCK = threading.Lock()
-_EMULATORS: dict[tuple[str, int, int], Any] = {}
+_EMULATORS: dict[tuple[Any, ...], Any] = {}
 _CLIENTS: dict[str, Clients] = {}
 
 
-def _emulator(project: str, days: int, seed: int) -> Any:
-    key = (project, days, seed)
+def _emulator(
+    project: str,
+    days: int,
+    seed: int,
+    services: int | None,
+    projects: tuple[str, ...],
+    scoping: str,
+) -> Any:
+    key = (project, days, seed, services, projects, scoping)
     with _PROCESS_LOCK:
         emu = _EMULATORS.get(key)
         if emu is None:
             import emulator  # demo mode only: the emulator is the embedded default data source
 
             with st.spinner("Starting the demo fleet (a few seconds, once)…"):
-                emu = emulator.start(now=datetime.now(UTC), days=days, seed=seed, project=project)
+                emu = emulator.start(
+                    now=datetime.now(UTC),
+                    days=days,
+                    seed=seed,
+                    project=project,
+                    services=services,
+                    projects=projects or None,
+                    scoping_project=scoping,
+                )
             _EMULATORS[key] = emu
         return emu
 
@@ -97,7 +114,16 @@ def _emulator(project: str, days: int, seed: int) -> Any:
 def emulator_handle() -> Any | None:
     """The embedded emulator (demo mode without RUNWATCH_EMULATOR_ADDRESS), else None."""
     if SETTINGS.is_demo and not SETTINGS.emulator_address:
-        return _emulator(SETTINGS.demo_project, SETTINGS.demo_days, SETTINGS.demo_seed)
+        s = SETTINGS
+        home = s.demo_projects[0] if s.demo_projects else s.demo_project
+        return _emulator(
+            home,
+            s.demo_days,
+            s.demo_seed,
+            s.demo_services,
+            s.demo_projects,
+            s.metrics_scope_project,
+        )
     return None
 
 
@@ -337,13 +363,13 @@ def _keep_last_good(key: tuple[Any, ...], frames: dict[str, Result]) -> dict[str
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _collect(
-    project: str, regions: tuple[str, ...], service: str, w: TimeWindow
+    projects: tuple[str, ...], regions: tuple[str, ...], service: str, w: TimeWindow
 ) -> dict[str, Result]:
     """Per-period frames, lifecycle events and configuration of one service ("": every service,
     for the fleet-wide cold-start page)."""
     mscope = monitoring.MetricScope(services=(service,) if service else (), regions=regions)
     bundle = collect_mod.collect(
-        clients(), [project], w, mscope, settings=SETTINGS, metrics=base.FLEET_METRICS
+        clients(), list(projects), w, mscope, settings=SETTINGS, metrics=base.FLEET_METRICS
     )
     frames = dict(bundle.frames)
     if bundle.errors and all(r.frame.empty for r in frames.values()):
@@ -355,8 +381,11 @@ def _collect(
 def _fleet(
     project: str, regions: tuple[str, ...], w: TimeWindow
 ) -> tuple[dict[str, Result], tuple[str, ...]]:
-    """The overview's data: Monitoring's aggregates and the configuration (collectors.fleet)."""
-    bundle = fleet_mod.collect_fleet(clients(), [project], w, regions)
+    """One project's overview data: Monitoring's aggregates (through the metrics scope's
+    project when one is set) and the configuration (collectors.fleet)."""
+    bundle = fleet_mod.collect_fleet(
+        clients(), [project], w, regions, metrics_project=SETTINGS.metrics_scope_project
+    )
     if bundle.errors and all(r.frame.empty for r in bundle.frames.values()):
         raise RunwatchError(bundle.errors[0])
     return _unless_partial((dict(bundle.frames), bundle.detail_for))
@@ -371,12 +400,14 @@ def _unless_partial(value: T) -> T:
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
-def _totals(project: str, regions: tuple[str, ...], service: str, w: TimeWindow) -> Result:
+def _totals(
+    projects: tuple[str, ...], regions: tuple[str, ...], service: str, w: TimeWindow
+) -> Result:
     """Distributions merged over the whole window (one period): exact window percentiles."""
     mscope = monitoring.MetricScope(services=(service,) if service else (), regions=regions)
     whole = w.whole()
     return _unless_partial(
-        monitoring.fetch_metrics(clients(), [project], whole, mscope, base.TOTAL_METRICS)
+        monitoring.fetch_metrics(clients(), list(projects), whole, mscope, base.TOTAL_METRICS)
     )
 
 
@@ -402,16 +433,22 @@ def _regions_of(scope: Scope) -> tuple[str, ...]:
     return tuple(sorted(set(listed.loc[listed["service"] == scope.service, "location"])))
 
 
+def projects_of(scope: Scope) -> tuple[str, ...]:
+    """The projects a scope covers: its own, or every watched one."""
+    return (scope.project,) if scope.project else SETTINGS.watched_projects
+
+
 def frames_of(scope: Scope) -> dict[str, Result]:
     """Per-period frames for the scope's service (every service when it names none: the
     fleet-wide cold-start page) in its project, regions and window."""
     w = window_of(scope)
     regions = _regions_of(scope)
-    key = ("frames", scope.project, regions, scope.service, w)
-    view = (scope.project, regions, scope.service, w.span, w.alignment_s)
+    projects = projects_of(scope)
+    key = ("frames", projects, regions, scope.service, w)
+    view = (projects, regions, scope.service, w.span, w.alignment_s)
     frames = guarded(
         key,
-        lambda: _collect(scope.project, regions, scope.service, w),
+        lambda: _collect(projects, regions, scope.service, w),
         _stale_frames,
         ("frames", *view),
     )
@@ -419,27 +456,64 @@ def frames_of(scope: Scope) -> dict[str, Result]:
     return _keep_last_good(("last", *view), frames)
 
 
-def fleet(scope: Scope) -> tuple[dict[str, Result], tuple[str, ...]]:
-    """The overview's data for the scope's project and regions (every service), and the
-    services it holds per-period detail for."""
-    w = window_of(scope)
-    key = ("fleet", scope.project, scope.regions, w)
-    view = ("fleet", scope.project, scope.regions, w.span, w.alignment_s)
+def _fleet_of(
+    project: str, regions: tuple[str, ...], w: TimeWindow
+) -> tuple[dict[str, Result], tuple[str, ...]]:
+    """One project's overview data, guarded: its failure is its own (served stale when it was
+    loaded before), and a frame that failed keeps its last good value."""
+    key = ("fleet", project, regions, w)
+    view = ("fleet", project, regions, w.span, w.alignment_s)
 
     def stale(value: tuple[dict[str, Result], tuple[str, ...]]) -> Any:
         return _stale_frames(value[0]), value[1]
 
-    frames, detail_for = guarded(key, lambda: _fleet(scope.project, scope.regions, w), stale, view)
+    frames, detail_for = guarded(key, lambda: _fleet(project, regions, w), stale, view)
     return _keep_last_good(("last-fleet", *view[1:]), frames), detail_for
+
+
+def fleet(scope: Scope) -> tuple[dict[str, Result], tuple[str, ...], dict[str, str]]:
+    """The overview's data over the scope's projects and regions (every service): the frames
+    of every project that could be read, joined; the services with per-period detail; and,
+    per project that could not be read at all, why."""
+    w = window_of(scope)
+    parts: list[dict[str, Result]] = []
+    detail: list[str] = []
+    failed: dict[str, str] = {}
+    projects = projects_of(scope)
+    if len(projects) == 1:
+        outcomes: list[Any] = [_fleet_of(projects[0], scope.regions, w)]
+    else:  # the projects in parallel, each in its own guard
+        ctx = get_script_run_ctx()
+
+        def one(project: str) -> Any:
+            if ctx is not None:
+                add_script_run_ctx(threading.current_thread(), ctx)
+            try:
+                return _fleet_of(project, scope.regions, w)
+            except DataError as err:
+                return err
+
+        with ThreadPoolExecutor(max_workers=min(4, len(projects))) as pool:
+            outcomes = list(pool.map(one, projects))
+    for project, outcome in zip(projects, outcomes, strict=True):
+        if isinstance(outcome, DataError):
+            failed[project] = str(outcome)
+            continue
+        frames, detail_for = outcome
+        parts.append(frames)
+        detail.extend(detail_for)
+    if not parts:
+        raise DataError("; ".join(f"{p}: {m}" for p, m in failed.items()))
+    joined = parts[0] if len(parts) == 1 else views.join_frames(parts)
+    return joined, tuple(sorted(set(detail))), failed
 
 
 def totals(scope: Scope) -> Result:
     w = window_of(scope)
-    key = ("totals", scope.project, scope.regions, scope.service, w)
-    view = ("totals", scope.project, scope.regions, scope.service, w.span, w.alignment_s)
-    return guarded(
-        key, lambda: _totals(scope.project, scope.regions, scope.service, w), _stale, view
-    )
+    projects = projects_of(scope)
+    key = ("totals", projects, scope.regions, scope.service, w)
+    view = ("totals", projects, scope.regions, scope.service, w.span, w.alignment_s)
+    return guarded(key, lambda: _totals(projects, scope.regions, scope.service, w), _stale, view)
 
 
 # ------------------------------------------------------------------------ cached views
@@ -482,8 +556,8 @@ def _scope_of(key: tuple[Any, ...]) -> tuple[Scope, TimeWindow]:
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _overview(key: tuple[Any, ...]) -> views.OverviewView:
     s, w = _scope_of(key)
-    frames, detail_for = fleet(s)
-    return _keep(views.build_overview(s, frames, w, detail_for))
+    frames, detail_for, failed = fleet(s)
+    return _keep(views.build_overview(s, frames, w, detail_for, failed))
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
@@ -637,9 +711,9 @@ def cost(
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _service_list(key: tuple[Any, ...]) -> Any:
     s, _ = _scope_of(key)
-    frames, _detail = fleet(s)
+    frames, _detail, failed = fleet(s)
     listed = services_in(frames)
-    if base.quality_of(frames).status in ("stale", "partial"):
+    if failed or base.quality_of(frames).status in ("stale", "partial"):
         raise _Uncached(listed)  # shown, not cached
     return listed
 

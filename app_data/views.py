@@ -46,9 +46,24 @@ class OverviewView:
     window_s: float  # the settled part of the window the table's totals cover
     period_s: int  # the trend's alignment
     trend_note: str  # what the chart leaves out ("" when it shows every service)
+    failed_projects: dict[str, str]  # project -> why it could not be read (the others show)
 
 
 TREND_TOP = 10  # services drawn one by one in the overview's chart; the rest are summed
+
+
+def join_frames(parts: list[dict[str, Result]]) -> dict[str, Result]:
+    """Frames of several projects joined per name, their qualities merged."""
+    out: dict[str, Result] = {}
+    for name in parts[0]:
+        results = [p[name] for p in parts]
+        quality = Quality()
+        for r in results:
+            quality = quality.merge(r.quality)
+        shown = [r.frame for r in results if not r.frame.empty]
+        frame = pd.concat(shown, ignore_index=True) if shown else results[0].frame
+        out[name] = Result(frame, quality)
+    return out
 
 
 def _narrow(frames: Mapping[str, Result], scope: Scope) -> dict[str, pd.DataFrame]:
@@ -99,10 +114,14 @@ def _top_trend(trend: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.DataFrame, 
 
 
 def build_overview(
-    scope: Scope, frames: Mapping[str, Result], w: TimeWindow, detail_for: tuple[str, ...]
+    scope: Scope,
+    frames: Mapping[str, Result],
+    w: TimeWindow,
+    detail_for: tuple[str, ...],
+    failed: Mapping[str, str] | None = None,
 ) -> OverviewView:
     """``frames``: collectors.fleet.PARTS (window totals, the coarse trend, the configuration,
-    per-period detail for ``detail_for``)."""
+    per-period detail for ``detail_for``); ``failed``: projects that could not be read, why."""
     f = _narrow(frames, scope)
     settled = w.settled()
     window_s = settled.span.total_seconds()
@@ -124,7 +143,15 @@ def build_overview(
     chart, note = _top_trend(trend, table)
     quality = quality_of(frames)
     return OverviewView(
-        table, csv, ov.attention(table), chart, quality, window_s, trend_w.alignment_s, note
+        table,
+        csv,
+        ov.attention(table),
+        chart,
+        quality,
+        window_s,
+        trend_w.alignment_s,
+        note,
+        dict(failed or {}),
     )
 
 

@@ -22,6 +22,8 @@ def show() -> None:
         return
 
     widgets.quality_banner(view.quality)
+    for project, why in view.failed_projects.items():
+        st.warning(f"Project {widgets.plain(project)} could not be read: {widgets.plain(why)}")
 
     if view.table.empty:
         st.info("No Cloud Run services in this project and region selection.")
@@ -77,12 +79,13 @@ def show() -> None:
 
     rows = table.selection.rows
     if rows:
-        service = str(view.table.iloc[rows[0]]["service"])
-        # The sidebar is drawn after the page, so its service choice can still be set here.
+        row = view.table.iloc[rows[0]]
+        service, project = str(row["service"]), str(row["project_id"])
+        # The sidebar is drawn after the page, so its choices can still be set here.
         st.session_state[app_data.SCOPE_KEYS["service"]] = service
-        st.switch_page(
-            "app_pages/revisions.py", query_params=app_data.to_query(scope.with_service(service))
-        )
+        st.session_state[app_data.SCOPE_KEYS["project"]] = project
+        target = app_data.rescope(scope, project=project, service=service)
+        st.switch_page("app_pages/revisions.py", query_params=app_data.to_query(target))
 
 
 show()

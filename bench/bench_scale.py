@@ -27,9 +27,9 @@ profile, so every first visit is a deep link's first visit to a cold server:
   without a window are the 24h window (the dashboard's default); the 7d ones end in ``_7d``.
 
 Projects: the 500-service fleet spreads over runwatch-demo,runwatch-a,runwatch-b; the bench
-passes them in RUNWATCH_PROJECTS, but in demo mode config.Settings.watched_projects is the demo
-project only, so the dashboard shows (and the bench measures) the first project's share of the
-fleet. ``scale_<N>svc_projects_watched`` and ``scale_<N>svc_services_watched`` say what it was.
+passes them in RUNWATCH_DEMO_PROJECTS, so the dashboard watches all three and its overview
+shows every service ("All projects"). ``scale_<N>svc_projects_watched`` and
+``scale_<N>svc_services_watched`` say what it was.
 
 A second visit normally makes no RPC (the views are cached); one that does (a ``_second_calls_``
 figure above 0) most likely crossed a RUNWATCH_CACHE_TTL_S boundary, to which window ends are
@@ -369,7 +369,7 @@ def _fleet_figures(services: int, windows: list[str]) -> Figures:
                 "RUNWATCH_SOURCE": "demo",
                 "RUNWATCH_EMULATOR_ADDRESS": emu.address,
                 "RUNWATCH_DEMO_PROJECT": projects[0],
-                "RUNWATCH_PROJECTS": ",".join(projects),
+                "RUNWATCH_DEMO_PROJECTS": ",".join(projects),
             }
         )
         watched, watched_services = _watched(dash_env, emu)

@@ -91,8 +91,10 @@ def monitoring_filter(
     services: Iterable[str] = (),
     revisions: Iterable[str] = (),
     regions: Iterable[str] = (),
+    projects: Iterable[str] = (),
 ) -> str:
-    """The canonical ListTimeSeries filter for one Cloud Run metric and an optional scope.
+    """The canonical ListTimeSeries filter for one Cloud Run metric and an optional scope
+    (``projects``: the monitored projects to read through a scoping project).
 
     ``metric.type = "…" AND resource.type = "cloud_run_revision" [AND service = one_of(…)]
     [AND revision = one_of(…)] [AND location = one_of(…)]``. Names are validated (InvalidName on bad
@@ -110,4 +112,7 @@ def monitoring_filter(
         parts.append(one_of("resource.labels.revision_name", rev))
     if reg:
         parts.append(one_of("resource.labels.location", reg))
+    prj = _validated(projects, names.project)
+    if prj:
+        parts.append(one_of("resource.labels.project_id", prj))
     return all_of(*parts)

@@ -62,7 +62,11 @@ def detail_services(
 
 
 def service_groups(
-    metric_type: str, services_: Sequence[str], regions: Sequence[str], budget: int = FILTER_BUDGET
+    metric_type: str,
+    services_: Sequence[str],
+    regions: Sequence[str] = (),
+    projects: Sequence[str] = (),
+    budget: int = FILTER_BUDGET,
 ) -> list[tuple[str, ...]]:
     """``services_`` in groups whose ListTimeSeries filter stays within ``budget`` characters
     (a service whose filter alone is longer still gets its own group)."""
@@ -70,7 +74,9 @@ def service_groups(
     current: list[str] = []
     for service in sorted(set(services_)):
         trial = [*current, service]
-        text = filters.monitoring_filter(metric_type, services=trial, regions=regions)
+        text = filters.monitoring_filter(
+            metric_type, services=trial, regions=regions, projects=projects
+        )
         if current and len(text) > budget:
             groups.append(tuple(current))
             current = [service]
@@ -95,7 +101,7 @@ def _detail(
     clients: Clients,
     projects: Sequence[str],
     window: TimeWindow,
-    regions: tuple[str, ...],
+    base: monitoring.MetricScope,
     wanted: tuple[str, ...],
 ) -> Result:
     if not wanted:
@@ -103,8 +109,8 @@ def _detail(
     longest = max((catalog.spec(m).metric_type for m in catalog.FLEET_VIEW), key=len)
     parts: list[Result] = []
     failures: list[str] = []
-    for group in service_groups(longest, wanted, regions):
-        scope = monitoring.MetricScope(services=group, regions=regions)
+    for group in service_groups(longest, wanted, base.regions, base.projects):
+        scope = monitoring.MetricScope(services=group, regions=base.regions, projects=base.projects)
         try:
             parts.append(
                 monitoring.fetch_metrics(clients, projects, window, scope, catalog.FLEET_VIEW)
@@ -130,23 +136,33 @@ def collect_fleet(
     projects: Sequence[str],
     window: TimeWindow,
     regions: Sequence[str] = (),
+    *,
+    metrics_project: str = "",
 ) -> FleetBundle:
     """The overview's data for ``projects`` and ``regions`` (empty: every region) in ``window``.
 
+    ``metrics_project``: a scoping project whose metrics scope holds ``projects``: Monitoring is
+    asked there (filtered to ``projects`` by their project_id label), the Admin API per project.
     Bad names raise collectors.names.InvalidName before any call.
     """
     project_ids = [names.project(p) for p in dict.fromkeys(projects)]
     region_ids = tuple(sorted({names.region(r) for r in regions}))
-    mscope = monitoring.MetricScope(regions=region_ids)
+    if metrics_project:
+        metric_projects = [names.project(metrics_project)]
+        mscope = monitoring.MetricScope(regions=region_ids, projects=tuple(project_ids))
+    else:
+        metric_projects, mscope = project_ids, monitoring.MetricScope(regions=region_ids)
 
     def totals_job() -> dict[str, Result]:
         whole = window.settled().whole()  # complete periods only: totals that will not grow
-        got = monitoring.fetch_metrics(clients, project_ids, whole, mscope, catalog.FLEET_TOTALS)
+        got = monitoring.fetch_metrics(
+            clients, metric_projects, whole, mscope, catalog.FLEET_TOTALS
+        )
         return {"totals": got}
 
     def trend_job() -> dict[str, Result]:
         trend = window.trend()
-        got = monitoring.fetch_metrics(clients, project_ids, trend, mscope, catalog.FLEET_TREND)
+        got = monitoring.fetch_metrics(clients, metric_projects, trend, mscope, catalog.FLEET_TREND)
         return {"trend": got}
 
     def config_job() -> dict[str, Result]:
@@ -172,7 +188,7 @@ def collect_fleet(
         frames["services"].frame, frames["revisions"].frame, frames["traffic"].frame
     )
     try:
-        frames["detail"] = _detail(clients, project_ids, window, region_ids, wanted)
+        frames["detail"] = _detail(clients, metric_projects, window, mscope, wanted)
     except RunwatchError as exc:
         errors.append(exc.message)
         frames.update(_failed(("detail",), exc.message))

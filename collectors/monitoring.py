@@ -50,8 +50,13 @@ class MetricScope:
     services: tuple[str, ...] = ()
     revisions: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
+    # monitored projects to keep, when the query names a scoping project (a metrics scope)
+    projects: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "projects", tuple(sorted({names.project(p) for p in self.projects}))
+        )
         object.__setattr__(
             self, "services", tuple(sorted({names.service(s) for s in self.services}))
         )
@@ -101,6 +106,7 @@ def build_request(
             services=scope.services,
             revisions=scope.revisions,
             regions=scope.regions,
+            projects=scope.projects,
         ),
         interval=monitoring_v3.TimeInterval(start_time=window.start, end_time=window.end),
         aggregation=monitoring_v3.Aggregation(

@@ -212,9 +212,14 @@ def canary_notes(
 
 
 def attention(table: pd.DataFrame) -> list[str]:
-    """One plain line per service with flags, most traffic first."""
+    """One plain line per service with flags, most traffic first (naming the project when the
+    table holds several)."""
     flagged = table[table["flags"] != ""]
-    return [f"**{r.service}** ({r.location}): {r.flags}" for r in flagged.itertuples()]
+    several = table["project_id"].nunique() > 1
+    return [
+        f"**{r.service}** ({f'{r.project_id}, ' if several else ''}{r.location}): {r.flags}"
+        for r in flagged.itertuples()
+    ]
 
 
 def sparklines(trend_frame: pd.DataFrame, *, period_s: float, points: int = 48) -> pd.Series:

@@ -29,8 +29,13 @@ NOW = datetime(2026, 3, 10, 12, 34, 56, tzinfo=UTC)
 PROJECTS = ("scale-home", "scale-two", "scale-three")
 
 
+SCOPING = "scale-ops"  # a scoping project whose metrics scope holds the three
+
+
 def _start(services: int, projects: tuple[str, ...]) -> Any:
-    return emulator.start(now=NOW, days=1, seed=11, services=services, projects=projects)
+    return emulator.start(
+        now=NOW, days=1, seed=11, services=services, projects=projects, scoping_project=SCOPING
+    )
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +179,26 @@ def test_cost_from_totals_equals_cost_from_per_period_series(views: Any, small: 
     assert from_totals, "some services are priced from window totals"
     for service in shown.index:
         assert shown[service] == pytest.approx(per_period[service], rel=1e-9, abs=1e-9), service
+
+
+def test_a_metrics_scope_gives_every_project_in_one_query_per_metric(big: Any) -> None:
+    c = _clients(big)
+    w = _window(big)
+
+    def counted(**kw: str) -> tuple[fleet_mod.FleetBundle, int]:
+        before = big.calls.snapshot()
+        got = fleet_mod.collect_fleet(c, list(PROJECTS), w, **kw)
+        after = big.calls.snapshot()
+        calls = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+        return got, _method(calls, "ListTimeSeries")
+
+    apart, per_project = counted()
+    scoped, through_scope = counted(metrics_project=SCOPING)
+    # the scoping project answers each query for the three projects at once (more pages each)
+    assert through_scope < per_project
+    for part in ("totals", "trend", "detail"):
+        a, b = apart.frames[part].frame, scoped.frames[part].frame
+        keys = [c for c in a.columns if c != "value"]
+        a, b = a.sort_values(keys, ignore_index=True), b.sort_values(keys, ignore_index=True)
+        assert set(b["project_id"]) == set(PROJECTS)
+        pd.testing.assert_frame_equal(a, b)

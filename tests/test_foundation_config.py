@@ -53,6 +53,10 @@ def test_settings_are_frozen() -> None:
         ({"RUNWATCH_EMULATOR_ADDRESS": "localhost:99999"}, "RUNWATCH_EMULATOR_ADDRESS"),
         ({"RUNWATCH_DEMO_PROJECT": "X"}, "RUNWATCH_DEMO_PROJECT"),
         ({"RUNWATCH_CACHE_TTL_S": "59"}, "RUNWATCH_CACHE_TTL_S"),
+        ({"RUNWATCH_DEMO_SERVICES": "5001"}, "RUNWATCH_DEMO_SERVICES"),
+        ({"RUNWATCH_DEMO_SERVICES": "many"}, "RUNWATCH_DEMO_SERVICES"),
+        ({"RUNWATCH_DEMO_PROJECTS": "ok-project,Bad_Project"}, "RUNWATCH_DEMO_PROJECTS"),
+        ({"RUNWATCH_METRICS_SCOPE_PROJECT": "a b"}, "RUNWATCH_METRICS_SCOPE_PROJECT"),
     ],
 )
 def test_invalid_values_name_the_variable(env: dict[str, str], variable: str) -> None:
@@ -78,3 +82,16 @@ def test_gcp_without_projects_takes_the_discovered_project_or_says_what_to_set()
     assert "RUNWATCH_PROJECTS" in str(err.value)
     demo = config.load({})
     assert config.with_discovered_project(demo, None) is demo
+
+
+def test_a_demo_fleet_over_several_projects_is_watched_whole() -> None:
+    s = config.load(
+        {"RUNWATCH_DEMO_SERVICES": "120", "RUNWATCH_DEMO_PROJECTS": "demo-a, demo-b,demo-a"}
+    )
+    assert s.demo_services == 120
+    assert s.watched_projects == ("demo-a", "demo-b")
+    plain = config.load({})
+    assert plain.demo_services is None
+    assert plain.watched_projects == ("runwatch-demo",)
+    live = config.load({"RUNWATCH_PROJECTS": "prod-one", "RUNWATCH_DEMO_PROJECTS": "demo-a"})
+    assert live.watched_projects == ("prod-one",)  # demo settings do not touch live mode

@@ -77,3 +77,24 @@ def test_no_input_yields_an_invalid_name(params: dict[str, str]) -> None:
         names.region(r)
     for r in s.revisions:
         names.revision(r)
+
+
+def test_several_projects_default_to_all_of_them() -> None:
+    watched = ("team-a-prod", "team-b-prod", "team-c-prod")
+    every, warnings = scope.from_query({}, projects=watched, default_window="24h", now=NOW)
+    assert every.project == scope.ALL_PROJECTS
+    assert warnings == []
+    assert "project" not in scope.to_query(every)
+    one, _ = scope.from_query(
+        {"project": "team-b-prod"}, projects=watched, default_window="24h", now=NOW
+    )
+    assert one.project == "team-b-prod"
+    assert (
+        scope.from_query(scope.to_query(one), projects=watched, default_window="24h", now=NOW)[0]
+        == one
+    )
+    other, warnings = scope.from_query(
+        {"project": "not-ours"}, projects=watched, default_window="24h", now=NOW
+    )
+    assert other.project == scope.ALL_PROJECTS
+    assert warnings == ["Project 'not-ours' is not watched here; showing all watched projects."]

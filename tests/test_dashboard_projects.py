@@ -1,0 +1,108 @@
+"""Several projects in one overview: RUNWATCH_DEMO_PROJECTS watched over an emulator that serves
+only some of them (the others answer PERMISSION_DENIED, as Google does for a project the
+identity cannot read). The dashboard runs in a fresh process (settings are read at import)
+through Streamlit's AppTest; what it shows comes back as JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import emulator
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVED = ("team-a-prod", "team-c-prod")
+WATCHED = ("team-a-prod", "team-b-prod", "team-c-prod")  # team-b-prod: not readable
+
+SCRIPT = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+params = json.loads(sys.argv[1])
+at = AppTest.from_file("dashboard.py", default_timeout=120)
+for k, v in params.items():
+    at.query_params[k] = v
+at.run()
+assert not at.exception, [e.value for e in at.exception]
+table = at.dataframe[0].value if at.dataframe else None
+project = at.selectbox(key="scope_project")
+print(json.dumps({
+    "rows": [] if table is None else table[["project_id", "service", "flags"]].to_dict("records"),
+    "warnings": [w.value for w in at.warning],
+    "errors": [e.value for e in at.error],
+    "markdown": [m.value for m in at.markdown],
+    "project_options": [project.format_func(o) for o in project.options],
+    "project": project.value,
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Any]:
+    with emulator.start(now=datetime.now(UTC), days=1, seed=5, services=16, projects=SERVED) as emu:
+        yield emu
+
+
+def _show(emu: Any, params: dict[str, str]) -> dict[str, Any]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/nonexistent",
+        "NO_GCE_CHECK": "true",
+        "RUNWATCH_SOURCE": "demo",
+        "RUNWATCH_EMULATOR_ADDRESS": emu.address,
+        "RUNWATCH_DEMO_PROJECTS": ",".join(WATCHED),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, json.dumps(params)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    shown: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    for kind in ("warnings", "errors", "markdown"):  # as read: untrusted text comes escaped
+        shown[kind] = [_read(t) for t in shown[kind]]
+    return shown
+
+
+def _read(markdown: str) -> str:
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
+
+
+def test_one_overview_over_every_project_and_one_unreadable(served: Any) -> None:
+    shown = _show(served, {})
+    spec = served.fleet.spec
+    expected = {(spec.project_of(s), s.name) for s in spec.services}
+    assert {(r["project_id"], r["service"]) for r in shown["rows"]} == expected
+    assert {r["project_id"] for r in shown["rows"]} == set(SERVED)
+    # the sidebar offers every project and all of them, all chosen by default
+    assert shown["project_options"][0] == "All projects (3)"
+    assert shown["project_options"][1:] == list(WATCHED)
+    assert shown["project"] == ""
+    # the project that cannot be read says so, with the role to grant; the others still show
+    denied = [w for w in shown["warnings"] if "team-b-prod" in w]
+    assert denied, shown["warnings"]
+    assert "could not be read" in denied[0]
+    assert "roles/monitoring.viewer" in denied[0]
+    assert not shown["errors"]
+    # "Needs a look" names the project of each service when several are shown
+    lines = [m for m in shown["markdown"] if m.startswith("- **")]
+    assert lines
+    assert all("-prod, " in line for line in lines)
+
+
+def test_a_project_filter_shows_that_project_only(served: Any) -> None:
+    shown = _show(served, {"project": "team-c-prod"})
+    assert {r["project_id"] for r in shown["rows"]} == {"team-c-prod"}
+    assert shown["project"] == "team-c-prod"
+    assert not any("team-b-prod" in w for w in shown["warnings"])
