@@ -316,6 +316,27 @@ def bars_over_time(
     return fig
 
 
+def ranked_bars(
+    df: pd.DataFrame, *, label: str, value: str, title: str, unit: str, top: int = 15
+) -> go.Figure:
+    """Horizontal bars of the ``top`` largest ``value`` by ``label``, largest on top."""
+    shown = df.nlargest(top, value) if not df.empty else df
+    fig = go.Figure(
+        go.Bar(
+            x=shown[value] if not shown.empty else [],
+            y=shown[label] if not shown.empty else [],
+            orientation="h",
+            hovertemplate=f"%{{y}}: %{{x:,.1f}} {unit}<extra></extra>",
+        )
+    )
+    fig.update_layout(title=title, **{**LAYOUT, "hovermode": "closest"})
+    fig.update_xaxes(title=unit, rangemode="tozero")
+    fig.update_yaxes(title=label, autorange="reversed", type="category")
+    if shown.empty:
+        _empty_note(fig, "nothing in this window")
+    return fig
+
+
 def histogram(
     values: pd.Series, *, title: str, unit: str, percentiles: Mapping[str, float] | None = None
 ) -> go.Figure:

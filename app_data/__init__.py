@@ -380,15 +380,20 @@ def _collect(
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _fleet(
     project: str, regions: tuple[str, ...], w: TimeWindow
-) -> tuple[dict[str, Result], tuple[str, ...]]:
+) -> tuple[dict[str, Result], views.FleetDigest]:
     """One project's overview data: Monitoring's aggregates (through the metrics scope's
-    project when one is set) and the configuration (collectors.fleet)."""
+    project when one is set) and the configuration (collectors.fleet), with the per-minute
+    detail read into a digest and dropped (the cache keeps only what the overview shows)."""
     bundle = fleet_mod.collect_fleet(
         clients(), [project], w, regions, metrics_project=SETTINGS.metrics_scope_project
     )
     if bundle.errors and all(r.frame.empty for r in bundle.frames.values()):
         raise RunwatchError(bundle.errors[0])
-    return _unless_partial((dict(bundle.frames), bundle.detail_for))
+    frames = dict(bundle.frames)
+    detail = views.digest(frames, w, bundle.warm)
+    for part in ("canary", "warm"):  # the raw series: read, not kept (their quality stays)
+        frames[part] = replace(frames[part], frame=frames[part].frame.iloc[:0])
+    return _unless_partial((frames, detail))
 
 
 def _unless_partial(value: T) -> T:
@@ -458,26 +463,26 @@ def frames_of(scope: Scope) -> dict[str, Result]:
 
 def _fleet_of(
     project: str, regions: tuple[str, ...], w: TimeWindow
-) -> tuple[dict[str, Result], tuple[str, ...]]:
+) -> tuple[dict[str, Result], views.FleetDigest]:
     """One project's overview data, guarded: its failure is its own (served stale when it was
     loaded before), and a frame that failed keeps its last good value."""
     key = ("fleet", project, regions, w)
     view = ("fleet", project, regions, w.span, w.alignment_s)
 
-    def stale(value: tuple[dict[str, Result], tuple[str, ...]]) -> Any:
+    def stale(value: tuple[dict[str, Result], views.FleetDigest]) -> Any:
         return _stale_frames(value[0]), value[1]
 
-    frames, detail_for = guarded(key, lambda: _fleet(project, regions, w), stale, view)
-    return _keep_last_good(("last-fleet", *view[1:]), frames), detail_for
+    frames, detail = guarded(key, lambda: _fleet(project, regions, w), stale, view)
+    return _keep_last_good(("last-fleet", *view[1:]), frames), detail
 
 
-def fleet(scope: Scope) -> tuple[dict[str, Result], tuple[str, ...], dict[str, str]]:
+def fleet(scope: Scope) -> tuple[dict[str, Result], views.FleetDigest, dict[str, str]]:
     """The overview's data over the scope's projects and regions (every service): the frames
-    of every project that could be read, joined; the services with per-period detail; and,
-    per project that could not be read at all, why."""
+    of every project that could be read, joined; what their per-minute detail gave; and, per
+    project that could not be read at all, why."""
     w = window_of(scope)
     parts: list[dict[str, Result]] = []
-    detail: list[str] = []
+    digests: list[views.FleetDigest] = []
     failed: dict[str, str] = {}
     projects = projects_of(scope)
     if len(projects) == 1:
@@ -493,19 +498,19 @@ def fleet(scope: Scope) -> tuple[dict[str, Result], tuple[str, ...], dict[str, s
             except DataError as err:
                 return err
 
-        with ThreadPoolExecutor(max_workers=min(4, len(projects))) as pool:
+        with ThreadPoolExecutor(max_workers=1) as pool:
             outcomes = list(pool.map(one, projects))
     for project, outcome in zip(projects, outcomes, strict=True):
         if isinstance(outcome, DataError):
             failed[project] = str(outcome)
             continue
-        frames, detail_for = outcome
+        frames, detail = outcome
         parts.append(frames)
-        detail.extend(detail_for)
+        digests.append(detail)
     if not parts:
         raise DataError("; ".join(f"{p}: {m}" for p, m in failed.items()))
     joined = parts[0] if len(parts) == 1 else views.join_frames(parts)
-    return joined, tuple(sorted(set(detail))), failed
+    return joined, views.FleetDigest.joined(digests), failed
 
 
 def totals(scope: Scope) -> Result:
@@ -556,8 +561,8 @@ def _scope_of(key: tuple[Any, ...]) -> tuple[Scope, TimeWindow]:
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _overview(key: tuple[Any, ...]) -> views.OverviewView:
     s, w = _scope_of(key)
-    frames, detail_for, failed = fleet(s)
-    return _keep(views.build_overview(s, frames, w, detail_for, failed))
+    frames, detail, failed = fleet(s)
+    return _keep(views.build_overview(s, frames, w, detail, failed))
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
@@ -605,8 +610,21 @@ def revisions(
     return _view(lambda: _revisions(_scope_key(scope), sel, stable, candidate))
 
 
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _fleet_cold_starts(key: tuple[Any, ...]) -> views.FleetColdStartsView:
+    s, w = _scope_of(key)
+    frames, _detail, failed = fleet(s)
+    return _keep(views.build_fleet_cold_starts(s, frames, w, failed))
+
+
 def cold_starts(scope: Scope) -> views.ColdStartsView:
+    """One service's cold starts, from its logs and metrics (``scope.service`` set)."""
     return _view(lambda: _cold_starts(_scope_key(scope)))
+
+
+def fleet_cold_starts(scope: Scope) -> views.FleetColdStartsView:
+    """Every service's cold starts, from Monitoring alone (the overview's data)."""
+    return _view(lambda: _fleet_cold_starts(_scope_key(replace(scope, service=""))))
 
 
 # ------------------------------------------------------------------------- cost & tuning

@@ -119,6 +119,8 @@ def services_in(frames: Mapping[str, Result]) -> pd.DataFrame:
     fleet's window totals, or a collection's per-period points)."""
     cfg = frames["services"].frame[["project_id", "location", "service"]]
     metrics = frames["totals"] if "totals" in frames else frames["metric_points"]
-    seen = metrics.frame[["project_id", "location", "service"]]
+    seen = metrics.frame.loc[
+        metrics.frame["service"] != "", ["project_id", "location", "service"]
+    ]  # fleet-level rows belong to no service
     both = pd.concat([cfg, seen]).drop_duplicates().sort_values(["service", "location"])
     return both.reset_index(drop=True)

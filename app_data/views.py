@@ -76,22 +76,48 @@ def _costs(f: Mapping[str, pd.DataFrame], w: TimeWindow) -> pd.DataFrame:
     )
 
 
-def fleet_costs(
-    f: Mapping[str, pd.DataFrame], w: TimeWindow, detail_for: tuple[str, ...]
-) -> pd.DataFrame:
-    """Per revision, the observed cost in the window: from per-period series where the idle
-    share needs them (``detail_for``), else from window totals (the cost of a revision without
+@dataclass(frozen=True)
+class FleetDigest:
+    """What the overview keeps of its per-minute detail (collectors.fleet's "canary" and "warm"
+    parts), which is dropped once read: the canary verdict lines, and the observed cost of every
+    revision of a service holding min instances (its idle share needs per-minute series)."""
+
+    notes: dict[tuple[str, str, str], str]
+    costs: pd.DataFrame  # costmodel.observed.COLUMNS, one row per revision of a warm service
+
+    @classmethod
+    def joined(cls, parts: list[FleetDigest]) -> FleetDigest:
+        notes = {k: v for d in parts for k, v in d.notes.items()}
+        shown = [d.costs for d in parts if not d.costs.empty]
+        costs = pd.concat(shown, ignore_index=True) if shown else parts[0].costs
+        return cls(notes, costs)
+
+
+def digest(frames: Mapping[str, Result], w: TimeWindow, warm: tuple[str, ...]) -> FleetDigest:
+    """The detail's figures (see FleetDigest)."""
+    revs = frames["revisions"].frame
+    notes = ov.canary_notes(frames["canary"].frame, revs, frames["traffic"].frame)
+    costs = observed.observed_costs(
+        frames["warm"].frame,
+        revs[revs["service"].isin(warm)],
+        start=w.start,
+        end=w.end,
+        period_s=w.alignment_s,
+    )
+    return FleetDigest(notes, costs)
+
+
+def fleet_costs(f: Mapping[str, pd.DataFrame], w: TimeWindow, known: pd.DataFrame) -> pd.DataFrame:
+    """Per revision, the observed cost in the window: ``known`` (the digest's, from per-minute
+    series), and for every other revision from window totals (the cost of a revision without
     min instances is linear in its requests and billed time: the same figure, summed once)."""
     revs = f["revisions"]
-    per_period = revs["service"].isin(detail_for)
-    detail = observed.observed_costs(
-        f["detail"], revs[per_period], start=w.start, end=w.end, period_s=w.alignment_s
-    )
-    whole = int(w.settled().span.total_seconds())
-    totals = observed.observed_costs(
-        f["totals"], revs[~per_period], start=w.start, end=w.end, period_s=whole
-    )
-    return pd.concat([detail, totals], ignore_index=True)
+    done = pd.MultiIndex.from_frame(known[["service", "revision"]]) if len(known) else None
+    keys = pd.MultiIndex.from_frame(revs[["service", "revision"]]) if len(revs) else None
+    rest = revs[~keys.isin(done)] if keys is not None and done is not None else revs
+    totals = observed.window_costs(f["totals"], rest, start=w.start, end=w.end)
+    shown = [c for c in (known, totals) if not c.empty]
+    return pd.concat(shown, ignore_index=True) if shown else totals
 
 
 def _top_trend(trend: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -117,11 +143,12 @@ def build_overview(
     scope: Scope,
     frames: Mapping[str, Result],
     w: TimeWindow,
-    detail_for: tuple[str, ...],
+    detail: FleetDigest,
     failed: Mapping[str, str] | None = None,
 ) -> OverviewView:
-    """``frames``: collectors.fleet.PARTS (window totals, the coarse trend, the configuration,
-    per-period detail for ``detail_for``); ``failed``: projects that could not be read, why."""
+    """``frames``: collectors.fleet.PARTS (window totals, the coarse trend, the configuration;
+    the per-minute parts already read into ``detail``); ``failed``: projects that could not be
+    read, and why."""
     f = _narrow(frames, scope)
     settled = w.settled()
     window_s = settled.span.total_seconds()
@@ -129,9 +156,9 @@ def build_overview(
         f["totals"],
         f["revisions"],
         f["traffic"],
-        observed.service_costs(fleet_costs(f, w, detail_for)),
+        observed.service_costs(fleet_costs(f, w, scoped(detail.costs, scope))),
         window_s=window_s,
-        notes=ov.canary_notes(f["detail"], f["revisions"], f["traffic"]),
+        notes=detail.notes,
     )
     trend_w = w.trend()
     trend = ov.trend(f["trend"], "request_count_service")
@@ -300,6 +327,49 @@ def build_cold_starts(
         recent_starts=cs.recent(ev, ("start",)),
         failures=cs.recent(ev, FAILURE_EVENTS),
         quality=quality_of(frames, "instance_events", "metric_points"),
+    )
+
+
+@dataclass(frozen=True)
+class FleetColdStartsView:
+    """Cold starts of every service in scope, from Monitoring alone (the instance events, from
+    logs, are read one service at a time)."""
+
+    starts: float  # startup-latency samples: one per instance start
+    per_day: float
+    per_1k_requests: float
+    startup_p50_ms: float  # the fleet's merged histogram (NaN over several projects)
+    startup_p95_ms: float
+    per_service: pd.DataFrame  # insights.coldstarts.PER_SERVICE_COLUMNS
+    quality: Quality
+    failed_projects: dict[str, str]
+
+
+def build_fleet_cold_starts(
+    scope: Scope, frames: Mapping[str, Result], w: TimeWindow, failed: Mapping[str, str]
+) -> FleetColdStartsView:
+    """From collectors.fleet's window totals (the same data as the overview), which were read
+    for the scope's regions already: the fleet-level histogram has no location to narrow by."""
+    tot = frames["totals"].frame
+    window_s = w.settled().span.total_seconds()
+    table = cs.per_service(tot, window_s=window_s)
+    fleet_rows = tot[tot["metric"] == "startup_latencies_fleet"]
+
+    def pct(stat: str) -> float:  # one merged histogram, or unknown (several projects)
+        rows = fleet_rows[fleet_rows["stat"] == stat]["value"]
+        return float(rows.iloc[0]) if len(rows) == 1 else float("nan")
+
+    starts = float(table["cold_starts"].sum())
+    requests = float(table["requests"].sum())
+    return FleetColdStartsView(
+        starts=starts,
+        per_day=starts * 86_400.0 / window_s,
+        per_1k_requests=1000 * starts / requests if requests else float("nan"),
+        startup_p50_ms=pct("p50"),
+        startup_p95_ms=pct("p95"),
+        per_service=table,
+        quality=quality_of(frames, "totals"),
+        failed_projects=dict(failed),
     )
 
 

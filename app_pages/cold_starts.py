@@ -9,12 +9,71 @@ import charts
 import widgets
 
 
+def _fleet(scope: app_data.Scope) -> None:
+    """Every service: counts and startup times from Cloud Monitoring (no logs are read)."""
+    st.caption(
+        "All services · instance starts counted by the startup-latency metric (one sample per "
+        "start); choose a service to see its starts by reason, OOM kills and 429 rejections "
+        "from its logs"
+    )
+    try:
+        view = app_data.fleet_cold_starts(scope)
+    except app_data.DataError as err:
+        st.error(f"Could not load the fleet's cold starts: {widgets.plain(err)}")
+        return
+    widgets.quality_banner(view.quality)
+    for project, why in view.failed_projects.items():
+        st.warning(f"Project {widgets.plain(project)} could not be read: {widgets.plain(why)}")
+    top = st.container()  # the figures above the chart, sent after it
+    st.plotly_chart(
+        charts.ranked_bars(
+            view.per_service,
+            label="service",
+            value="per_day",
+            title="Cold starts per day, services with the most",
+            unit="starts/day",
+        ),
+        key="cs_fleet_ranked",
+    )
+    with top:
+        a, b, c, d = st.columns(4)
+        a.metric("Cold starts", f"{view.starts:,.0f}", help="Instance starts in the window")
+        b.metric("Per day", f"{view.per_day:,.1f}")
+        c.metric(
+            "Per 1k requests",
+            "—" if view.per_1k_requests != view.per_1k_requests else f"{view.per_1k_requests:.2f}",
+        )
+        d.metric(
+            "Startup p95",
+            "—" if view.startup_p95_ms != view.startup_p95_ms else f"{view.startup_p95_ms:,.0f} ms",
+            help="From container/startup_latencies, every service's samples merged",
+        )
+    st.subheader("Per service")
+    st.dataframe(
+        view.per_service,
+        hide_index=True,
+        key="cs_per_service",
+        column_config={
+            "cold_starts": st.column_config.NumberColumn("cold starts", format="%.0f"),
+            "per_day": st.column_config.NumberColumn("per day", format="%.1f"),
+            "requests": st.column_config.NumberColumn(format="%.0f"),
+            "per_1k_requests": st.column_config.NumberColumn("per 1k requests", format="%.2f"),
+            "startup_p50_ms": st.column_config.NumberColumn("startup p50 (ms)", format="%.0f"),
+            "startup_p95_ms": st.column_config.NumberColumn("startup p95 (ms)", format="%.0f"),
+        },
+    )
+    widgets.csv_button(view.per_service, "cold-starts-by-service.csv", "cs_service_csv")
+
+
 def show() -> None:
     """The page. Returns early (rather than st.stop()) where there is nothing more to show, so
     the router still draws the sidebar after it."""
     scope = st.session_state["scope"]
     st.title("Cold starts")
-    st.caption(f"{scope.service or 'All services'} · instance starts from the platform's own logs")
+    if not scope.service:
+        _fleet(scope)
+        return
+    st.caption(f"{scope.service} · instance starts from the platform's own logs")
 
     try:
         view = app_data.cold_starts(scope)

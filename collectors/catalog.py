@@ -170,7 +170,7 @@ CATALOG += (
 # revision over the whole window, so the overview's data grows with the number of revisions,
 # never with their minutes.
 CATALOG += (
-    # requests per service and response class, at the trend's coarse alignment
+    # requests per service (every response class summed), at the trend's coarse alignment
     MetricSpec(
         "request_count_service",
         PREFIX + "request_count",
@@ -179,9 +179,8 @@ CATALOG += (
         "1",
         Aligner.ALIGN_DELTA,
         Reducer.REDUCE_SUM,
-        (*BY_SERVICE, "metric.label.response_code_class"),
+        BY_SERVICE,
         ("value",),
-        class_label="response_code_class",
         default=False,
     ),
     # the sum of a revision's once-a-minute instance samples: instance-minutes per state (a
@@ -250,7 +249,8 @@ WINDOW_TOTALS: tuple[str, ...] = (
 
 # The overview's window totals: one point per revision (or per service) over the whole window.
 # Requests, billed and allocated time per revision (the cost of a revision without min
-# instances is linear in them), instance-minutes and peaks, service-level merged histograms.
+# instances is linear in them), instance-minutes and peaks, service-level and fleet-level merged
+# histograms (the fleet's cold-start page reads them too).
 FLEET_TOTALS: tuple[str, ...] = (
     "request_count",
     "billable_instance_time",
@@ -260,6 +260,27 @@ FLEET_TOTALS: tuple[str, ...] = (
     "instance_peak",
     "request_latencies_service",
     "startup_latencies_service",
+    "startup_latencies_fleet",
 )
 # The overview's trend: requests per service at a coarse alignment (window.trend_alignment).
 FLEET_TREND: tuple[str, ...] = ("request_count_service",)
+
+# Per-minute detail the overview reads for a few services only (collectors.fleet), with only
+# the rows its figures use: the canary verdict compares request counts and tail latencies; the
+# idle share of a min-instance revision's cost is split from its billed and allocated time,
+# requests, instances, mean latency and startups.
+CANARY_DETAIL: tuple[str, ...] = ("request_count", "request_latencies")
+CANARY_STATS: dict[str, tuple[str, ...]] = {"request_latencies": ("p95", "p99")}
+COST_DETAIL: tuple[str, ...] = (
+    "request_count",
+    "request_latencies",
+    "instance_count",
+    "billable_instance_time",
+    "cpu_allocation_time",
+    "memory_allocation_time",
+    "startup_latencies",
+)
+COST_STATS: dict[str, tuple[str, ...]] = {
+    "request_latencies": ("mean",),
+    "startup_latencies": ("count", "mean"),
+}

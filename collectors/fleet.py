@@ -1,17 +1,21 @@
-"""The fleet overview's data: Monitoring aggregates, the configuration, and per-period detail
+"""The fleet overview's data: Monitoring aggregates, the configuration, and per-minute detail
 only where a figure needs it.
 
-``collect_fleet`` costs the same calls whatever the fleet's size (per project): window totals
-(one point per revision or service, catalog.FLEET_TOTALS), a per-service trend at a coarse
-alignment (catalog.FLEET_TREND), the Admin API's services and revisions, and then per-period,
-per-revision series (catalog.FLEET_VIEW) only for ``detail_services``: services splitting
-traffic between revisions (the canary verdict compares revisions period by period) and services
-holding min instances (their idle share of billed time is split minute by minute). Those go
-into one filter per metric, in groups that keep a filter under FILTER_BUDGET characters. It
-reads no logs: cold starts come from the startup-latency sample count.
+``collect_fleet`` costs the same calls whatever the fleet's size (per project, apart from
+pages): window totals (one point per revision or service, catalog.FLEET_TOTALS), a per-service
+trend at a coarse alignment (catalog.FLEET_TREND), the Admin API's services and revisions, and
+then per-period, per-revision series for two small sets of services (``detail_services``):
 
-A part that fails comes back empty and ``partial`` with its message (``Bundle.errors``), the
-others still show, as in collectors.collect.
+- ``canary``: services splitting traffic between revisions now; the canary verdict compares the
+  revisions period by period (catalog.CANARY_DETAIL: request counts and p95/p99 only);
+- ``warm``: services holding min instances; the idle share of their billed time is split minute
+  by minute (catalog.COST_DETAIL, with only the rows the cost model reads).
+
+Each set goes into one filter per metric, in groups that keep a filter under FILTER_BUDGET
+characters. It reads no logs: cold starts come from the startup-latency sample count.
+
+A part that fails comes back empty and ``partial`` with its message (``FleetBundle.errors``),
+the others still show, as in collectors.collect.
 """
 
 from __future__ import annotations
@@ -31,8 +35,12 @@ if TYPE_CHECKING:
     from collectors.clients import Clients
     from collectors.window import TimeWindow
 
-# Parts of a fleet collection, in the order Bundle.frames holds them.
-PARTS = ("totals", "trend", "services", "revisions", "traffic", "detail")
+# Parts of a fleet collection, in the order FleetBundle.frames holds them.
+PARTS = ("totals", "trend", "services", "revisions", "traffic", "canary", "warm")
+DETAIL = {  # part -> (metrics, the rows kept of them)
+    "canary": (catalog.CANARY_DETAIL, catalog.CANARY_STATS),
+    "warm": (catalog.COST_DETAIL, catalog.COST_STATS),
+}
 # Characters of one ListTimeSeries filter when services are listed in it. Google publishes no
 # limit for ListTimeSeries filters that we could confirm; 2,048 is the documented limit of an
 # alert policy's filter, so a group of services stays under it.
@@ -41,24 +49,25 @@ FILTER_BUDGET = 2048
 
 @dataclass(frozen=True)
 class FleetBundle:
-    """Every part of PARTS as a Result (METRIC_POINTS for totals, trend and detail)."""
+    """Every part of PARTS as a Result (METRIC_POINTS for totals, trend, canary and warm)."""
 
     frames: dict[str, Result]
-    detail_for: tuple[str, ...]  # the services whose per-period series are in "detail"
+    canaries: tuple[str, ...]  # the services whose per-period series are in "canary"
+    warm: tuple[str, ...]  # ... in "warm"
     errors: tuple[str, ...] = ()
 
 
 def detail_services(
     services_: pd.DataFrame, revisions: pd.DataFrame, traffic: pd.DataFrame
-) -> tuple[str, ...]:
-    """Services whose overview figures need per-period, per-revision series: more than one
-    revision with traffic (a canary), or min instances held (by a revision or the service)."""
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(canaries, warm): services with more than one revision taking traffic now, and services
+    holding min instances (by a revision or the service)."""
     live = traffic[traffic["percent"].fillna(0) > 0]
     split = live.groupby("service", observed=True)["revision"].nunique()
     canaries = set(split[split > 1].index)
     warm = set(revisions.loc[revisions["min_instances"].fillna(0) > 0, "service"])
     warm |= set(services_.loc[services_["service_min_instances"].fillna(0) > 0, "service"])
-    return tuple(sorted(canaries | warm))
+    return tuple(sorted(canaries)), tuple(sorted(warm))
 
 
 def service_groups(
@@ -88,11 +97,9 @@ def service_groups(
 
 
 def _failed(names_: Sequence[str], message: str) -> dict[str, Result]:
-    schemas = {"totals": schema.METRIC_POINTS, "trend": schema.METRIC_POINTS}
-    schemas["detail"] = schema.METRIC_POINTS
     out = {}
     for n in names_:
-        frame = schema.empty(schemas.get(n) or schema.FRAMES[n])
+        frame = schema.empty(schema.FRAMES.get(n) or schema.METRIC_POINTS)
         out[n] = Result(frame, Quality("partial", (message,)))
     return out
 
@@ -103,17 +110,19 @@ def _detail(
     window: TimeWindow,
     base: monitoring.MetricScope,
     wanted: tuple[str, ...],
+    part: str,
 ) -> Result:
     if not wanted:
         return Result(schema.empty(schema.METRIC_POINTS))
-    longest = max((catalog.spec(m).metric_type for m in catalog.FLEET_VIEW), key=len)
+    metrics, stats = DETAIL[part]
+    longest = max((catalog.spec(m).metric_type for m in metrics), key=len)
     parts: list[Result] = []
     failures: list[str] = []
     for group in service_groups(longest, wanted, base.regions, base.projects):
         scope = monitoring.MetricScope(services=group, regions=base.regions, projects=base.projects)
         try:
             parts.append(
-                monitoring.fetch_metrics(clients, projects, window, scope, catalog.FLEET_VIEW)
+                monitoring.fetch_metrics(clients, projects, window, scope, metrics, stats=stats)
             )
         except RunwatchError as exc:
             failures.append(exc.message)
@@ -184,12 +193,13 @@ def collect_fleet(
             except RunwatchError as exc:
                 errors.append(exc.message)
                 frames.update(_failed(part, exc.message))
-    wanted = detail_services(
+    canaries, warm = detail_services(
         frames["services"].frame, frames["revisions"].frame, frames["traffic"].frame
     )
-    try:
-        frames["detail"] = _detail(clients, metric_projects, window, mscope, wanted)
-    except RunwatchError as exc:
-        errors.append(exc.message)
-        frames.update(_failed(("detail",), exc.message))
-    return FleetBundle({n: frames[n] for n in PARTS}, wanted, tuple(errors))
+    for name, wanted in (("canary", canaries), ("warm", warm)):
+        try:
+            frames[name] = _detail(clients, metric_projects, window, mscope, wanted, name)
+        except RunwatchError as exc:
+            errors.append(exc.message)
+            frames.update(_failed((name,), exc.message))
+    return FleetBundle({n: frames[n] for n in PARTS}, canaries, warm, tuple(errors))

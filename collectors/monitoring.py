@@ -22,9 +22,9 @@ message, so the caller can serve stale data); if some fail, the result is ``part
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -382,8 +382,12 @@ def fetch_metrics(
     *,
     max_workers: int = MAX_WORKERS,
     page_size: int = 0,
+    stats: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Result:
     """METRIC_POINTS for ``metrics`` x ``projects``: one request chain each, run in parallel.
+
+    ``stats``: per metric, the rows to keep of each point (a subset of its spec's stats, e.g.
+    only the mean of a distribution): the same query, fewer rows.
 
     Names are validated up front (InvalidName before any call). Raises the first RunwatchError
     when nothing at all came back; otherwise failures make the result partial.
@@ -391,6 +395,13 @@ def fetch_metrics(
     mscope = MetricScope.of(scope)
     project_ids = [names.project(p) for p in dict.fromkeys(projects)]
     specs = [catalog.spec(m) for m in dict.fromkeys(metrics)]
+    for i, spec in enumerate(specs):
+        wanted = (stats or {}).get(spec.short)
+        if wanted is not None:
+            unknown = set(wanted) - set(spec.stats)
+            if unknown:
+                raise ValueError(f"{spec.short} has no stats {sorted(unknown)}")
+            specs[i] = replace(spec, stats=tuple(wanted))
     jobs = [(spec, project) for project in project_ids for spec in specs]
     if not jobs:
         return Result(empty(METRIC_POINTS))

@@ -19,8 +19,10 @@ billing account, so it belongs to the whole fleet's bill, not to one revision.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from costmodel import prices
@@ -125,15 +127,93 @@ def observed_costs(
     spread over their minutes, which keeps every total; the idle min-instance share is then
     under-counted where traffic is bursty inside a period: +1.3 to +1.8 % on the demo canary's
     cost with 5-minute points, under 0.3 % for the other services)."""
-    book = prices.load() if book is None else book
-    window_s = (end - start).total_seconds()
-    rows: list[dict[str, object]] = []
     # each revision's points, split once (a fleet has thousands of revisions)
     by_revision = {
         (str(svc), str(rev)): part
         for (svc, rev), part in points.groupby(["service", "revision"], observed=True, sort=False)
     }
     none = points.iloc[:0]
+
+    def traffic_of(rev: dict[str, object], config: Config) -> Traffic:
+        return from_metric_points(
+            by_revision.get((str(rev["service"]), str(rev["revision"])), none),
+            revision=str(rev["revision"]),
+            service=str(rev["service"]),
+            start=start,
+            end=end,
+            config=config,
+            period_s=period_s,
+        )
+
+    return _costs(revisions, traffic_of, start=start, end=end, book=book, free_tier=free_tier)
+
+
+# The METRIC_POINTS totals a revision's cost is linear in (window_costs).
+_LINEAR = {
+    "request_count": "requests",
+    "billable_instance_time": "billable_s",
+    "cpu_allocation_time": "cpu_alloc_s",
+    "memory_allocation_time": "memory_alloc_s",
+}
+
+
+def window_costs(
+    totals: pd.DataFrame,
+    revisions: pd.DataFrame,
+    *,
+    start: datetime,
+    end: datetime,
+    book: prices.PriceBook | None = None,
+    free_tier: str = "none",
+) -> pd.DataFrame:
+    """observed_costs from window totals (one point per revision and metric over the window's
+    complete periods) for revisions without min instances: their cost is linear in requests,
+    billed seconds and allocated vCPU- and GiB-seconds (no idle share to split minute by
+    minute), so this is the same figure without building per-minute series. A revision with
+    min instances cannot be priced from totals and says so."""
+    sel = totals[totals["metric"].isin(list(_LINEAR)) & (totals["stat"] == "value")]
+    if "pending" in sel.columns:
+        sel = sel[~sel["pending"].astype(bool)]
+    sums = sel.groupby(["service", "revision", "metric"], observed=True, as_index=False)[
+        "value"
+    ].sum()
+    per_rev: dict[tuple[str, str], dict[str, float]] = {}
+    for svc, rev, metric, value in sums.itertuples(index=False):
+        per_rev.setdefault((str(svc), str(rev)), {})[_LINEAR[str(metric)]] = float(value)
+
+    def traffic_of(rev: dict[str, object], config: Config) -> Traffic:
+        if config.min_instances:
+            raise CannotEstimate("its min instances need per-minute series (not window totals)")
+        got = per_rev.get((str(rev["service"]), str(rev["revision"])), {})
+
+        def one(name: str) -> np.ndarray:  # the window as a single period
+            return np.array([got.get(name, 0.0)])
+
+        return Traffic(
+            start=start,
+            requests=one("requests"),
+            latency_s=np.array([np.nan]),
+            billable_s=one("billable_s"),
+            cpu_alloc_s=one("cpu_alloc_s"),
+            memory_alloc_s=one("memory_alloc_s"),
+            has_observations=True,
+        )
+
+    return _costs(revisions, traffic_of, start=start, end=end, book=book, free_tier=free_tier)
+
+
+def _costs(
+    revisions: pd.DataFrame,
+    traffic_of: Callable[[dict[str, object], Config], Traffic],
+    *,
+    start: datetime,
+    end: datetime,
+    book: prices.PriceBook | None,
+    free_tier: str,
+) -> pd.DataFrame:
+    book = prices.load() if book is None else book
+    window_s = (end - start).total_seconds()
+    rows: list[dict[str, object]] = []
     for rev in revisions.to_dict("records"):
         row: dict[str, object] = {
             k: rev.get(k, "") for k in ("project_id", "location", "service", "revision")
@@ -144,15 +224,7 @@ def observed_costs(
             if config.gpu:
                 raise CannotEstimate("it uses GPUs, which the cost model does not price")
             tier = book.tier(str(rev["location"]))
-            traffic = from_metric_points(
-                by_revision.get((str(rev["service"]), str(rev["revision"])), none),
-                revision=str(rev["revision"]),
-                service=str(rev["service"]),
-                start=start,
-                end=end,
-                config=config,
-                period_s=period_s,
-            )
+            traffic = traffic_of({str(k): v for k, v in rev.items()}, config)
             usage, idle_s = split_usage(traffic, config)
             bill = price(usage, book, str(rev["location"]), free_tier=free_tier)
             billable = float(traffic.billable_s.sum())

@@ -144,3 +144,46 @@ def recent(events: pd.DataFrame, kinds: tuple[str, ...], limit: int = 200) -> pd
     out["reason"] = out["reason"].fillna("").map(lambda r: REASON_LABELS.get(r, r))
     out["instance_id"] = out["instance_id"].fillna("").replace("", "(not in the log entry)")
     return out.reset_index(drop=True)
+
+
+PER_SERVICE_COLUMNS = {
+    "project_id": "string",
+    "location": "string",
+    "service": "string",
+    "cold_starts": "float64",
+    "per_day": "float64",
+    "requests": "float64",
+    "per_1k_requests": "float64",
+    "startup_p50_ms": "float64",
+    "startup_p95_ms": "float64",
+}
+
+
+def per_service(totals: pd.DataFrame, *, window_s: float) -> pd.DataFrame:
+    """Per service, from window totals alone (no logs): cold starts (the startup-latency sample
+    count, one per instance start), a day's worth, per 1k requests, and startup p50/p95 from
+    the service's merged histogram. Most cold starts first."""
+    keys = ["project_id", "location", "service"]
+    svc = totals[totals["revision"] == ""]
+
+    def stat(name: str) -> pd.Series:
+        return total(svc, "startup_latencies_service", keys, name)
+
+    starts = stat("count")
+    reqs = requests_by_class(totals, keys)["all"] if not totals.empty else pd.Series(dtype=float)
+    index = starts.index.union(reqs.index)
+    out = pd.DataFrame(index=index)
+    out["cold_starts"] = starts.reindex(index).fillna(0.0)
+    out["per_day"] = out["cold_starts"] * 86_400.0 / window_s
+    out["requests"] = reqs.reindex(index).fillna(0.0)
+    out["per_1k_requests"] = 1000 * safe_ratio(out["cold_starts"], out["requests"])
+    out["startup_p50_ms"] = stat("p50").reindex(index)
+    out["startup_p95_ms"] = stat("p95").reindex(index)
+    if out.empty:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in PER_SERVICE_COLUMNS.items()})
+    out = out.reset_index()
+    return (
+        out[list(PER_SERVICE_COLUMNS)]
+        .astype(PER_SERVICE_COLUMNS)
+        .sort_values(["cold_starts", "service"], ascending=[False, True], ignore_index=True)
+    )

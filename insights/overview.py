@@ -77,6 +77,7 @@ def service_table(
     ``idle_min``, ``cannot_estimate`` per service).
     """
     keys = SVC_KEYS
+    totals = totals[totals["service"] != ""]  # fleet-level rows belong to no service
     seen = [revisions[keys], totals[keys]] if not totals.empty else [revisions[keys]]
     index = (
         pd.MultiIndex.from_frame(pd.concat(seen).drop_duplicates())

@@ -45,3 +45,28 @@ def test_five_minute_points_bill_like_one_minute_points(demo_emulator: Any) -> N
             one.loc[svc, "idle_min"], rel=0.05, abs=0.01
         ), svc
     cl.close()
+
+
+def test_window_totals_price_like_one_minute_points_or_refuse(demo_emulator: Any) -> None:
+    """observed.window_costs (the overview's path) gives the per-minute figure for revisions
+    without min instances and refuses to price one holding min instances."""
+    cl = clients_mod.for_emulator(demo_emulator.address)
+    project = demo_emulator.fleet.spec.project
+    w = TimeWindow.preset("24h", floor_to(demo_emulator.fleet.spec.end, 300), alignment_s=60)
+    revisions = services.fetch_config(cl, [project]).revisions.frame
+    pts = monitoring.fetch_metrics(cl, [project], w, None, METRICS).frame
+    whole = monitoring.fetch_metrics(cl, [project], w.settled().whole(), None, METRICS).frame
+    per_minute = observed.observed_costs(pts, revisions, start=w.start, end=w.end).set_index(
+        "revision"
+    )
+    totals = observed.window_costs(whole, revisions, start=w.start, end=w.end).set_index("revision")
+    warm = set(revisions.loc[revisions["min_instances"] > 0, "revision"])
+    assert warm, "the demo holds min instances"
+    priced = per_minute.index[per_minute["total"] > 0].difference(list(warm))
+    assert len(priced) >= 5
+    for rev in priced:
+        assert totals.loc[rev, "total"] == pytest.approx(per_minute.loc[rev, "total"], rel=1e-9)
+    for rev in warm:
+        assert "min instances need per-minute series" in totals.loc[rev, "cannot_estimate"]
+        assert totals.loc[rev, "total"] != totals.loc[rev, "total"]  # NaN, not $0
+    cl.close()

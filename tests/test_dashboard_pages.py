@@ -301,6 +301,33 @@ def test_fleet_startup_p95_matches_the_raw_histograms(app_data: Any, demo_emulat
     assert abs(float(shown.replace(",", "").split()[0]) - truth) <= width + 1
 
 
+def test_fleet_cold_starts_count_every_startup_sample(app_data: Any, demo_emulator: Any) -> None:
+    """Without a service the page reads no logs: its per-service counts are the startup-latency
+    samples of the raw simulated histograms (numpy) in the settled window."""
+    before = demo_emulator.calls.snapshot()
+    at = run(page="app_pages/cold_starts.py")
+    after = demo_emulator.calls.snapshot()
+    assert not any("Logging" in k for k, v in after.items() if v != before.get(k, 0))
+    table = at.dataframe[0].value.set_index("service")
+    scope, _ = app_data.scope_from_query({})
+    w = app_data.window_of(scope).settled()
+    spec = demo_emulator.fleet.spec
+    first = int((w.start - spec.start).total_seconds() // 60)
+    last = int((w.end - spec.start).total_seconds() // 60)
+    counts: dict[str, float] = {}
+    for s in demo_emulator.fleet.series:
+        if s.metric_type == "run.googleapis.com/container/startup_latencies":
+            n = np.clip(s.values.count[first:last], 0, None).sum()
+            name = s.resource_labels["service_name"]
+            counts[name] = counts.get(name, 0.0) + float(n)
+    started = {k: v for k, v in counts.items() if v}
+    assert started
+    for service, n in started.items():
+        assert table.loc[service, "cold_starts"] == n, service
+    total = {m.label: m.value for m in at.metric}["Cold starts"]
+    assert float(total.replace(",", "")) == sum(started.values())
+
+
 def test_the_long_lived_heap_is_frozen_after_the_first_run(app_data: Any) -> None:
     import gc
 

@@ -183,7 +183,7 @@ def test_api_error_messages_are_shown_as_plain_text(emu: Any, page: str) -> None
 
 def test_partial_data_reasons_are_shown_as_plain_text(emu: Any) -> None:
     emu.faults.set("ListLogEntries:PERMISSION_DENIED")
-    at = _run({}, "app_pages/cold_starts.py")  # the overview reads no logs
+    at = _run({"service": "checkout-api"}, "app_pages/cold_starts.py")  # a service: its logs
     banners = [str(w.value) for w in at.warning if str(w.value).startswith("Data is partial: ")]
     assert banners, [w.value for w in at.warning]
     reasons = banners[0].removeprefix("Data is partial: ")

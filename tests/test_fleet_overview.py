@@ -96,7 +96,8 @@ def test_an_overview_costs_the_same_calls_for_10_or_300_services(small: Any, big
     # detail of the canary and min-instance services (one filter each, however many there are)
     assert not any("Logging" in k for k in calls_300), calls_300
     assert _method(calls_10, "ListTimeSeries") == _method(calls_300, "ListTimeSeries")
-    assert len(bundle_300.detail_for) > len(bundle_10.detail_for) > 0
+    detail_300 = set(bundle_300.canaries) | set(bundle_300.warm)
+    assert len(detail_300) > len(set(bundle_10.canaries) | set(bundle_10.warm)) > 0
     # the Admin API: one ListServices and ListRevisions page chain per region with services
     regions = set(bundle_300.frames["services"].frame["location"])
     assert _method(calls_300, "ListServices") == len(regions)
@@ -116,7 +117,8 @@ def test_each_project_reads_only_its_own_services(big: Any) -> None:
 def _table(views: Any, emu: Any, project: str) -> tuple[pd.DataFrame, fleet_mod.FleetBundle]:
     bundle, _ = _overview(emu, project)
     w = _window(emu)
-    view = views.build_overview(Scope(project=project), bundle.frames, w, bundle.detail_for)
+    detail = views.digest(bundle.frames, w, bundle.warm)
+    view = views.build_overview(Scope(project=project), bundle.frames, w, detail)
     return view.table, bundle
 
 
@@ -175,7 +177,7 @@ def test_cost_from_totals_equals_cost_from_per_period_series(views: Any, small: 
     ).set_index("service")["total"]
     shown = table.set_index("service")["observed_cost"]
     assert set(shown.index) == set(per_period.index)
-    from_totals = set(shown.index) - set(bundle.detail_for)
+    from_totals = set(shown.index) - set(bundle.warm)
     assert from_totals, "some services are priced from window totals"
     for service in shown.index:
         assert shown[service] == pytest.approx(per_period[service], rel=1e-9, abs=1e-9), service
@@ -196,8 +198,19 @@ def test_a_metrics_scope_gives_every_project_in_one_query_per_metric(big: Any) -
     scoped, through_scope = counted(metrics_project=SCOPING)
     # the scoping project answers each query for the three projects at once (more pages each)
     assert through_scope < per_project
-    for part in ("totals", "trend", "detail"):
+    # the fleet-wide histogram: merged over the three projects by the scoping project
+    fleet = "startup_latencies_fleet"
+
+    def starts(frame: pd.DataFrame) -> float:
+        rows = frame[(frame["metric"] == fleet) & (frame["stat"] == "count")]
+        return float(rows["value"].sum())
+
+    a_totals, b_totals = apart.frames["totals"].frame, scoped.frames["totals"].frame
+    assert len(b_totals[(b_totals["metric"] == fleet) & (b_totals["stat"] == "count")]) == 1
+    assert starts(b_totals) == starts(a_totals) > 0
+    for part in ("totals", "trend", "canary", "warm"):
         a, b = apart.frames[part].frame, scoped.frames[part].frame
+        a, b = a[a["metric"] != fleet], b[b["metric"] != fleet]
         keys = [c for c in a.columns if c != "value"]
         a, b = a.sort_values(keys, ignore_index=True), b.sort_values(keys, ignore_index=True)
         assert set(b["project_id"]) == set(PROJECTS)
