@@ -56,30 +56,38 @@ def project_options(watched: Sequence[str]) -> list[str]:
     return ["", *watched] if len(watched) > 1 else list(watched)
 
 
-def resolve_scope() -> tuple[app_data.Scope, list[str], list[str], list[str]]:
-    """This run's scope: the link's, with the sidebar choices the user made applied.
+def resolve_view() -> tuple[app_data.View, list[str], list[str], list[str]]:
+    """This run's view: the link's scope, with the sidebar choices the user made applied, and
+    its time window, from one reading of the clock.
 
-    Returns the scope, the link's warnings and the region and service options. The page runs
+    Returns the view, the link's warnings and the region and service options. The page runs
     before the sidebar is drawn (the browser gets the page's charts first), so the choices are
     read from the widgets' session state rather than from their return values.
     """
     src = app_data.source()
-    query, warnings = app_data.scope_from_query(st.query_params.to_dict())
+    at = app_data.now()  # the run's one clock reading
+    query, warnings = app_data.scope_from_query(st.query_params.to_dict(), at)
     project = _choice(KEYS["project"], project_options(src.projects), query.project)
     window = _choice(KEYS["window"], list(WINDOW_LABELS), query.window)
     start, end = query.start, query.end
     if window == "custom":
         start, end = custom_range(query, draw=False)
-    scope = app_data.rescope(query, project=project, window=window, start=start, end=end)
+    scope = app_data.rescope(query, at, project=project, window=window, start=start, end=end)
     try:
         with st.spinner(
             "Reading the fleet: Cloud Monitoring totals and the Cloud Run configuration…"
         ):
-            services = app_data.service_list(scope)
+            services = app_data.service_list(app_data.resolve(scope, at))
         region_options = sorted(set(services["location"]))
         svc_options = ["", *sorted(set(services["service"]))]
     except app_data.DataError:  # the page shows the error in plain words
+        services = None
         region_options, svc_options = [], [""]
+    # the link's choices stay choices when the listing failed or lacks them: the page then
+    # says what it could not read, rather than the link silently losing its service
+    region_options = sorted({*region_options, *query.regions})
+    if query.service and query.service not in svc_options:
+        svc_options = [*svc_options, query.service]
     regions = [
         r for r in st.session_state.get(KEYS["regions"], scope.regions) if r in region_options
     ]
@@ -87,20 +95,21 @@ def resolve_scope() -> tuple[app_data.Scope, list[str], list[str], list[str]]:
         st.session_state[KEYS["regions"]] = regions
     current = scope.service if scope.service in svc_options else ""
     service = _choice(KEYS["service"], svc_options, current)
-    if service and not scope.project:  # a service's pages need its project: the first with it
+    if service and not scope.project and services is not None:  # its pages need its project
         owners = services.loc[services["service"] == service, "project_id"]
-        scope = app_data.rescope(scope, project=str(owners.iloc[0]) if len(owners) else "")
-    new = app_data.rescope(scope, regions=tuple(regions), service=service)
+        scope = app_data.rescope(scope, at, project=str(owners.iloc[0]) if len(owners) else "")
+    new = app_data.rescope(scope, at, regions=tuple(regions), service=service)
     if new != query:
         st.query_params.from_dict(app_data.to_query(new))
-    return new, warnings, region_options, svc_options
+    return app_data.resolve(new, at), warnings, region_options, svc_options
 
 
 def sidebar(
-    scope: app_data.Scope, warnings: list[str], region_options: list[str], svc_options: list[str]
+    view: app_data.View, warnings: list[str], region_options: list[str], svc_options: list[str]
 ) -> None:
     """The scope widgets, drawn after the page. Each keeps its value in st.session_state under
-    KEYS; the value resolve_scope chose is the widget's starting value."""
+    KEYS; the value resolve_view chose is the widget's starting value."""
+    scope = view.scope
     if app_data.CONFIG_ERROR:
         problem = widgets.plain(app_data.CONFIG_ERROR)
         st.error(f"Configuration problem: {problem}. Using the defaults instead.")
@@ -148,7 +157,7 @@ def sidebar(
             key=KEYS["service"],
             **start_at(KEYS["service"], svc_options, scope.service),
         )
-        st.caption(app_data.window_label(scope))
+        st.caption(app_data.window_label(view))
 
 
 def custom_range(scope: app_data.Scope, *, draw: bool) -> tuple[datetime, datetime]:
@@ -182,10 +191,10 @@ def stopped_by_config() -> None:
 if app_data.base.CONFIG_STOPS:  # settings are read once, when app_data is imported
     stopped_by_config()
     st.stop()
-scope, warnings, region_options, svc_options = resolve_scope()
-st.session_state["scope"] = scope
+view, warnings, region_options, svc_options = resolve_view()
+st.session_state["view"] = view  # what every page of this run reads
 try:
     st.navigation(PAGES).run()
 finally:  # also when the page failed: the scope stays changeable
-    sidebar(scope, warnings, region_options, svc_options)
+    sidebar(view, warnings, region_options, svc_options)
 app_data.freeze_heap_once()

@@ -52,6 +52,22 @@ class Scope:
         return replace(self, service=names.service(service) if service else "", revisions=())
 
 
+@dataclass(frozen=True)
+class View:
+    """One script run's scope with its time window, resolved once (app_data.resolve) from one
+    reading of the clock (``at``): every table, total and chart of the run uses this window.
+    Hashable; a loader's cache key is its scope and window (``at`` is left out)."""
+
+    scope: Scope
+    window: TimeWindow
+    at: datetime  # the clock reading the window was resolved from
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        s = self.scope
+        return (s.project, s.regions, s.service, s.window, self.window)
+
+
 def _first(value: str | Sequence[str] | None) -> str:
     if value is None:
         return ""

@@ -19,13 +19,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import scope as scope_mod
 from app_data import base, costview, views
@@ -33,16 +31,17 @@ from app_data.base import CONFIG_ERROR as CONFIG_ERROR
 from app_data.base import SETTINGS as SETTINGS
 from app_data.base import DataError as DataError
 from app_data.base import Source as Source
-from app_data.base import services_in as services_in
 from app_data.costview import CPU_CHOICES as CPU_CHOICES
 from app_data.costview import CUD_CHOICES as CUD_CHOICES
 from app_data.costview import MEMORY_CHOICES_GIB as MEMORY_CHOICES_GIB
 from app_data.costview import CostView as CostView
 from app_data.costview import calibration_caption as calibration_caption
 from app_data.costview import observed_caption as observed_caption
+from app_data.views import matching as matching
 from collectors import collect as collect_mod
 from collectors import fleet as fleet_mod
 from collectors import monitoring, names
+from collectors import services as services_mod
 from collectors.calls import RunwatchError
 from collectors.clients import Clients, from_settings
 from collectors.schema import Quality as Quality
@@ -60,6 +59,7 @@ from insights.tuning import options as options
 from insights.tuning import per_day as per_day
 from insights.tuning import pick as pick
 from scope import Scope as Scope
+from scope import View as View
 
 T = TypeVar("T")
 TTL = SETTINGS.cache_ttl_s
@@ -189,24 +189,32 @@ def source() -> Source:
     return Source("Live", f"Google Cloud APIs · {_identity()}", SETTINGS.watched_projects)
 
 
-def scope_from_query(params: Mapping[str, Any]) -> tuple[Scope, list[str]]:
-    return base.scope_from_query(params, now())
+def scope_from_query(
+    params: Mapping[str, Any], at: datetime | None = None
+) -> tuple[Scope, list[str]]:
+    return base.scope_from_query(params, now() if at is None else at)
 
 
-def rescope(scope: Scope, **changes: Any) -> Scope:
-    return base.rescope(scope, now(), **changes)
+def rescope(scope: Scope, at: datetime | None = None, **changes: Any) -> Scope:
+    return base.rescope(scope, now() if at is None else at, **changes)
 
 
 def to_query(scope: Scope) -> dict[str, str]:
     return scope_mod.to_query(scope)
 
 
+def resolve(scope: Scope, at: datetime | None = None) -> View:
+    """The run's view: ``scope`` with its window, from one clock reading (``at``, else now)."""
+    t = now() if at is None else at
+    return View(scope, base.window_for(scope, t), t)
+
+
 def window_of(scope: Scope) -> TimeWindow:
-    return base.window_for(scope, now())
+    return resolve(scope).window
 
 
-def window_label(scope: Scope) -> str:
-    return base.window_text(window_of(scope))
+def window_label(view: View) -> str:
+    return base.window_text(view.window)
 
 
 # ------------------------------------------------------------------ negative cache & stale
@@ -426,13 +434,14 @@ def _minute_points(project: str, region: str, service: str, w: TimeWindow) -> Re
     )
 
 
-def _regions_of(scope: Scope) -> tuple[str, ...]:
+def _regions_of(view: View) -> tuple[str, ...]:
     """The scope's regions, or, for a service with no region chosen, the regions the fleet's
     data places it in (so its configuration is read there only, not in every region)."""
+    scope = view.scope
     if scope.regions or not scope.service:
         return scope.regions
     try:
-        listed = service_list(replace(scope, service=""))
+        listed = service_list(view)
     except DataError:
         return ()
     return tuple(sorted(set(listed.loc[listed["service"] == scope.service, "location"])))
@@ -443,22 +452,22 @@ def projects_of(scope: Scope) -> tuple[str, ...]:
     return (scope.project,) if scope.project else SETTINGS.watched_projects
 
 
-def frames_of(scope: Scope) -> dict[str, Result]:
-    """Per-period frames for the scope's service (every service when it names none: the
-    fleet-wide cold-start page) in its project, regions and window."""
-    w = window_of(scope)
-    regions = _regions_of(scope)
+def frames_of(view: View) -> dict[str, Result]:
+    """Per-period frames for the scope's service (every service when it names none) in its
+    project, regions and window."""
+    scope, w = view.scope, view.window
+    regions = _regions_of(view)
     projects = projects_of(scope)
     key = ("frames", projects, regions, scope.service, w)
-    view = (projects, regions, scope.service, w.span, w.alignment_s)
+    lasting = (projects, regions, scope.service, w.span, w.alignment_s)
     frames = guarded(
         key,
         lambda: _collect(projects, regions, scope.service, w),
         _stale_frames,
-        ("frames", *view),
+        ("frames", *lasting),
     )
     # the last good frames per view (same project, regions, window length), whatever the end
-    return _keep_last_good(("last", *view), frames)
+    return _keep_last_good(("last", *lasting), frames)
 
 
 def _fleet_of(
@@ -476,30 +485,25 @@ def _fleet_of(
     return _keep_last_good(("last-fleet", *view[1:]), frames), detail
 
 
-def fleet(scope: Scope) -> tuple[dict[str, Result], views.FleetDigest, dict[str, str]]:
-    """The overview's data over the scope's projects and regions (every service): the frames
+def fleet(view: View) -> tuple[dict[str, Result], views.FleetDigest, dict[str, str]]:
+    """The overview's data over the view's projects and regions (every service): the frames
     of every project that could be read, joined; what their per-minute detail gave; and, per
     project that could not be read at all, why."""
-    w = window_of(scope)
+    scope, w = view.scope, view.window
     parts: list[dict[str, Result]] = []
     digests: list[views.FleetDigest] = []
     failed: dict[str, str] = {}
     projects = projects_of(scope)
-    if len(projects) == 1:
-        outcomes: list[Any] = [_fleet_of(projects[0], scope.regions, w)]
-    else:  # the projects in parallel, each in its own guard
-        ctx = get_script_run_ctx()
-
-        def one(project: str) -> Any:
-            if ctx is not None:
-                add_script_run_ctx(threading.current_thread(), ctx)
-            try:
-                return _fleet_of(project, scope.regions, w)
-            except DataError as err:
-                return err
-
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            outcomes = list(pool.map(one, projects))
+    # one project after the other, each in its own guard: in parallel they saved little (the
+    # decoding holds the interpreter) and raised the peak memory by half
+    outcomes: list[Any] = []
+    for project in projects:
+        try:
+            outcomes.append(_fleet_of(project, scope.regions, w))
+        except DataError as err:
+            if len(projects) == 1:
+                raise
+            outcomes.append(err)
     for project, outcome in zip(projects, outcomes, strict=True):
         if isinstance(outcome, DataError):
             failed[project] = str(outcome)
@@ -513,12 +517,12 @@ def fleet(scope: Scope) -> tuple[dict[str, Result], views.FleetDigest, dict[str,
     return joined, views.FleetDigest.joined(digests), failed
 
 
-def totals(scope: Scope) -> Result:
-    w = window_of(scope)
+def totals(view: View) -> Result:
+    scope, w = view.scope, view.window
     projects = projects_of(scope)
     key = ("totals", projects, scope.regions, scope.service, w)
-    view = ("totals", projects, scope.regions, scope.service, w.span, w.alignment_s)
-    return guarded(key, lambda: _totals(projects, scope.regions, scope.service, w), _stale, view)
+    lasting = ("totals", projects, scope.regions, scope.service, w.span, w.alignment_s)
+    return guarded(key, lambda: _totals(projects, scope.regions, scope.service, w), _stale, lasting)
 
 
 # ------------------------------------------------------------------------ cached views
@@ -539,12 +543,9 @@ def _keep(view: T) -> T:
     return view
 
 
-def _scope_key(scope: Scope) -> tuple[Any, ...]:
-    w = window_of(scope)
-    return (scope.project, scope.regions, scope.service, scope.window, w)
-
-
-def _scope_of(key: tuple[Any, ...]) -> tuple[Scope, TimeWindow]:
+def _view_of(key: tuple[Any, ...]) -> View:
+    """The view a cache key (View.key) stands for; its ``at`` is the window's end (the clock
+    reading is no part of a key)."""
     project, regions, service, window, w = key
     custom = window == scope_mod.CUSTOM
     s = Scope(
@@ -555,27 +556,27 @@ def _scope_of(key: tuple[Any, ...]) -> tuple[Scope, TimeWindow]:
         start=w.start if custom else None,
         end=w.end if custom else None,
     )
-    return s, w
+    return View(s, w, w.end)
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _overview(key: tuple[Any, ...]) -> views.OverviewView:
-    s, w = _scope_of(key)
-    frames, detail, failed = fleet(s)
-    return _keep(views.build_overview(s, frames, w, detail, failed))
+    v = _view_of(key)
+    frames, detail, failed = fleet(v)
+    return _keep(views.build_overview(v.scope, frames, v.window, detail, failed))
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _revisions(
     key: tuple[Any, ...], selected: tuple[str, ...], stable: str, candidate: str
 ) -> views.RevisionsView:
-    s, w = _scope_of(key)
+    v = _view_of(key)
     return _keep(
         views.build_revisions(
-            s,
-            frames_of(s),
-            totals(s),
-            w,
+            v.scope,
+            frames_of(v),
+            totals(v),
+            v.window,
             selected=list(selected),
             stable=stable,
             candidate=candidate,
@@ -585,8 +586,8 @@ def _revisions(
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _cold_starts(key: tuple[Any, ...]) -> views.ColdStartsView:
-    s, w = _scope_of(key)
-    return _keep(views.build_cold_starts(s, frames_of(s), totals(s), w))
+    v = _view_of(key)
+    return _keep(views.build_cold_starts(v.scope, frames_of(v), totals(v), v.window))
 
 
 def _view(load: Callable[[], T]) -> T:
@@ -596,35 +597,40 @@ def _view(load: Callable[[], T]) -> T:
         return kept.value  # type: ignore[no-any-return]
 
 
-def overview(scope: Scope) -> views.OverviewView:
-    return _view(lambda: _overview(_scope_key(scope)))
+def _fleet_view(view: View) -> View:
+    """The view without its service (the fleet's data serves every service)."""
+    return replace(view, scope=replace(view.scope, service="", revisions=()))
+
+
+def overview(view: View) -> views.OverviewView:
+    return _view(lambda: _overview(_fleet_view(view).key))
 
 
 def revisions(
-    scope: Scope, selected: list[str] | None = None, stable: str = "", candidate: str = ""
+    view: View, selected: list[str] | None = None, stable: str = "", candidate: str = ""
 ) -> views.RevisionsView | None:
-    """The comparison for ``scope.service``; None when the scope names no service."""
-    if not scope.service:
+    """The comparison for the view's service; None when the view names no service."""
+    if not view.scope.service:
         return None
     sel = tuple(selected or ())
-    return _view(lambda: _revisions(_scope_key(scope), sel, stable, candidate))
+    return _view(lambda: _revisions(view.key, sel, stable, candidate))
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
 def _fleet_cold_starts(key: tuple[Any, ...]) -> views.FleetColdStartsView:
-    s, w = _scope_of(key)
-    frames, _detail, failed = fleet(s)
-    return _keep(views.build_fleet_cold_starts(s, frames, w, failed))
+    v = _view_of(key)
+    frames, _detail, failed = fleet(v)
+    return _keep(views.build_fleet_cold_starts(v.scope, frames, v.window, failed))
 
 
-def cold_starts(scope: Scope) -> views.ColdStartsView:
-    """One service's cold starts, from its logs and metrics (``scope.service`` set)."""
-    return _view(lambda: _cold_starts(_scope_key(scope)))
+def cold_starts(view: View) -> views.ColdStartsView:
+    """One service's cold starts, from its logs and metrics (the view names a service)."""
+    return _view(lambda: _cold_starts(view.key))
 
 
-def fleet_cold_starts(scope: Scope) -> views.FleetColdStartsView:
+def fleet_cold_starts(view: View) -> views.FleetColdStartsView:
     """Every service's cold starts, from Monitoring alone (the overview's data)."""
-    return _view(lambda: _fleet_cold_starts(_scope_key(replace(scope, service=""))))
+    return _view(lambda: _fleet_cold_starts(_fleet_view(view).key))
 
 
 # ------------------------------------------------------------------------- cost & tuning
@@ -640,11 +646,12 @@ def _whatif(
     cud: str,
 ) -> tuple[Any, list[str]] | str:
     """The what-if grid and advice, or the reason it cannot be estimated (a cached answer)."""
-    s, w = _scope_of(key)
+    v = _view_of(key)
+    s, w = v.scope, v.window
     points = _view(lambda: _minute_points(s.project, region, s.service, w)).frame
     try:
         return costview.evaluate(
-            frames_of(s),
+            frames_of(v),
             points,
             region=region,
             service=s.service,
@@ -668,8 +675,9 @@ def _cost(
     free_tier: bool,
     cud: str,
 ) -> costview.CostView:
-    s, w = _scope_of(key)
-    frames = frames_of(s)
+    v = _view_of(key)
+    s, w = v.scope, v.window
+    frames = frames_of(v)
     regions = costview.service_regions(frames, s.service)
     if not regions:
         failed = costview.config_failure(frames)
@@ -709,7 +717,7 @@ def _cost(
 
 
 def cost(
-    scope: Scope,
+    view: View,
     *,
     region: str = "",
     cpu: float | None = None,
@@ -717,25 +725,34 @@ def cost(
     free_tier: bool | None = None,
     cud: str = "",
 ) -> costview.CostView | None:
-    """The cost and what-if view of ``scope.service``; None when the scope names no service."""
-    if not scope.service:
+    """The cost and what-if view of the view's service; None when the view names no service."""
+    if not view.scope.service:
         return None
-    hist = costview.cost_history(scope, window_of(scope).span)
+    hist = costview.cost_history(view.scope, view.window.span)
+    learned = view if hist == view.scope else resolve(hist, view.at)  # the same clock reading
     free = SETTINGS.free_tier if free_tier is None else free_tier
-    key = _scope_key(hist)
-    return _view(lambda: _cost(key, region, cpu, memory_gib, free, cud))
+    return _view(lambda: _cost(learned.key, region, cpu, memory_gib, free, cud))
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
-def _service_list(key: tuple[Any, ...]) -> Any:
-    s, _ = _scope_of(key)
-    frames, _detail, failed = fleet(s)
-    listed = services_in(frames)
-    if failed or base.quality_of(frames).status in ("stale", "partial"):
-        raise _Uncached(listed)  # shown, not cached
-    return listed
+def _listing(projects: tuple[str, ...], regions: tuple[str, ...]) -> Result:
+    """The services of the projects (the Admin API's listing alone: no metrics, no revisions),
+    for the sidebar: a service's own pages do not read the fleet's metrics."""
+    listed = services_mod.fetch_config(
+        clients(), list(projects), regions=regions, with_revisions=False
+    )
+    if listed.services.frame.empty and not listed.services.quality.complete:
+        raise RunwatchError("; ".join(listed.services.quality.reasons))
+    return _unless_partial(listed.services)
 
 
-def service_list(scope: Scope) -> Any:
-    """project/location/service of every service in the scope's project, regions and window."""
-    return _view(lambda: _service_list(_scope_key(replace(scope, service=""))))
+def service_list(view: View) -> Any:
+    """project/location/service of every service in the view's projects and regions, sorted,
+    from the Admin API's listing (the overview's table also shows services that have metrics
+    in the window but no configuration any more)."""
+    scope = view.scope
+    projects = projects_of(scope)
+    key = ("listing", projects, scope.regions)
+    listed = guarded(key, lambda: _listing(projects, scope.regions), _stale)
+    frame = listed.frame[["project_id", "location", "service"]]
+    return frame.sort_values(["service", "location"]).reset_index(drop=True)

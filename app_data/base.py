@@ -13,7 +13,7 @@ import config
 import scope as scope_mod
 from collectors import catalog
 from collectors.schema import Quality, Result
-from collectors.window import TimeWindow, floor_to
+from collectors.window import INGESTION_DELAY, TimeWindow, floor_to
 from scope import Scope
 
 
@@ -82,11 +82,16 @@ def rescope(scope: Scope, now: datetime, **changes: Any) -> Scope:
 
 
 def window_for(scope: Scope, now: datetime) -> TimeWindow:
-    """The scope's window, its end rounded down to the metrics TTL so reruns share a cache key."""
-    if scope.window == scope_mod.CUSTOM and scope.start and scope.end:
-        return TimeWindow.custom(scope.start, scope.end)
+    """The scope's window. ``now`` is rounded down to the metrics TTL first, so reruns share a
+    cache key; a custom window marks the points inside the ingestion delay of that time as
+    pending, as a preset does."""
     step = max(60, min(SETTINGS.cache_ttl_s, 3600) // 60 * 60)
-    return TimeWindow.preset(scope.window, floor_to(now, step))
+    at = floor_to(now, step)
+    if scope.window == scope_mod.CUSTOM and scope.start and scope.end:
+        w = TimeWindow.custom(scope.start, scope.end)
+        pending = at - INGESTION_DELAY
+        return replace(w, pending_after=pending) if pending < w.end else w
+    return TimeWindow.preset(scope.window, at)
 
 
 def window_text(w: TimeWindow) -> str:
@@ -112,15 +117,3 @@ def quality_of(frames: Mapping[str, Result], *names: str) -> Quality:
     for n in names or tuple(frames):
         q = q.merge(frames[n].quality)
     return q
-
-
-def services_in(frames: Mapping[str, Result]) -> pd.DataFrame:
-    """project/location/service of every service in the configuration or the metrics (the
-    fleet's window totals, or a collection's per-period points)."""
-    cfg = frames["services"].frame[["project_id", "location", "service"]]
-    metrics = frames["totals"] if "totals" in frames else frames["metric_points"]
-    seen = metrics.frame.loc[
-        metrics.frame["service"] != "", ["project_id", "location", "service"]
-    ]  # fleet-level rows belong to no service
-    both = pd.concat([cfg, seen]).drop_duplicates().sort_values(["service", "location"])
-    return both.reset_index(drop=True)

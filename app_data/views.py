@@ -182,6 +182,17 @@ def build_overview(
     )
 
 
+def matching(table: pd.DataFrame, text: str) -> pd.DataFrame:
+    """The rows whose service (or project) contains ``text``, case-insensitively (all rows
+    when it is blank): the overview's name filter."""
+    needle = text.strip().lower()
+    if not needle:
+        return table
+    hit = table["service"].str.lower().str.contains(needle, regex=False)
+    hit |= table["project_id"].str.lower().str.contains(needle, regex=False)
+    return table[hit.fillna(False).astype(bool)].reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class RevisionsView:
     service: str

@@ -9,7 +9,7 @@ import charts
 import widgets
 
 
-def _fleet(scope: app_data.Scope) -> None:
+def _fleet(run_view: app_data.View) -> None:
     """Every service: counts and startup times from Cloud Monitoring (no logs are read)."""
     st.caption(
         "All services · instance starts counted by the startup-latency metric (one sample per "
@@ -17,7 +17,7 @@ def _fleet(scope: app_data.Scope) -> None:
         "from its logs"
     )
     try:
-        view = app_data.fleet_cold_starts(scope)
+        view = app_data.fleet_cold_starts(run_view)
     except app_data.DataError as err:
         st.error(f"Could not load the fleet's cold starts: {widgets.plain(err)}")
         return
@@ -68,15 +68,16 @@ def _fleet(scope: app_data.Scope) -> None:
 def show() -> None:
     """The page. Returns early (rather than st.stop()) where there is nothing more to show, so
     the router still draws the sidebar after it."""
-    scope = st.session_state["scope"]
+    run_view = st.session_state["view"]  # the run's scope and window, resolved once
+    scope = run_view.scope
     st.title("Cold starts")
     if not scope.service:
-        _fleet(scope)
+        _fleet(run_view)
         return
     st.caption(f"{scope.service} · instance starts from the platform's own logs")
 
     try:
-        view = app_data.cold_starts(scope)
+        view = app_data.cold_starts(run_view)
     except app_data.DataError as err:
         st.error(f"Could not load instance events: {widgets.plain(err)}")
         return

@@ -137,7 +137,8 @@ def pricing_options() -> None:
 def show() -> None:
     """The page. Returns early (rather than st.stop()) where there is nothing more to show, so
     the router still draws the sidebar after it."""
-    scope = st.session_state["scope"]
+    run_view = st.session_state["view"]  # the run's scope and window, resolved once
+    scope = run_view.scope
     st.title("Cost & tuning")
 
     if not scope.service:
@@ -149,7 +150,7 @@ def show() -> None:
     options_box = st.container()
     ss = st.session_state
     estimates(
-        scope,
+        run_view,
         free=bool(ss.get("cost_free", app_data.SETTINGS.free_tier)),
         cud=ss.get("cost_cud", ""),
         cpu=ss.get("cost_cpu"),
@@ -160,12 +161,13 @@ def show() -> None:
 
 
 def estimates(
-    scope: app_data.Scope, *, free: bool, cud: str, cpu: float | None, mem: float | None
+    run_view: app_data.View, *, free: bool, cud: str, cpu: float | None, mem: float | None
 ) -> None:
     """Observed cost, the what-if controls and charts, and the advice."""
+    scope = run_view.scope
     try:
         with st.spinner("Replaying the observed traffic under other settings…"):
-            view = app_data.cost(scope, cpu=cpu, memory_gib=mem, free_tier=free, cud=cud)
+            view = app_data.cost(run_view, cpu=cpu, memory_gib=mem, free_tier=free, cud=cud)
     except app_data.DataError as err:
         st.error(f"Could not load {scope.service}: {widgets.plain(err)}")
         return

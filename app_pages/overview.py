@@ -12,11 +12,12 @@ import widgets
 def show() -> None:
     """The page. Returns early (rather than st.stop()) where there is nothing more to show, so
     the router still draws the sidebar after it."""
-    scope = st.session_state["scope"]
+    run_view = st.session_state["view"]  # the run's scope and window, resolved once
+    scope = run_view.scope
     st.title("Fleet overview")
 
     try:
-        view = app_data.overview(scope)
+        view = app_data.overview(run_view)
     except app_data.DataError as err:
         st.error(f"Could not load the fleet: {widgets.plain(err)}")
         return
@@ -52,9 +53,17 @@ def show() -> None:
             st.markdown("\n".join(f"- {line}" for line in view.attention))
 
         st.subheader("Services")
-        st.caption("Select a row to open that service's revisions.")
+        st.caption("Select a row to open that service's revisions. Column headers sort.")
+        name = st.text_input(
+            "Filter services",
+            key="overview_filter",
+            placeholder=f"name or project, among {len(view.table):,} services",
+        )
+        shown = app_data.matching(view.table, name)
+        if name and shown.empty:
+            st.info(f"No service name or project contains “{widgets.plain(name)}”.")
         table = st.dataframe(
-            view.table,
+            shown,
             hide_index=True,
             width="stretch",
             key="overview_table",
@@ -78,8 +87,8 @@ def show() -> None:
         widgets.csv_button(view.csv, "runwatch-overview.csv", "overview_csv")
 
     rows = table.selection.rows
-    if rows:
-        row = view.table.iloc[rows[0]]
+    if rows and rows[0] < len(shown):
+        row = shown.iloc[rows[0]]
         service, project = str(row["service"]), str(row["project_id"])
         # The sidebar is drawn after the page, so its choices can still be set here.
         st.session_state[app_data.SCOPE_KEYS["service"]] = service

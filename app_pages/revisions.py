@@ -12,7 +12,8 @@ import widgets
 def show() -> None:
     """The page. Returns early (rather than st.stop()) where there is nothing more to show, so
     the router still draws the sidebar after it."""
-    scope = st.session_state["scope"]
+    run_view = st.session_state["view"]  # the run's scope and window, resolved once
+    scope = run_view.scope
     st.title("Revisions")
 
     if not scope.service:
@@ -20,7 +21,7 @@ def show() -> None:
         return
 
     try:
-        view = app_data.revisions(scope, list(scope.revisions))
+        view = app_data.revisions(run_view, list(scope.revisions))
     except app_data.DataError as err:
         st.error(f"Could not load the revisions of {scope.service}: {widgets.plain(err)}")
         return
@@ -39,7 +40,7 @@ def show() -> None:
     )
     if picked != view.selected:
         st.query_params["rev"] = ",".join(picked)
-        view = app_data.revisions(scope, picked) or view
+        view = app_data.revisions(run_view, picked) or view
     if len(view.selected) < 2:
         st.info("Pick at least two revisions to compare them.")
 

@@ -128,8 +128,14 @@ def _named(clients: Clients, project: str, region: str, services: frozenset[str]
     return out
 
 
-def _region(clients: Clients, project: str, region: str, services: frozenset[str]) -> _RegionOut:
-    if services and len(services) <= NAMED_SERVICES:
+def _region(
+    clients: Clients,
+    project: str,
+    region: str,
+    services: frozenset[str],
+    with_revisions: bool = True,
+) -> _RegionOut:
+    if services and len(services) <= NAMED_SERVICES and with_revisions:
         return _named(clients, project, region, services)
     out = _RegionOut()
     parent = f"projects/{project}/locations/{region}"
@@ -153,7 +159,7 @@ def _region(clients: Clients, project: str, region: str, services: frozenset[str
     for svc in svcs:
         out.services.append(runconfig.service_row(svc))
         out.traffic.extend(runconfig.traffic_rows(svc))
-    if not svcs:
+    if not svcs or not with_revisions:
         return out
     revs = clients.pages(
         calls.LIST_REVISIONS,
@@ -188,10 +194,13 @@ def fetch_config(
     *,
     regions: Iterable[str] = (),
     services: Iterable[str] = (),
+    with_revisions: bool = True,
 ) -> Config:
     """SERVICES, REVISIONS and TRAFFIC for the projects, regions and services in scope.
 
     Empty ``regions`` means every region (ListLocations); empty ``services`` every service.
+    ``with_revisions`` False reads the services only (no ListRevisions; REVISIONS empty): a
+    listing of the fleet's services, as the dashboard's sidebar needs.
     Names are validated (collectors.names.InvalidName on bad input).
     """
     wanted_regions = sorted({names.region(r) for r in regions})
@@ -209,7 +218,7 @@ def fetch_config(
         jobs.extend((project, r) for r in found)
 
     def one(job: tuple[str, str]) -> _RegionOut:
-        return _region(clients, job[0], job[1], wanted_services)
+        return _region(clients, job[0], job[1], wanted_services, with_revisions)
 
     if len(jobs) <= 1:
         outs = [one(j) for j in jobs]

@@ -335,3 +335,38 @@ def test_the_long_lived_heap_is_frozen_after_the_first_run(app_data: Any) -> Non
     assert not at.exception
     # modules, clients and the simulated fleet: kept out of every later full collection
     assert gc.get_freeze_count() > 100_000
+
+
+def test_a_run_resolves_its_window_once(app_data: Any) -> None:
+    """The view (scope and window) comes from one clock reading; a custom window ending now
+    marks its newest points pending, as a preset does, and keeps one cache key within the TTL."""
+    from datetime import timedelta
+
+    at = app_data.now()
+    link = {
+        "window": "custom",
+        "start": (at - timedelta(hours=2)).isoformat(),
+        "end": at.isoformat(),
+    }
+    scope, warnings = app_data.scope_from_query(link, at)
+    assert not warnings
+    view = app_data.resolve(scope, at)
+    assert view.window.end == at.replace(second=0, microsecond=0)
+    assert view.window.pending_after is not None
+    assert view.window.is_pending(view.window.end)
+    assert not view.window.is_pending(view.window.end - timedelta(minutes=10))
+    assert app_data.resolve(scope, at + timedelta(seconds=1)).key == view.key
+    old = {"window": "custom", "start": (at - timedelta(hours=5)).isoformat(),
+           "end": (at - timedelta(hours=3)).isoformat()}  # fmt: skip
+    settled = app_data.resolve(app_data.scope_from_query(old, at)[0], at).window
+    assert settled.pending_after is None  # nothing in it can still grow
+
+
+def test_the_service_table_filters_by_name(app_data: Any, demo_emulator: Any) -> None:
+    at = run()
+    assert len(at.dataframe[0].value) == len(demo_emulator.fleet.spec.services)
+    at.text_input(key="overview_filter").input("CHECK").run()
+    assert list(at.dataframe[0].value["service"]) == ["checkout-api"]
+    at.text_input(key="overview_filter").input("no-such-thing").run()
+    assert at.dataframe[0].value.empty
+    assert any("No service name or project contains" in i.value for i in at.info)
