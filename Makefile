@@ -35,7 +35,7 @@ demo: $(VENV)/.runtime-installed ## Serve the dashboard: the embedded demo fleet
 	  --server.port $(PORT) --server.address $(ADDRESS) --server.headless true \
 	  --browser.gatherUsageStats false
 
-lint: $(VENV)/.dev-installed ## ruff check, ruff format --check and mypy on the pure layers
+lint: $(VENV)/.dev-installed ## ruff check, ruff format --check and mypy (strict) on the pure layers and app_data
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
