@@ -63,3 +63,9 @@ def quality_banner(quality: Quality) -> None:
     if not quality.complete:
         reasons = "; ".join(plain(r) for r in quality.reasons)
         st.warning(f"Data is {quality.status}: {reasons}", icon="⚠️")
+
+
+def project_failures(failed: dict[str, str]) -> None:
+    """One warning per watched project that could not be read (the others still show)."""
+    for project, why in failed.items():
+        st.warning(f"Project {plain(project)} could not be read: {plain(why)}")

@@ -9,6 +9,18 @@ import charts
 import widgets
 
 
+def _figures(
+    starts: float, per_day: float, per_1k: float, startup_p95_ms: float, *, p95_help: str
+) -> None:
+    """The four headline figures ("—" where unknown)."""
+    a, b, c, d = st.columns(4)
+    a.metric("Cold starts", f"{starts:,.0f}", help="Instance starts in the window (all reasons)")
+    b.metric("Per day", f"{per_day:,.1f}")
+    c.metric("Per 1k requests", "—" if per_1k != per_1k else f"{per_1k:.2f}")
+    p95 = "—" if startup_p95_ms != startup_p95_ms else f"{startup_p95_ms:,.0f} ms"
+    d.metric("Startup p95", p95, help=p95_help)
+
+
 def _fleet(run_view: app_data.View) -> None:
     """Every service: counts and startup times from Cloud Monitoring (no logs are read)."""
     st.caption(
@@ -22,8 +34,7 @@ def _fleet(run_view: app_data.View) -> None:
         st.error(f"Could not load the fleet's cold starts: {widgets.plain(err)}")
         return
     widgets.quality_banner(view.quality)
-    for project, why in view.failed_projects.items():
-        st.warning(f"Project {widgets.plain(project)} could not be read: {widgets.plain(why)}")
+    widgets.project_failures(view.failed_projects)
     top = st.container()  # the figures above the chart, sent after it
     st.plotly_chart(
         charts.ranked_bars(
@@ -36,17 +47,12 @@ def _fleet(run_view: app_data.View) -> None:
         key="cs_fleet_ranked",
     )
     with top:
-        a, b, c, d = st.columns(4)
-        a.metric("Cold starts", f"{view.starts:,.0f}", help="Instance starts in the window")
-        b.metric("Per day", f"{view.per_day:,.1f}")
-        c.metric(
-            "Per 1k requests",
-            "—" if view.per_1k_requests != view.per_1k_requests else f"{view.per_1k_requests:.2f}",
-        )
-        d.metric(
-            "Startup p95",
-            "—" if view.startup_p95_ms != view.startup_p95_ms else f"{view.startup_p95_ms:,.0f} ms",
-            help="From container/startup_latencies, every service's samples merged",
+        _figures(
+            view.starts,
+            view.per_day,
+            view.per_1k_requests,
+            view.startup_p95_ms,
+            p95_help="From container/startup_latencies, every service's samples merged",
         )
     st.subheader("Per service")
     st.dataframe(
@@ -113,17 +119,12 @@ def show() -> None:
         )
 
     with top:
-        a, b, c, d = st.columns(4)
-        a.metric("Cold starts", f"{s.starts:,}", help="Instance starts in the window (all reasons)")
-        b.metric("Per day", f"{s.per_day:,.1f}")
-        c.metric(
-            "Per 1k requests",
-            "—" if s.per_1k_requests != s.per_1k_requests else f"{s.per_1k_requests:.2f}",
-        )
-        d.metric(
-            "Startup p95",
-            "—" if s.startup_p95_ms != s.startup_p95_ms else f"{s.startup_p95_ms:,.0f} ms",
-            help="From container/startup_latencies (one sample per start); choose a service",
+        _figures(
+            s.starts,
+            s.per_day,
+            s.per_1k_requests,
+            s.startup_p95_ms,
+            p95_help="From container/startup_latencies (one sample per start)",
         )
         e, f, g, h = st.columns(4)
         for col, (reason, n) in zip((e, f, g), sorted(s.by_reason.items()), strict=False):

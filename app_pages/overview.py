@@ -23,8 +23,7 @@ def show() -> None:
         return
 
     widgets.quality_banner(view.quality)
-    for project, why in view.failed_projects.items():
-        st.warning(f"Project {widgets.plain(project)} could not be read: {widgets.plain(why)}")
+    widgets.project_failures(view.failed_projects)
 
     if view.table.empty:
         st.info("No Cloud Run services in this project and region selection.")

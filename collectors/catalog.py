@@ -271,15 +271,7 @@ FLEET_TREND: tuple[str, ...] = ("request_count_service",)
 # requests, instances, mean latency and startups.
 CANARY_DETAIL: tuple[str, ...] = ("request_count", "request_latencies")
 CANARY_STATS: dict[str, tuple[str, ...]] = {"request_latencies": ("p95", "p99")}
-COST_DETAIL: tuple[str, ...] = (
-    "request_count",
-    "request_latencies",
-    "instance_count",
-    "billable_instance_time",
-    "cpu_allocation_time",
-    "memory_allocation_time",
-    "startup_latencies",
-)
+COST_DETAIL: tuple[str, ...] = FLEET_VIEW
 COST_STATS: dict[str, tuple[str, ...]] = {
     "request_latencies": ("mean",),
     "startup_latencies": ("count", "mean"),

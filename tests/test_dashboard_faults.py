@@ -174,7 +174,7 @@ def test_a_partial_result_is_retried_once_the_error_ttl_ran_out(
     # the dashboard's clock moves past the error TTL, not past the cache's TTL
     offset = app_data.SETTINGS.error_ttl_s + 1.0
     shifted = types.SimpleNamespace(monotonic=lambda: time.monotonic() + offset)
-    monkeypatch.setattr(app_data, "time", shifted)
+    monkeypatch.setattr(app_data.memory, "time", shifted)
     after = _run()
     assert not after.exception
     assert not any("partial" in w.value for w in after.warning), [w.value for w in after.warning]

@@ -1,0 +1,214 @@
+"""The dashboard's loaders: what each view reads from Google (or the emulator), cached in
+``st.cache_data`` with fixed TTLs and ``max_entries`` and guarded by app_data.memory.
+
+The overview (and the fleet-wide cold starts) read collectors.fleet per project; a service's
+pages read that service's per-minute series, logs and configuration (collectors.collect with a
+service filter); the sidebar reads the Admin API's listing of services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from app_data import base, costview, views
+from app_data.base import SETTINGS, DataError
+from app_data.memory import (
+    MAX,
+    TTL,
+    _keep_last_good,
+    _stale,
+    _stale_frames,
+    _unless_partial,
+    guarded,
+)
+from app_data.runtime import clients, release_memory
+from collectors import collect as collect_mod
+from collectors import fleet as fleet_mod
+from collectors import monitoring
+from collectors import services as services_mod
+from collectors.calls import RunwatchError
+from collectors.schema import Result
+from collectors.window import TimeWindow
+from scope import Scope, View
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _collect(
+    projects: tuple[str, ...], regions: tuple[str, ...], service: str, w: TimeWindow
+) -> dict[str, Result]:
+    """Per-period frames, lifecycle events and configuration of one service ("": every service,
+    for the fleet-wide cold-start page)."""
+    mscope = monitoring.MetricScope(services=(service,) if service else (), regions=regions)
+    bundle = collect_mod.collect(
+        clients(), list(projects), w, mscope, settings=SETTINGS, metrics=base.FLEET_METRICS
+    )
+    frames = dict(bundle.frames)
+    if bundle.errors and all(r.frame.empty for r in frames.values()):
+        raise RunwatchError(bundle.errors[0])
+    return _unless_partial(frames)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _fleet(
+    project: str, regions: tuple[str, ...], w: TimeWindow
+) -> tuple[dict[str, Result], views.FleetDigest]:
+    """One project's overview data: Monitoring's aggregates (through the metrics scope's
+    project when one is set) and the configuration (collectors.fleet), with the per-minute
+    detail read into a digest and dropped (the cache keeps only what the overview shows)."""
+    bundle = fleet_mod.collect_fleet(
+        clients(), [project], w, regions, metrics_project=SETTINGS.metrics_scope_project
+    )
+    if bundle.errors and all(r.frame.empty for r in bundle.frames.values()):
+        raise RunwatchError(bundle.errors[0])
+    frames = dict(bundle.frames)
+    detail = views.digest(frames, w, bundle.warm)
+    for part in ("canary", "warm"):  # the raw series: read, not kept (their quality stays)
+        frames[part] = replace(frames[part], frame=frames[part].frame.iloc[:0])
+    del bundle
+    release_memory()
+    return _unless_partial((frames, detail))
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _totals(
+    projects: tuple[str, ...], regions: tuple[str, ...], service: str, w: TimeWindow
+) -> Result:
+    """Distributions merged over the whole window (one period): exact window percentiles."""
+    mscope = monitoring.MetricScope(services=(service,) if service else (), regions=regions)
+    whole = w.whole()
+    return _unless_partial(
+        monitoring.fetch_metrics(clients(), list(projects), whole, mscope, base.TOTAL_METRICS)
+    )
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _minute_points(project: str, region: str, service: str, w: TimeWindow) -> Result:
+    """One-minute points of one service: what the replay needs (the fleet view may be coarser)."""
+    minute = TimeWindow(w.start, w.end, 60, w.end)
+    mscope = monitoring.MetricScope(services=(service,), regions=(region,))
+    return _unless_partial(
+        monitoring.fetch_metrics(clients(), [project], minute, mscope, costview.COST_METRICS)
+    )
+
+
+def _regions_of(view: View) -> tuple[str, ...]:
+    """The scope's regions, or, for a service with no region chosen, the regions the fleet's
+    data places it in (so its configuration is read there only, not in every region)."""
+    scope = view.scope
+    if scope.regions or not scope.service:
+        return scope.regions
+    try:
+        listed = service_list(view)
+    except DataError:
+        return ()
+    return tuple(sorted(set(listed.loc[listed["service"] == scope.service, "location"])))
+
+
+def projects_of(scope: Scope) -> tuple[str, ...]:
+    """The projects a scope covers: its own, or every watched one."""
+    return (scope.project,) if scope.project else SETTINGS.watched_projects
+
+
+def frames_of(view: View) -> dict[str, Result]:
+    """Per-period frames for the scope's service (every service when it names none) in its
+    project, regions and window."""
+    scope, w = view.scope, view.window
+    regions = _regions_of(view)
+    projects = projects_of(scope)
+    key = ("frames", projects, regions, scope.service, w)
+    lasting = (projects, regions, scope.service, w.span, w.alignment_s)
+    frames = guarded(
+        key,
+        lambda: _collect(projects, regions, scope.service, w),
+        _stale_frames,
+        ("frames", *lasting),
+    )
+    # the last good frames per view (same project, regions, window length), whatever the end
+    return _keep_last_good(("last", *lasting), frames)
+
+
+def _fleet_of(
+    project: str, regions: tuple[str, ...], w: TimeWindow
+) -> tuple[dict[str, Result], views.FleetDigest]:
+    """One project's overview data, guarded: its failure is its own (served stale when it was
+    loaded before), and a frame that failed keeps its last good value."""
+    key = ("fleet", project, regions, w)
+    view = ("fleet", project, regions, w.span, w.alignment_s)
+
+    def stale(value: tuple[dict[str, Result], views.FleetDigest]) -> Any:
+        return _stale_frames(value[0]), value[1]
+
+    frames, detail = guarded(key, lambda: _fleet(project, regions, w), stale, view)
+    return _keep_last_good(("last-fleet", *view[1:]), frames), detail
+
+
+def fleet(view: View) -> tuple[dict[str, Result], views.FleetDigest, dict[str, str]]:
+    """The overview's data over the view's projects and regions (every service): the frames
+    of every project that could be read, joined; what their per-minute detail gave; and, per
+    project that could not be read at all, why."""
+    scope, w = view.scope, view.window
+    parts: list[dict[str, Result]] = []
+    digests: list[views.FleetDigest] = []
+    failed: dict[str, str] = {}
+    projects = projects_of(scope)
+    # one project after the other, each in its own guard: in parallel they saved little (the
+    # decoding holds the interpreter) and raised the peak memory by half
+    outcomes: list[Any] = []
+    for project in projects:
+        try:
+            outcomes.append(_fleet_of(project, scope.regions, w))
+        except DataError as err:
+            if len(projects) == 1:
+                raise
+            outcomes.append(err)
+    for project, outcome in zip(projects, outcomes, strict=True):
+        if isinstance(outcome, DataError):
+            failed[project] = str(outcome)
+            continue
+        frames, detail = outcome
+        parts.append(frames)
+        digests.append(detail)
+    if not parts:
+        raise DataError("; ".join(f"{p}: {m}" for p, m in failed.items()))
+    joined = parts[0] if len(parts) == 1 else views.join_frames(parts)
+    return joined, views.FleetDigest.joined(digests), failed
+
+
+def totals(view: View) -> Result:
+    scope, w = view.scope, view.window
+    projects = projects_of(scope)
+    key = ("totals", projects, scope.regions, scope.service, w)
+    lasting = ("totals", projects, scope.regions, scope.service, w.span, w.alignment_s)
+    return guarded(key, lambda: _totals(projects, scope.regions, scope.service, w), _stale, lasting)
+
+
+def _fleet_view(view: View) -> View:
+    """The view without its service (the fleet's data serves every service)."""
+    return replace(view, scope=replace(view.scope, service="", revisions=()))
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _listing(projects: tuple[str, ...], regions: tuple[str, ...]) -> Result:
+    """The services of the projects (the Admin API's listing alone: no metrics, no revisions),
+    for the sidebar: a service's own pages do not read the fleet's metrics."""
+    listed = services_mod.fetch_config(
+        clients(), list(projects), regions=regions, with_revisions=False
+    )
+    if listed.services.frame.empty and not listed.services.quality.complete:
+        raise RunwatchError("; ".join(listed.services.quality.reasons))
+    return _unless_partial(listed.services)
+
+
+def service_list(view: View) -> Any:
+    """project/location/service of every service in the view's projects and regions, sorted,
+    from the Admin API's listing (the overview's table also shows services that have metrics
+    in the window but no configuration any more)."""
+    scope = view.scope
+    projects = projects_of(scope)
+    key = ("listing", projects, scope.regions)
+    listed = guarded(key, lambda: _listing(projects, scope.regions), _stale)
+    frame = listed.frame[["project_id", "location", "service"]]
+    return frame.sort_values(["service", "location"]).reset_index(drop=True)
