@@ -9,6 +9,7 @@ service filter); the sidebar reads the Admin API's listing of services.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -191,11 +192,14 @@ def _fleet_view(view: View) -> View:
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
-def _listing(projects: tuple[str, ...], regions: tuple[str, ...]) -> Result:
-    """The services of the projects (the Admin API's listing alone: no metrics, no revisions),
-    for the sidebar: a service's own pages do not read the fleet's metrics."""
+def _listing(projects: tuple[str, ...], regions: tuple[str, ...], end: datetime) -> Result:
+    """The services of the projects (the Admin API's listing alone: no revisions, and one
+    Monitoring call to learn where they run), for the sidebar: a service's own pages do not
+    read the fleet's metrics."""
+    metrics_project = SETTINGS.metrics_scope_project
+    where = regions or fleet_mod.in_use(clients(), projects, end, metrics_project)
     listed = services_mod.fetch_config(
-        clients(), list(projects), regions=regions, with_revisions=False
+        clients(), list(projects), regions=where, with_revisions=False
     )
     if listed.services.frame.empty and not listed.services.quality.complete:
         raise RunwatchError("; ".join(listed.services.quality.reasons))
@@ -208,7 +212,9 @@ def service_list(view: View) -> Any:
     in the window but no configuration any more)."""
     scope = view.scope
     projects = projects_of(scope)
-    key = ("listing", projects, scope.regions)
-    listed = guarded(key, lambda: _listing(projects, scope.regions), _stale)
+    end = view.window.end
+    key = ("listing", projects, scope.regions, end)
+    lasting = ("listing", projects, scope.regions)
+    listed = guarded(key, lambda: _listing(projects, scope.regions, end), _stale, lasting)
     frame = listed.frame[["project_id", "location", "service"]]
     return frame.sort_values(["service", "location"]).reset_index(drop=True)

@@ -214,6 +214,24 @@ CATALOG += (
     ),
 )
 
+# Where a project runs services: the most instances per location over a long lookback (one
+# point per region). The Admin API is then asked in those regions only, not in every region
+# Cloud Run offers.
+CATALOG += (
+    MetricSpec(
+        "instance_regions",
+        PREFIX + "container/instance_count",
+        "GAUGE",
+        "INT64",
+        "1",
+        Aligner.ALIGN_MAX,
+        Reducer.REDUCE_MAX,
+        ("resource.label.location",),
+        ("value",),
+        default=False,
+    ),
+)
+
 BY_SHORT: dict[str, MetricSpec] = {spec.short: spec for spec in CATALOG}
 ALL: tuple[str, ...] = tuple(spec.short for spec in CATALOG if spec.default)
 

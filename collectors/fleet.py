@@ -32,6 +32,8 @@ from collectors.calls import RunwatchError
 from collectors.schema import Quality, Result
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from collectors.clients import Clients
     from collectors.window import TimeWindow
 
@@ -140,6 +142,20 @@ def _detail(
     return Result(joined, quality)
 
 
+def in_use(
+    clients: Clients, projects: Sequence[str], end: datetime, metrics_project: str = ""
+) -> tuple[str, ...]:
+    """The regions where any of ``projects`` ran an instance lately (monitoring.active_regions),
+    or () (every region) when one of them shows none: its services may be anywhere."""
+    found: set[str] = set()
+    for project in projects:
+        regions = monitoring.active_regions(clients, project, end, metrics_project=metrics_project)
+        if not regions:
+            return ()
+        found.update(regions)
+    return tuple(sorted(found))
+
+
 def collect_fleet(
     clients: Clients,
     projects: Sequence[str],
@@ -175,7 +191,11 @@ def collect_fleet(
         return {"trend": got}
 
     def config_job() -> dict[str, Result]:
-        cfg = services.fetch_config(clients, project_ids, regions=region_ids)
+        cfg = services.fetch_config(
+            clients,
+            project_ids,
+            regions=region_ids or in_use(clients, project_ids, window.end, metrics_project),
+        )
         return dict(cfg.frames())
 
     jobs: list[tuple[tuple[str, ...], Callable[[], dict[str, Result]]]] = [

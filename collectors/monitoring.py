@@ -25,7 +25,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ from collectors.calls import RunwatchError
 from collectors.catalog import MetricSpec
 from collectors.clients import Clients
 from collectors.schema import METRIC_POINTS, Quality, Result, conform, empty
-from collectors.window import TimeWindow
+from collectors.window import TimeWindow, floor_to
 
 MAX_WORKERS = 8
 
@@ -435,9 +435,37 @@ def fetch_metrics(
     return Result(frame if frame is not None else empty(METRIC_POINTS), quality)
 
 
+REGION_LOOKBACK = timedelta(days=30)
+
+
+def active_regions(
+    clients: Clients, project: str, end: datetime, *, metrics_project: str = ""
+) -> tuple[str, ...]:
+    """The regions where ``project`` had an instance in the REGION_LOOKBACK before ``end`` (one
+    ListTimeSeries call, one point per region); () when none or when the call failed (the
+    caller then lists every region). A service that ran no instance in that time is not seen:
+    its region is found only if another service ran there."""
+    names.project(project)
+    start = end - REGION_LOOKBACK
+    span_s = int(REGION_LOOKBACK.total_seconds())
+    lookback = TimeWindow(floor_to(start, 60), floor_to(start, 60) + REGION_LOOKBACK, span_s)
+    scope = MetricScope(projects=(project,)) if metrics_project else MetricScope()
+    try:
+        found = fetch_metrics(
+            clients, [metrics_project or project], lookback, scope, ("instance_regions",)
+        )
+    except RunwatchError:
+        return ()
+    if not found.quality.complete:
+        return ()
+    regions = {str(r) for r in found.frame["location"] if r}
+    return tuple(sorted(names.region(r) for r in regions))
+
+
 __all__ = [
     "MetricScope",
     "RunwatchError",
+    "active_regions",
     "build_request",
     "fetch_metrics",
     "fetch_one",

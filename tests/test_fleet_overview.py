@@ -98,9 +98,22 @@ def test_an_overview_costs_the_same_calls_for_10_or_300_services(small: Any, big
     assert _method(calls_10, "ListTimeSeries") == _method(calls_300, "ListTimeSeries")
     detail_300 = set(bundle_300.canaries) | set(bundle_300.warm)
     assert len(detail_300) > len(set(bundle_10.canaries) | set(bundle_10.warm)) > 0
-    # the Admin API: one ListServices and ListRevisions page chain per region with services
+    # the Admin API: one ListServices and ListRevisions page chain per region with services,
+    # the regions learnt from Monitoring (where instances ran), not from ListLocations
     regions = set(bundle_300.frames["services"].frame["location"])
     assert _method(calls_300, "ListServices") == len(regions)
+    assert _method(calls_300, "ListLocations") == 0
+
+
+def test_without_metrics_the_configuration_is_read_in_every_region(small: Any) -> None:
+    small.faults.set("ListTimeSeries:UNAVAILABLE")
+    try:
+        bundle, calls = _overview(small, PROJECTS[0])
+    finally:
+        small.faults.clear()
+    assert _method(calls, "ListLocations") == 1  # where services run is unknown: ask everywhere
+    assert len(bundle.frames["services"].frame) == 10
+    assert bundle.frames["totals"].quality.status == "partial"
 
 
 def test_each_project_reads_only_its_own_services(big: Any) -> None:
