@@ -309,28 +309,26 @@ class ColdStartsView:
     recent_starts: pd.DataFrame
     failures: pd.DataFrame  # oom, signal9, exit, probe_failed, no_instance_429, ...
     quality: Quality
+    # why the instance events (logs) are unknown ("" when they were read): every figure from
+    # them is then unknown, not 0; the startup-latency metric still counts the starts
+    events_missing: str = ""
+    metric_per_day: float = float("nan")  # starts a day by the startup-latency metric
 
 
 def build_cold_starts(
     scope: Scope, frames: Mapping[str, Result], totals: Result, w: TimeWindow
 ) -> ColdStartsView:
+    """One service's cold starts (``scope.service``), from its logs and metrics."""
     f = _narrow(frames, scope)
     tot = scoped(totals.frame, scope)
     window_s = (w.end - w.start).total_seconds()
     ev, pts = f["instance_events"], f["metric_points"]
     bucket = cs.bucket_for(window_s)
+    events = frames["instance_events"]
+    missing = events.frame.empty and events.quality.status == "partial"
+    summary = cs.summary(ev, pts, tot, window_s=window_s)
     return ColdStartsView(
-        # exact startup percentiles: one service's merged histogram, or the whole fleet's (its
-        # query was already narrowed to the scope's regions, so it is not scoped again here)
-        summary=cs.summary(
-            ev,
-            pts,
-            tot if scope.service else totals.frame,
-            window_s=window_s,
-            startup_metric="startup_latencies_service"
-            if scope.service
-            else "startup_latencies_fleet",
-        ),
+        summary=summary,
         over_time=cs.starts_over_time(ev, bucket=bucket),
         bucket=bucket,
         startup_ms=cs.startup_samples(ev),
@@ -338,6 +336,8 @@ def build_cold_starts(
         recent_starts=cs.recent(ev, ("start",)),
         failures=cs.recent(ev, FAILURE_EVENTS),
         quality=quality_of(frames, "instance_events", "metric_points"),
+        events_missing="; ".join(events.quality.reasons) if missing else "",
+        metric_per_day=summary.starts_metric * 86_400.0 / window_s,
     )
 
 

@@ -91,6 +91,20 @@ def show() -> None:
     widgets.quality_banner(view.quality)
 
     s = view.summary
+    if view.events_missing:  # nothing from the logs: say so, never "0 starts"
+        st.warning(
+            "The instance events could not be read, so starts by reason, startup times from "
+            "the logs, OOM kills and 429 rejections are unknown. The startup-latency metric "
+            f"counts {s.starts_metric:,.0f} starts in this window."
+        )
+        _figures(
+            s.starts_metric,
+            view.metric_per_day,
+            float("nan"),
+            s.startup_p95_ms,
+            p95_help="From container/startup_latencies (one sample per start)",
+        )
+        return
     # The figures sit above the charts but are sent after them: the browser starts loading
     # plotly while it draws them (bench/bench_dashboard.py, time to first chart).
     top = st.container()

@@ -179,3 +179,21 @@ def test_a_partial_result_is_retried_once_the_error_ttl_ran_out(
     assert not after.exception
     assert not any("partial" in w.value for w in after.warning), [w.value for w in after.warning]
     assert after.dataframe
+
+
+def test_logs_failing_never_read_as_no_cold_starts(emu: Any) -> None:
+    healthy = _run({"service": "image-resizer"}, "app_pages/cold_starts.py")
+    starts = {m.label: m.value for m in healthy.metric}["Cold starts"]
+    assert float(starts.replace(",", "")) > 0
+    st.cache_data.clear()
+    import app_data
+
+    app_data.forget()
+    emu.faults.set("ListLogEntries:UNAVAILABLE@1.0")
+    at = _run({"service": "image-resizer"}, "app_pages/cold_starts.py")
+    assert not at.exception
+    shown = " ".join(str(e.value) for kind in ("info", "warning") for e in getattr(at, kind))
+    assert "No instance started" not in shown
+    assert "could not be read" in shown
+    # the startup-latency metric still counts them: the same number, not 0
+    assert {m.label: m.value for m in at.metric}["Cold starts"] == starts
