@@ -131,6 +131,12 @@ class Budgets:
                     budget.per_minute = per_minute
             return budget
 
+    def forget(self) -> None:
+        """Drop every project's history and pause (tests that inject quota errors into one
+        dashboard after another; a running dashboard never forgets its calls)."""
+        with self._lock:
+            self._budgets.clear()
+
 
 PROCESS_BUDGETS = Budgets()
 """The one process-wide registry the collectors use unless a caller passes its own."""

@@ -2,7 +2,8 @@
 
 ``demo_emulator`` serves a 2-day demo fleet ending now for the whole session; the dashboard
 tests point app_data at it through RUNWATCH_EMULATOR_ADDRESS (set here and restored at the end),
-so they can count the RPCs each page view costs.
+so they can count the RPCs each page view costs. ``emu`` is the same emulator for a test that
+injects faults, with every cache and memory emptied around it.
 """
 
 from __future__ import annotations
@@ -41,3 +42,24 @@ def demo_emulator() -> Iterator[Any]:
             else:
                 os.environ[key] = value
         emu.stop()
+
+
+@pytest.fixture
+def emu(demo_emulator: Any) -> Iterator[Any]:
+    """The session's demo emulator for a test that injects faults into a dashboard: Streamlit's
+    caches, app_data's memory and the Logging budgets are emptied before and after, the faults
+    cleared after."""
+    import streamlit as st
+
+    import app_data
+    from collectors.budget import PROCESS_BUDGETS
+
+    assert app_data.SETTINGS.emulator_address == demo_emulator.address, "app_data imported early"
+    st.cache_data.clear()
+    app_data.forget()
+    PROCESS_BUDGETS.forget()  # an injected quota error pauses the project's Logging calls
+    yield demo_emulator
+    demo_emulator.faults.clear()
+    st.cache_data.clear()
+    app_data.forget()
+    PROCESS_BUDGETS.forget()

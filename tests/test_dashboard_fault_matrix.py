@@ -4,12 +4,10 @@ words instead of showing figures it could not compute."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 DASHBOARD = str(Path(__file__).resolve().parent.parent / "dashboard.py")
@@ -22,34 +20,22 @@ OVERVIEW, REVISIONS, COLD, COST = (
 SERVICE_PAGES = {REVISIONS, COLD, COST}  # opened with service=checkout-api
 EVERY = {OVERVIEW, *SERVICE_PAGES}
 # fault -> the pages that read what it breaks, and so must say so (an error or a banner); the
-# others must merely stay readable. The overview reads no logs and no single service; a
-# service's pages read it with GetService; ListLocations is asked only when Monitoring cannot
-# say where services run.
+# others must merely stay readable. The overview reads no logs and no single service; the
+# revisions and cost pages read their service with GetService and its revisions; a service's
+# cold starts need neither (logs and metrics); ListLocations is asked only when Monitoring
+# cannot say where services run.
 FAULTS = {
     "ListTimeSeries:UNAVAILABLE": EVERY,
     "ListTimeSeries:PERMISSION_DENIED": EVERY,
     "ListLogEntries:UNAVAILABLE": SERVICE_PAGES,
     "ListLogEntries:RESOURCE_EXHAUSTED": SERVICE_PAGES,
     "ListServices:UNAVAILABLE": {OVERVIEW},
-    "GetService:PERMISSION_DENIED": SERVICE_PAGES,
-    "ListRevisions:UNAVAILABLE": EVERY,
+    "GetService:PERMISSION_DENIED": {REVISIONS, COST},
+    "ListRevisions:UNAVAILABLE": {OVERVIEW, REVISIONS, COST},
     "ListLocations:UNAVAILABLE": set(),
     "*:DEADLINE_EXCEEDED": EVERY,
     "exec_errors=1": EVERY,
 }
-
-
-@pytest.fixture
-def emu(demo_emulator: Any) -> Iterator[Any]:
-    import app_data
-
-    assert app_data.SETTINGS.emulator_address == demo_emulator.address
-    st.cache_data.clear()
-    app_data.forget()
-    yield demo_emulator
-    demo_emulator.faults.clear()
-    st.cache_data.clear()
-    app_data.forget()
 
 
 def _shown(at: AppTest) -> str:

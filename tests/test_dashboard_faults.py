@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,6 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
-
-
-@pytest.fixture
-def emu(demo_emulator: Any) -> Iterator[Any]:
-    import app_data
-
-    assert app_data.SETTINGS.emulator_address == demo_emulator.address
-    st.cache_data.clear()
-    app_data.forget()
-    yield demo_emulator
-    demo_emulator.faults.clear()
-    st.cache_data.clear()
-    app_data.forget()
 
 
 def _run(params: dict[str, str] | None = None, page: str = "") -> AppTest:

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests import _browser_helpers as bh
@@ -88,16 +87,6 @@ def app_data(demo_emulator: Any) -> Iterator[Any]:
 
     assert module.SETTINGS.emulator_address == demo_emulator.address, "app_data imported early"
     return module
-
-
-@pytest.fixture
-def emu(app_data: Any, demo_emulator: Any) -> Iterator[Any]:
-    st.cache_data.clear()
-    app_data.forget()
-    yield demo_emulator
-    demo_emulator.faults.clear()
-    st.cache_data.clear()
-    app_data.forget()
 
 
 @pytest.mark.parametrize("text", PAYLOADS)
