@@ -50,14 +50,18 @@ def served() -> Iterator[Any]:
         yield emu
 
 
-def _show(emu: Any, params: dict[str, str]) -> dict[str, Any]:
+def _show(emu: Any, params: dict[str, str], **settings: str) -> dict[str, Any]:
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": "/nonexistent",
         "NO_GCE_CHECK": "true",
         "RUNWATCH_SOURCE": "demo",
-        "RUNWATCH_EMULATOR_ADDRESS": emu.address,
-        "RUNWATCH_DEMO_PROJECTS": ",".join(WATCHED),
+        **(
+            {"RUNWATCH_EMULATOR_ADDRESS": emu.address, "RUNWATCH_DEMO_PROJECTS": ",".join(WATCHED)}
+            if emu is not None
+            else {}
+        ),
+        **settings,
     }
     out = subprocess.run(
         [sys.executable, "-c", SCRIPT, json.dumps(params)],
@@ -106,3 +110,16 @@ def test_a_project_filter_shows_that_project_only(served: Any) -> None:
     assert {r["project_id"] for r in shown["rows"]} == {"team-c-prod"}
     assert shown["project"] == "team-c-prod"
     assert not any("team-b-prod" in w for w in shown["warnings"])
+
+
+def test_the_embedded_demo_fleet_takes_its_size_and_projects_from_the_settings() -> None:
+    shown = _show(
+        None,
+        {},
+        RUNWATCH_DEMO_SERVICES="20",
+        RUNWATCH_DEMO_PROJECTS="shop-prod,shop-staging",
+        RUNWATCH_DEMO_DAYS="1",
+    )
+    assert len(shown["rows"]) == 20
+    assert {r["project_id"] for r in shown["rows"]} == {"shop-prod", "shop-staging"}
+    assert shown["project_options"] == ["All projects (2)", "shop-prod", "shop-staging"]
