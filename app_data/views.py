@@ -124,13 +124,16 @@ def _top_trend(trend: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.DataFrame, 
     """The chart's series: the TREND_TOP busiest services by name, the rest summed as one."""
     keys = list(zip(table["project_id"], table["location"], table["service"], strict=True))
     top = set(keys[:TREND_TOP])
-    labels = [
-        s if (p, loc, s) in top else ""
-        for p, loc, s in trend[["project_id", "location", "service"]].itertuples(index=False)
-    ]
+    several = table["project_id"].nunique() > 1  # a name may then be in two projects
+
+    def label(project: str, service: str) -> str:
+        return f"{service} ({project})" if several else service
+
+    rows = trend[["project_id", "location", "service"]].itertuples(index=False)
+    labels = [label(p, s) if (p, loc, s) in top else "" for p, loc, s in rows]
     rest = len(keys) - len(top)
     if not rest:
-        return trend.assign(series=trend["service"]), ""
+        return trend.assign(series=labels), ""
     other = f"{rest:,} other services"
     named = trend.assign(series=[lab or other for lab in labels])
     summed = named.groupby(["series", "timestamp"], observed=True, as_index=False).agg(

@@ -370,3 +370,32 @@ def test_the_service_table_filters_by_name(app_data: Any, demo_emulator: Any) ->
     at.text_input(key="overview_filter").input("no-such-thing").run()
     assert at.dataframe[0].value.empty
     assert any("No service name or project contains" in i.value for i in at.info)
+
+
+def test_the_trend_draws_the_busiest_services_and_sums_the_rest(app_data: Any) -> None:
+    import pandas as pd
+
+    from app_data import views
+
+    ts = pd.date_range("2026-03-01", periods=3, freq="5min", tz="UTC")
+    names = [f"svc-{i:02d}" for i in range(13)]
+    trend = pd.DataFrame(
+        [
+            {"project_id": "p-one", "location": "r1", "service": n, "timestamp": t,
+             "value": float(i + 1), "pending": False}
+            for i, n in enumerate(names)
+            for t in ts
+        ]
+    )  # fmt: skip
+    table = pd.DataFrame(
+        {"project_id": "p-one", "location": "r1", "service": names[::-1]}
+    )  # busiest first: svc-12 .. svc-03 shown, svc-02 .. svc-00 summed
+    chart, note = views._top_trend(trend, table)
+    assert set(chart["series"]) == {*names[3:], "3 other services"}
+    rest = chart[chart["series"] == "3 other services"]
+    assert list(rest["value"]) == [1.0 + 2.0 + 3.0] * 3
+    assert note == "the 10 busiest services, the other 3 summed"
+    four = trend[trend["service"].isin(names[:4])]
+    every, nothing_left = views._top_trend(four, table[table["service"].isin(names[:4])])
+    assert set(every["series"]) == set(names[:4])  # few enough: every service by name
+    assert nothing_left == ""
