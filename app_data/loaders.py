@@ -40,8 +40,9 @@ from scope import Scope, View
 def _collect(
     projects: tuple[str, ...], regions: tuple[str, ...], service: str, w: TimeWindow
 ) -> dict[str, Result]:
-    """Per-period frames, lifecycle events and configuration of one service ("": every service,
-    for the fleet-wide cold-start page)."""
+    """Per-period frames, lifecycle events and configuration of one service (a service's pages;
+    "" would read every service, which no page does any more: the fleet's pages read
+    collectors.fleet)."""
     mscope = monitoring.MetricScope(services=(service,) if service else (), regions=regions)
     bundle = collect_mod.collect(
         clients(), list(projects), w, mscope, settings=SETTINGS, metrics=base.FLEET_METRICS
