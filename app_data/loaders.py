@@ -158,19 +158,14 @@ def fleet(view: View) -> tuple[dict[str, Result], views.FleetDigest, dict[str, s
     projects = projects_of(scope)
     # one project after the other, each in its own guard: in parallel they saved little (the
     # decoding holds the interpreter) and raised the peak memory by half
-    outcomes: list[Any] = []
     for project in projects:
         try:
-            outcomes.append(_fleet_of(project, scope.regions, w))
+            frames, detail = _fleet_of(project, scope.regions, w)
         except DataError as err:
             if len(projects) == 1:
                 raise
-            outcomes.append(err)
-    for project, outcome in zip(projects, outcomes, strict=True):
-        if isinstance(outcome, DataError):
-            failed[project] = str(outcome)
+            failed[project] = str(err)
             continue
-        frames, detail = outcome
         parts.append(frames)
         digests.append(detail)
     if not parts:

@@ -16,7 +16,7 @@ import pandas as pd
 
 import charts
 from app_data.base import quality_of, scoped
-from collectors.schema import Quality, Result
+from collectors.schema import FRAMES, METRIC_POINTS, Quality, Result, joined
 from collectors.window import TimeWindow
 from costmodel import observed
 from insights import coldstarts as cs
@@ -54,16 +54,9 @@ TREND_TOP = 10  # services drawn one by one in the overview's chart; the rest ar
 
 def join_frames(parts: list[dict[str, Result]]) -> dict[str, Result]:
     """Frames of several projects joined per name, their qualities merged."""
-    out: dict[str, Result] = {}
-    for name in parts[0]:
-        results = [p[name] for p in parts]
-        quality = Quality()
-        for r in results:
-            quality = quality.merge(r.quality)
-        shown = [r.frame for r in results if not r.frame.empty]
-        frame = pd.concat(shown, ignore_index=True) if shown else results[0].frame
-        out[name] = Result(frame, quality)
-    return out
+    return {
+        name: joined([p[name] for p in parts], FRAMES.get(name, METRIC_POINTS)) for name in parts[0]
+    }
 
 
 def _narrow(frames: Mapping[str, Result], scope: Scope) -> dict[str, pd.DataFrame]:

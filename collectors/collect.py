@@ -47,10 +47,7 @@ class Bundle:
 
 
 def _failed(frame_names: Sequence[str], message: str) -> dict[str, Result]:
-    return {
-        n: Result(schema.empty(schema.FRAMES[n]), Quality("partial", (message,)))
-        for n in frame_names
-    }
+    return {n: schema.failed(schema.FRAMES[n], message) for n in frame_names}
 
 
 def _diff(after: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:

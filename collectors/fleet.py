@@ -29,7 +29,7 @@ import pandas as pd
 
 from collectors import catalog, filters, monitoring, names, schema, services
 from collectors.calls import RunwatchError
-from collectors.schema import Quality, Result
+from collectors.schema import Result
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -99,11 +99,7 @@ def service_groups(
 
 
 def _failed(names_: Sequence[str], message: str) -> dict[str, Result]:
-    out = {}
-    for n in names_:
-        frame = schema.empty(schema.FRAMES.get(n) or schema.METRIC_POINTS)
-        out[n] = Result(frame, Quality("partial", (message,)))
-    return out
+    return {n: schema.failed(schema.FRAMES.get(n, schema.METRIC_POINTS), message) for n in names_}
 
 
 def _detail(
@@ -130,16 +126,7 @@ def _detail(
             failures.append(exc.message)
     if not parts:
         raise RunwatchError(failures[0])
-    quality = Quality()
-    for r in parts:
-        quality = quality.merge(r.quality)
-    if failures:
-        quality = quality.merge(Quality("partial", tuple(dict.fromkeys(failures))))
-    frames = [r.frame for r in parts if not r.frame.empty]
-    if not frames:
-        return Result(schema.empty(schema.METRIC_POINTS), quality)
-    joined = schema.conform(pd.concat(frames, ignore_index=True), schema.METRIC_POINTS)
-    return Result(joined, quality)
+    return schema.joined(parts, schema.METRIC_POINTS, failures)
 
 
 def in_use(

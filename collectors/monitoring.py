@@ -37,7 +37,7 @@ from collectors import calls, catalog, distributions, filters, names, wirepoints
 from collectors.calls import RunwatchError
 from collectors.catalog import MetricSpec
 from collectors.clients import Clients
-from collectors.schema import METRIC_POINTS, Quality, Result, conform, empty
+from collectors.schema import METRIC_POINTS, Quality, Result, conform, empty, joined
 from collectors.window import TimeWindow, floor_to
 
 MAX_WORKERS = 8
@@ -423,16 +423,7 @@ def fetch_metrics(
     failures = [o for o in outcomes if isinstance(o, RunwatchError)]
     if not results:
         raise failures[0]
-    quality = Quality()
-    for r in results:
-        quality = quality.merge(r.quality)
-    if failures:
-        quality = quality.merge(
-            Quality("partial", tuple(dict.fromkeys(f.message for f in failures)))
-        )
-    frames = [r.frame for r in results if not r.frame.empty]
-    frame = conform(pd.concat(frames, ignore_index=True), METRIC_POINTS) if frames else None
-    return Result(frame if frame is not None else empty(METRIC_POINTS), quality)
+    return joined(results, METRIC_POINTS, [f.message for f in failures])
 
 
 REGION_LOOKBACK = timedelta(days=30)

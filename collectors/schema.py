@@ -6,7 +6,7 @@ and ``conform(df, FRAME)`` orders and casts a built frame. Timestamps are tz-awa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -139,3 +139,23 @@ class Result:
 
     frame: pd.DataFrame
     quality: Quality = field(default_factory=Quality)
+
+
+def joined(results: Sequence[Result], schema: Schema, failures: Sequence[str] = ()) -> Result:
+    """Results of the same frame (projects, service groups) as one: the frames concatenated and
+    conformed to ``schema``, the qualities merged, and ``failures`` (messages of the parts that
+    failed outright) making it partial."""
+    quality = Quality()
+    for r in results:
+        quality = quality.merge(r.quality)
+    if failures:
+        quality = quality.merge(Quality("partial", tuple(dict.fromkeys(failures))))
+    frames = [r.frame for r in results if not r.frame.empty]
+    if not frames:
+        return Result(empty(schema), quality)
+    return Result(conform(pd.concat(frames, ignore_index=True), schema), quality)
+
+
+def failed(schema: Schema, message: str) -> Result:
+    """An empty frame of ``schema`` marked partial with ``message``: a part that failed."""
+    return Result(empty(schema), Quality("partial", (message,)))
