@@ -74,9 +74,7 @@ def resolve_view() -> tuple[app_data.View, list[str], list[str], list[str]]:
         start, end = custom_range(query, draw=False)
     scope = app_data.rescope(query, at, project=project, window=window, start=start, end=end)
     try:
-        with st.spinner(
-            "Reading the fleet: Cloud Monitoring totals and the Cloud Run configuration…"
-        ):
+        with st.spinner("Listing the services (Cloud Run Admin API)…"):
             services = app_data.service_list(app_data.resolve(scope, at))
         region_options = sorted(set(services["location"]))
         svc_options = ["", *sorted(set(services["service"]))]

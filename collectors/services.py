@@ -96,12 +96,9 @@ def _named(clients: Clients, project: str, region: str, services: frozenset[str]
                     what=f"service {name} in {project}/{region}",
                 )
             )
-        except calls.CallFailed as exc:
-            if exc.code == "NOT_FOUND":
-                continue  # not in this region
-            out.service_notes.append(f"{region}: {exc.message} (service left out)")
-            continue
         except calls.RunwatchError as exc:
+            if isinstance(exc, calls.CallFailed) and exc.code == "NOT_FOUND":
+                continue  # not in this region
             out.service_notes.append(f"{region}: {exc.message} (service left out)")
             continue
         out.services.append(runconfig.service_row(svc))
@@ -116,16 +113,24 @@ def _named(clients: Clients, project: str, region: str, services: frozenset[str]
             for rev in page.revisions:
                 out.revisions.append(runconfig.revision_row(_raw(rev), out.revision_notes))
         if revs.error is not None:
-            seen = {r["revision"] for r in out.revisions}
-            row = runconfig.template_revision_row(svc, out.revision_notes)
-            filled = bool(row["revision"]) and row["revision"] not in seen
-            if filled:
-                out.revisions.append(row)
-            out.revision_notes.append(
-                f"{region}: {revs.error.message}; {int(filled)} latest revision(s) described "
-                "from their service templates, older revisions missing"
-            )
+            _from_templates(out, [svc], region, revs.error.message)
     return out
+
+
+def _from_templates(out: _RegionOut, svcs: list[Any], region: str, error: str) -> None:
+    """ListRevisions failed: describe each service's latest revision from its template (the
+    revisions not read), and say so."""
+    seen = {r["revision"] for r in out.revisions}
+    filled = 0
+    for svc in svcs:
+        row = runconfig.template_revision_row(svc, out.revision_notes)
+        if row["revision"] and row["revision"] not in seen:
+            out.revisions.append(row)
+            filled += 1
+    out.revision_notes.append(
+        f"{region}: {error}; {filled} latest revision(s) described from their service "
+        "templates, older revisions missing"
+    )
 
 
 def _region(
@@ -174,17 +179,7 @@ def _region(
             if runconfig.short_name(raw.service) in wanted:
                 out.revisions.append(runconfig.revision_row(raw, out.revision_notes))
     if revs.error is not None:
-        seen = {r["revision"] for r in out.revisions}
-        filled = 0
-        for svc in svcs:
-            row = runconfig.template_revision_row(svc, out.revision_notes)
-            if row["revision"] and row["revision"] not in seen:
-                out.revisions.append(row)
-                filled += 1
-        out.revision_notes.append(
-            f"{region}: {revs.error.message}; {filled} latest revision(s) described from their "
-            "service templates, older revisions missing"
-        )
+        _from_templates(out, svcs, region, revs.error.message)
     return out
 
 
