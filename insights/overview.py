@@ -193,17 +193,22 @@ def canary_notes(
 
     live = traffic[traffic["percent"] > 0]
     out: dict[tuple[str, str, str], str] = {}
+    created = revisions.set_index("revision")["create_time"]
+    by_service = {  # each service's points, split once (a fleet has dozens of canaries)
+        tuple(str(k) for k in key): part
+        for key, part in points.groupby(SVC_KEYS, observed=True, sort=False)
+    }
     for key, group in live.groupby(SVC_KEYS, observed=True):
         if group["revision"].nunique() < 2:
             continue
         project, location, service = (str(k) for k in key)
-        created = revisions.set_index("revision")["create_time"]
         by_share = group.sort_values("percent", ascending=False)["revision"].tolist()
         stable = by_share[0]
         others = sorted(by_share[1:], key=lambda r: created.get(r, pd.Timestamp(0, tz="UTC")))
         candidate = others[-1]
-        mask = (points["project_id"] == project) & (points["location"] == location)
-        verdict = canary_verdict(points[mask], service=service, candidate=candidate, stable=stable)
+        part = by_service.get((project, location, service), points.iloc[:0])
+        pair = part[part["revision"].isin([candidate, stable])]
+        verdict = canary_verdict(pair, service=service, candidate=candidate, stable=stable)
         if verdict.status == "regression":
             out[(project, location, service)] = (
                 f"canary {candidate} regressed against {stable}: "

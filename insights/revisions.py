@@ -120,7 +120,11 @@ def _sign_test_p(wins: int, n: int) -> float:
     if n == 0:
         return 1.0
     k = min(wins, n - wins)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / (1 << n)  # exact ints: no overflow
+    term = tail_count = 1  # C(n, 0); then C(n, i + 1) = C(n, i) (n - i) / (i + 1), exact ints
+    for i in range(k):
+        term = term * (n - i) // (i + 1)
+        tail_count += term
+    tail = tail_count / (1 << n)
     return min(1.0, 2 * tail)
 
 
@@ -135,14 +139,18 @@ def _two_proportion_p(x1: float, n1: float, x2: float, n2: float) -> float:
     return math.erfc(abs(z) / math.sqrt(2))
 
 
+def _wide(points: pd.DataFrame, how: str) -> pd.DataFrame:
+    """Values per period (rows) and revision (columns), aggregated ``how`` within a cell."""
+    cells = points.groupby(["timestamp", "revision"], observed=True)["value"].agg(how)
+    return cells.unstack("revision")
+
+
 def canary_verdict(points: pd.DataFrame, *, service: str, candidate: str, stable: str) -> Verdict:
     """Compare ``candidate`` with ``stable`` over the periods where both served requests."""
     pts = points[(points["service"] == service) & ~points["pending"].astype(bool)]
     req = select(pts, "request_count", "value")
-    per = req.pivot_table(index="timestamp", columns="revision", values="value", aggfunc="sum")
-    err = req[req["response_class"] == "5xx"].pivot_table(
-        index="timestamp", columns="revision", values="value", aggfunc="sum"
-    )
+    per = _wide(req, "sum")
+    err = _wide(req[req["response_class"] == "5xx"], "sum")
     if candidate not in per or stable not in per:
         return _thin(0, "one of the two revisions served no requests in this window")
     both = per[[candidate, stable]].dropna()
@@ -157,9 +165,7 @@ def canary_verdict(points: pd.DataFrame, *, service: str, candidate: str, stable
     ratios: dict[str, float] = {}
     slower: dict[str, tuple[float, float]] = {}
     for stat in ("p95", "p99"):
-        lat = select(pts, "request_latencies", stat).pivot_table(
-            index="timestamp", columns="revision", values="value", aggfunc="max"
-        )
+        lat = _wide(select(pts, "request_latencies", stat), "max")
         if candidate not in lat or stable not in lat:
             ratios[stat] = float("nan")
             continue
