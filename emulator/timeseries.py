@@ -87,6 +87,46 @@ class OutSeries:
         return self.encoded[int(self.offsets[lo]) : int(self.offsets[hi])]
 
 
+def encode_all(series: list[OutSeries]) -> None:
+    """``OutSeries.encode`` for many series at once: one encoding per kind of point (value
+    type, bucket options and width, nanos), split back per series. A fleet's window totals
+    are thousands of one-point series, where encoding them one by one cost most of a call."""
+    kinds: dict[tuple[str, bytes, int, int], list[OutSeries]] = {}
+    for s in series:
+        if s.offsets is not None:
+            continue
+        width = s.dist.buckets.shape[1] if s.dist is not None else -1
+        kinds.setdefault((s.value_type, s.options, s.nanos, width), []).append(s)
+    for (value_type, options, nanos, width), members in kinds.items():
+        if len(members) == 1:
+            members[0].encode()
+            continue
+        ends = np.concatenate([s.ends for s in members])
+        starts = np.concatenate([s.starts for s in members])
+        if width >= 0:
+            dists = [s.dist for s in members if s.dist is not None]
+            data, offsets = encode_dist_points_indexed(
+                ends,
+                starts,
+                np.concatenate([d.count for d in dists]),
+                np.concatenate([d.mean for d in dists]),
+                np.concatenate([d.ssd for d in dists]),
+                np.vstack([d.buckets for d in dists]),
+                options,
+                nanos,
+            )
+        else:
+            values = np.concatenate([s.values for s in members if s.values is not None])
+            data, offsets = encode_points_indexed(ends, starts, values, value_type, nanos)
+        first = 0
+        for s in members:
+            last = first + len(s)
+            lo, hi = int(offsets[first]), int(offsets[last])
+            s.encoded, s.offsets = data[lo:hi], offsets[first : last + 1] - lo
+            s.values, s.dist = None, None
+            first = last
+
+
 @dataclass(frozen=True)
 class Query:
     project: str
@@ -337,7 +377,7 @@ class MetricService:
         result = self._compute(q)
         for s in result:
             s.header = _header(s, q.metric_type)
-            s.encode()
+        encode_all(result)
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > 32:
