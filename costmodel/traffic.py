@@ -255,9 +255,7 @@ def from_metric_points(
     req = zero(_series("request_count", "value", period_min=pm))
     lat_ms = _series("request_latencies", "mean", period_min=pm, total=False)
     lat = np.where(req > 0, lat_ms / 1000.0, np.nan)
-    active = zero(
-        _series("instance_count", "value", "active", period_min=pm, total=False)
-    )
+    active = zero(_series("instance_count", "value", "active", period_min=pm, total=False))
     idle = zero(_series("instance_count", "value", "idle", period_min=pm, total=False))
     billable = zero(_series("billable_instance_time", "value", period_min=pm))
     cpu_alloc = zero(_series("cpu_allocation_time", "value", period_min=pm))
