@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import grpc
-from google.api_core import client_options as gco
 from google.api_core import exceptions as gexc
 from google.cloud import monitoring_v3, run_v2
 from google.cloud.location import locations_pb2
@@ -47,10 +46,30 @@ SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 _LOCATIONS_METHOD = "/google.cloud.location.Locations/ListLocations"
 # Unlimited message sizes, as the GAPIC transports set for Google: a Monitoring page may hold
 # up to 100,000 points, well over gRPC's 4 MB default.
+# A channel whose backend was down retries its connection with exponential backoff: gRPC's
+# default grows to 120 s, so after an outage of a few minutes the first call reached the
+# restarted backend up to two minutes later (each call failing at once meanwhile). These bound
+# the wait between connection attempts to RECONNECT_MAX_MS (docs/reliability.md).
+RECONNECT_MAX_MS = 2_000
+RECONNECT_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", RECONNECT_MAX_MS),
+)
 _CHANNEL_OPTIONS = (
     ("grpc.max_send_message_length", -1),
     ("grpc.max_receive_message_length", -1),
+    *RECONNECT_OPTIONS,
 )
+
+
+def _reconnecting(create: Callable[..., grpc.Channel]) -> Callable[..., grpc.Channel]:
+    """A transport's create_channel with RECONNECT_OPTIONS added to the options it passes."""
+
+    def make(*args: Any, options: Sequence[tuple[str, Any]] = (), **kwargs: Any) -> grpc.Channel:
+        return create(*args, options=[*options, *RECONNECT_OPTIONS], **kwargs)
+
+    return make
 
 
 @dataclass(frozen=True)
@@ -170,24 +189,25 @@ def for_google(
             "with roles/monitoring.viewer, roles/logging.viewer and roles/run.viewer. "
             "To try runwatch without Google, unset RUNWATCH_PROJECTS (demo mode)."
         ) from None
-    options = gco.ClientOptions(quota_project_id=quota_project) if quota_project else None
-    services = run_v2.ServicesClient(
-        credentials=credentials, transport="grpc", client_options=options
-    )
-    transport = services.transport
-    assert isinstance(transport, ServicesGrpcTransport)
+
+    def transport(kind: Any) -> Any:  # the client's default gRPC transport, reconnecting
+        return kind(
+            credentials=credentials,
+            quota_project_id=quota_project,
+            channel=_reconnecting(kind.create_channel),
+        )
+
+    services = run_v2.ServicesClient(transport=transport(ServicesGrpcTransport))
+    run_transport = services.transport
+    assert isinstance(run_transport, ServicesGrpcTransport)
     return Clients(
         monitoring=monitoring_v3.MetricServiceClient(
-            credentials=credentials, transport="grpc", client_options=options
+            transport=transport(MetricServiceGrpcTransport)
         ),
-        logging=LoggingServiceV2Client(
-            credentials=credentials, transport="grpc", client_options=options
-        ),
+        logging=LoggingServiceV2Client(transport=transport(LoggingServiceV2GrpcTransport)),
         services=services,
-        revisions=run_v2.RevisionsClient(
-            credentials=credentials, transport="grpc", client_options=options
-        ),
-        channel=transport.grpc_channel,  # authorised channel to run.googleapis.com
+        revisions=run_v2.RevisionsClient(transport=transport(RevisionsGrpcTransport)),
+        channel=run_transport.grpc_channel,  # authorised channel to run.googleapis.com
         mode="google",
         policy=policy or CallPolicy(),
         counter=counter or RpcCounter(),

@@ -67,3 +67,31 @@ def test_rpc_counter_is_thread_safe() -> None:
     assert counter.total() == 8000
     counter.reset()
     assert counter.snapshot() == {}
+
+
+def test_google_channels_bound_the_reconnect_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Google API channel takes RECONNECT_OPTIONS (gRPC's default backoff grows to 120 s)
+    besides the options the client library sets itself."""
+    import google.auth
+    from google.api_core import grpc_helpers
+    from google.auth.credentials import AnonymousCredentials
+
+    monkeypatch.setattr(google.auth, "default", lambda **_: (AnonymousCredentials(), None))
+    made: list[dict[str, object]] = []
+    create = grpc_helpers.create_channel
+
+    def recording(*args: object, **kwargs: object) -> object:
+        made.append(dict(kwargs.get("options") or ()))  # type: ignore[call-overload]
+        return create(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(grpc_helpers, "create_channel", recording)
+    got = clients.for_google()
+    try:
+        assert len(made) == 4  # monitoring, logging, services, revisions
+        for options in made:
+            assert options["grpc.max_reconnect_backoff_ms"] == clients.RECONNECT_MAX_MS
+            assert options["grpc.max_receive_message_length"] == -1  # the library's own
+        assert got.monitoring.transport._host == "monitoring.googleapis.com:443"
+        assert got.services.transport._host == "run.googleapis.com:443"
+    finally:
+        got.close()
