@@ -44,18 +44,17 @@ if TYPE_CHECKING:
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 _LOCATIONS_METHOD = "/google.cloud.location.Locations/ListLocations"
-# Unlimited message sizes, as the GAPIC transports set for Google: a Monitoring page may hold
-# up to 100,000 points, well over gRPC's 4 MB default.
-# A channel whose backend was down retries its connection with exponential backoff: gRPC's
-# default grows to 120 s, so after an outage of a few minutes the first call reached the
-# restarted backend up to two minutes later (each call failing at once meanwhile). These bound
-# the wait between connection attempts to RECONNECT_MAX_MS (docs/reliability.md).
+# A channel whose backend was down retries its connection with exponential backoff, which by
+# gRPC's default may grow to 120 s between attempts (each call failing at once meanwhile).
+# These bound the wait between connection attempts to RECONNECT_MAX_MS (docs/reliability.md).
 RECONNECT_MAX_MS = 2_000
 RECONNECT_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.initial_reconnect_backoff_ms", 250),
     ("grpc.min_reconnect_backoff_ms", 250),
     ("grpc.max_reconnect_backoff_ms", RECONNECT_MAX_MS),
 )
+# Unlimited message sizes, as the GAPIC transports set for Google: a Monitoring page may hold
+# up to 100,000 points, well over gRPC's 4 MB default.
 _CHANNEL_OPTIONS = (
     ("grpc.max_send_message_length", -1),
     ("grpc.max_receive_message_length", -1),

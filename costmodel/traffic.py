@@ -245,12 +245,7 @@ def from_metric_points(
     pm = max(1, period_s // 60)
     index = pd.date_range(start + MINUTE, periods=minutes, freq="min", tz="UTC")
     zero = np.nan_to_num
-    split = _Points(pts, index)
-
-    def _series(
-        metric: str, stat: str, state: str | None = None, *, period_min: int, total: bool = True
-    ) -> np.ndarray:
-        return split.series(metric, stat, state, period_min=period_min, total=total)
+    _series = _Points(pts, index).series
 
     req = zero(_series("request_count", "value", period_min=pm))
     lat_ms = _series("request_latencies", "mean", period_min=pm, total=False)
