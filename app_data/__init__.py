@@ -34,7 +34,14 @@ from app_data.costview import MEMORY_CHOICES_GIB as MEMORY_CHOICES_GIB
 from app_data.costview import CostView as CostView
 from app_data.costview import calibration_caption as calibration_caption
 from app_data.costview import observed_caption as observed_caption
-from app_data.loaders import _fleet_view, _minute_points, fleet, frames_of, totals
+from app_data.loaders import (
+    _fleet_view,
+    _minute_points,
+    canary_points,
+    fleet,
+    frames_of,
+    totals,
+)
 from app_data.loaders import service_list as service_list
 from app_data.memory import MAX, TTL, _keep, _stale, _view, guarded
 from app_data.memory import _memory as _memory
@@ -145,6 +152,7 @@ def _revisions(
             v.scope,
             frames_of(v),
             totals(v),
+            canary_points(v),
             v.window,
             selected=list(selected),
             stable=stable,

@@ -26,9 +26,9 @@ from app_data.memory import (
     guarded,
 )
 from app_data.runtime import clients, release_memory
+from collectors import catalog, monitoring, schema
 from collectors import collect as collect_mod
 from collectors import fleet as fleet_mod
-from collectors import monitoring
 from collectors import services as services_mod
 from collectors.calls import RunwatchError
 from collectors.schema import Result
@@ -83,6 +83,25 @@ def _totals(
     whole = w.whole()
     return _unless_partial(
         monitoring.fetch_metrics(clients(), list(projects), whole, mscope, base.TOTAL_METRICS)
+    )
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _canary(
+    projects: tuple[str, ...], regions: tuple[str, ...], service: str, w: TimeWindow
+) -> Result:
+    """One service's request counts and p95/p99 per revision at the trend's alignment: what
+    the canary verdict compares (the overview reads the same for its canary services)."""
+    mscope = monitoring.MetricScope(services=(service,), regions=regions)
+    return _unless_partial(
+        monitoring.fetch_metrics(
+            clients(),
+            list(projects),
+            w.trend(),
+            mscope,
+            catalog.CANARY_DETAIL,
+            stats=catalog.CANARY_STATS,
+        )
     )
 
 
@@ -180,6 +199,19 @@ def totals(view: View) -> Result:
     key = ("totals", projects, scope.regions, scope.service, w)
     lasting = ("totals", projects, scope.regions, scope.service, w.span, w.alignment_s)
     return guarded(key, lambda: _totals(projects, scope.regions, scope.service, w), _stale, lasting)
+
+
+def canary_points(view: View) -> Result:
+    """The view's service's canary series (see _canary), guarded like its other frames."""
+    scope, w = view.scope, view.window
+    regions = _regions_of(view)
+    projects = projects_of(scope)
+    key = ("canary", projects, regions, scope.service, w)
+    lasting = ("canary", projects, regions, scope.service, w.span, w.alignment_s)
+    try:
+        return guarded(key, lambda: _canary(projects, regions, scope.service, w), _stale, lasting)
+    except DataError as err:  # the verdict says it is unknown; the rest of the page shows
+        return schema.failed(schema.METRIC_POINTS, str(err))
 
 
 def _fleet_view(view: View) -> View:

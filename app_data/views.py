@@ -89,7 +89,9 @@ class FleetDigest:
 def digest(frames: Mapping[str, Result], w: TimeWindow, warm: tuple[str, ...]) -> FleetDigest:
     """The detail's figures (see FleetDigest)."""
     revs = frames["revisions"].frame
-    notes = ov.canary_notes(frames["canary"].frame, revs, frames["traffic"].frame)
+    notes = ov.canary_notes(
+        frames["canary"].frame, revs, frames["traffic"].frame, period_s=w.trend().alignment_s
+    )
     costs = observed.observed_costs(
         frames["warm"].frame,
         revs[revs["service"].isin(warm)],
@@ -248,16 +250,38 @@ def _roles(cards: pd.DataFrame, chosen: list[str], stable: str, candidate: str) 
     return stable, candidate
 
 
+def _verdict(
+    canary: Result, scope: Scope, w: TimeWindow, stable: str, candidate: str
+) -> rv.Verdict | None:
+    """The canary verdict of ``candidate`` against ``stable`` (None without both), "unknown"
+    when the series it compares could not be read at all."""
+    if not (stable and candidate):
+        return None
+    if canary.frame.empty and not canary.quality.complete:
+        why = "; ".join(canary.quality.reasons) or "no reason given"
+        return rv.unknown_verdict(f"the request series it compares could not be read ({why})")
+    return rv.canary_verdict(
+        scoped(canary.frame, scope),
+        service=scope.service,
+        candidate=candidate,
+        stable=stable,
+        period_s=w.trend().alignment_s,
+    )
+
+
 def build_revisions(
     scope: Scope,
     frames: Mapping[str, Result],
     totals: Result,
+    canary: Result,
     w: TimeWindow,
     *,
     selected: list[str],
     stable: str = "",
     candidate: str = "",
 ) -> RevisionsView:
+    """``canary``: the service's request counts and p95/p99 at the trend's alignment, which the
+    verdict compares (the overview's verdict reads the same periods)."""
     f = _narrow(frames, scope)
     pts, cfg, tr = f["metric_points"], f["revisions"], f["traffic"]
     every = rv.revisions_of(cfg, pts, scope.service)
@@ -272,11 +296,7 @@ def build_revisions(
         selected=chosen,
     )
     stable, candidate = _roles(cards, chosen, stable, candidate)
-    verdict = (
-        rv.canary_verdict(pts, service=scope.service, candidate=candidate, stable=stable)
-        if stable and candidate
-        else None
-    )
+    verdict = _verdict(canary, scope, w, stable, candidate)
     p = w.alignment_s
     return RevisionsView(
         service=scope.service,
@@ -294,7 +314,7 @@ def build_revisions(
             _series(pts, "request_count", "value", chosen, per_s=p, response_class="5xx"), rate
         ),
         markers=rv.markers(cfg, pts, service=scope.service, start=w.start),
-        quality=quality_of(frames).merge(totals.quality),
+        quality=quality_of(frames).merge(totals.quality).merge(canary.quality),
         period_s=p,
     )
 

@@ -7,7 +7,9 @@ trend at a coarse alignment (catalog.FLEET_TREND), the Admin API's services and 
 then per-period, per-revision series for two small sets of services (``detail_services``):
 
 - ``canary``: services splitting traffic between revisions now; the canary verdict compares the
-  revisions period by period (catalog.CANARY_DETAIL: request counts and p95/p99 only);
+  revisions period by period (catalog.CANARY_DETAIL: request counts and p95/p99 only), at the
+  trend's alignment (TimeWindow.trend: 5-min periods over 24 h, 1-hour over 7 d), as a
+  service's revisions page reads them;
 - ``warm``: services holding min instances; the idle share of their billed time is split minute
   by minute (catalog.COST_DETAIL, with only the rows the cost model reads).
 
@@ -203,9 +205,12 @@ def collect_fleet(
     canaries, warm = detail_services(
         frames["services"].frame, frames["revisions"].frame, frames["traffic"].frame
     )
+    detail_windows = {"canary": window.trend(), "warm": window}
     for name, wanted in (("canary", canaries), ("warm", warm)):
         try:
-            frames[name] = _detail(clients, metric_projects, window, mscope, wanted, name)
+            frames[name] = _detail(
+                clients, metric_projects, detail_windows[name], mscope, wanted, name
+            )
         except RunwatchError as exc:
             errors.append(exc.message)
             frames.update(_failed((name,), exc.message))

@@ -185,10 +185,11 @@ def trend(points: pd.DataFrame, metric: str, stat: str = "value") -> pd.DataFram
 
 
 def canary_notes(
-    points: pd.DataFrame, revisions: pd.DataFrame, traffic: pd.DataFrame
+    points: pd.DataFrame, revisions: pd.DataFrame, traffic: pd.DataFrame, *, period_s: int
 ) -> dict[tuple[str, str, str], str]:
     """For every service splitting traffic between revisions now, the canary verdict when the
-    candidate (newest revision with traffic) is worse than the stable one (most traffic)."""
+    candidate (newest revision with traffic) is worse than the stable one (most traffic);
+    ``points`` per ``period_s`` period."""
     from insights.revisions import canary_verdict
 
     live = traffic[traffic["percent"] > 0]
@@ -208,7 +209,9 @@ def canary_notes(
         candidate = others[-1]
         part = by_service.get((project, location, service), points.iloc[:0])
         pair = part[part["revision"].isin([candidate, stable])]
-        verdict = canary_verdict(pair, service=service, candidate=candidate, stable=stable)
+        verdict = canary_verdict(
+            pair, service=service, candidate=candidate, stable=stable, period_s=period_s
+        )
         if verdict.status == "regression":
             out[(project, location, service)] = (
                 f"canary {candidate} regressed against {stable}: "

@@ -104,7 +104,7 @@ def cards(
 
 @dataclass(frozen=True)
 class Verdict:
-    status: str  # regression | improvement | no_difference | not_enough_data
+    status: str  # regression | improvement | no_difference | not_enough_data | unknown
     headline: str
     details: tuple[str, ...]
     shared_periods: int
@@ -145,8 +145,15 @@ def _wide(points: pd.DataFrame, how: str) -> pd.DataFrame:
     return cells.unstack("revision")
 
 
-def canary_verdict(points: pd.DataFrame, *, service: str, candidate: str, stable: str) -> Verdict:
-    """Compare ``candidate`` with ``stable`` over the periods where both served requests."""
+def canary_verdict(
+    points: pd.DataFrame, *, service: str, candidate: str, stable: str, period_s: int
+) -> Verdict:
+    """Compare ``candidate`` with ``stable`` over the periods where both served requests.
+
+    ``points``: request counts and p95/p99 per ``period_s`` period (the dashboard reads them at
+    the window's trend alignment, for the overview and the revisions page alike, so a canary
+    has one verdict on every page)."""
+    periods = f"periods of {period_s // 60} min"
     pts = points[(points["service"] == service) & ~points["pending"].astype(bool)]
     req = select(pts, "request_count", "value")
     per = _wide(req, "sum")
@@ -158,7 +165,7 @@ def canary_verdict(points: pd.DataFrame, *, service: str, candidate: str, stable
     if len(shared) < MIN_SHARED_PERIODS:
         return _thin(
             len(shared),
-            f"only {len(shared)} periods in which both served at least "
+            f"only {len(shared)} {periods} in which both served at least "
             f"{MIN_REQUESTS_PER_PERIOD} requests",
         )
     details: list[str] = []
@@ -178,7 +185,7 @@ def canary_verdict(points: pd.DataFrame, *, service: str, candidate: str, stable
         slower[stat] = (wins / len(ratio) if len(ratio) else float("nan"), p)
         details.append(
             f"{stat}: candidate/stable median ratio {ratios[stat]:.2f} over {len(ratio)} shared "
-            f"periods; candidate slower in {100 * slower[stat][0]:.0f} % of them (p = {p:.2g})"
+            f"{periods}; candidate slower in {100 * slower[stat][0]:.0f} % of them (p = {p:.2g})"
         )
     x1 = float(err.reindex(shared)[candidate].fillna(0).sum()) if candidate in err else 0.0
     x2 = float(err.reindex(shared)[stable].fillna(0).sum()) if stable in err else 0.0
@@ -224,18 +231,17 @@ def _pct(ratio: float) -> str:
 
 
 def _thin(n: int, why: str) -> Verdict:
+    return _no_verdict("not_enough_data", f"Not enough shared traffic for a verdict: {why}.", n)
+
+
+def unknown_verdict(why: str) -> Verdict:
+    """No verdict because its series could not be read (not because traffic was thin)."""
+    return _no_verdict("unknown", f"No canary verdict: {why}", 0)
+
+
+def _no_verdict(status: str, headline: str, n: int) -> Verdict:
     nan = float("nan")
-    return Verdict(
-        "not_enough_data",
-        f"Not enough shared traffic for a verdict: {why}.",
-        (),
-        n,
-        nan,
-        nan,
-        nan,
-        nan,
-        nan,
-    )
+    return Verdict(status, headline, (), n, nan, nan, nan, nan, nan)
 
 
 def markers(

@@ -154,6 +154,28 @@ def test_revisions_page_finds_the_canary_regression(app_data: Any) -> None:
     assert canary > 1.5 * stable
 
 
+@pytest.mark.parametrize("window", ["6h", "24h", "7d"])
+def test_a_canary_has_one_verdict_on_the_overview_and_its_revisions_page(
+    app_data: Any, window: str
+) -> None:
+    from dataclasses import replace
+
+    fleet_scope, _ = app_data.scope_from_query({"window": window})
+    view = app_data.resolve(fleet_scope)
+    lines = [ln for ln in app_data.overview(view).attention if "**checkout-api**" in ln]
+    svc = app_data.revisions(replace(view, scope=fleet_scope.with_service("checkout-api")))
+    assert svc is not None
+    assert svc.verdict is not None
+    v = svc.verdict
+    assert v.status == "regression", v.headline  # the demo's canary is slower in its tail
+    assert svc.period_s < view.window.trend().alignment_s  # the charts stay finer
+    # the overview quotes the revisions page's verdict: same pair, same figures, same periods
+    assert len(lines) == 1
+    assert f"canary {svc.candidate} regressed against {svc.stable}" in lines[0]
+    assert v.headline.split(": ", 1)[1] in lines[0]
+    assert f"periods of {view.window.trend().alignment_s // 60} min" in " ".join(v.details)
+
+
 def test_picking_revisions_updates_the_link_and_cards(app_data: Any) -> None:
     at = run({"service": "checkout-api"}, "app_pages/revisions.py")
     pick = at.multiselect(key="rev_pick")

@@ -144,7 +144,9 @@ def test_sign_test_matches_brute_force_binomial() -> None:
 def test_canary_regression_is_called_with_its_figures() -> None:
     rows = traffic_rows("api", "api-stable", 120, ok=900.0, err=2.0, p99=200.0)
     rows += traffic_rows("api", "api-canary", 120, ok=95.0, err=5.0, p99=400.0)
-    v = rv.canary_verdict(points(rows), service="api", candidate="api-canary", stable="api-stable")
+    v = rv.canary_verdict(
+        points(rows), service="api", candidate="api-canary", stable="api-stable", period_s=60
+    )
     assert v.status == "regression"
     assert v.p99_ratio == pytest.approx(2.0)
     assert v.error_candidate_pct == pytest.approx(5.0)
@@ -185,16 +187,16 @@ def test_identical_revisions_show_no_difference() -> None:
                     "value": p99 * 0.8,
                 },
             ]
-    v = rv.canary_verdict(points(rows), service="a", candidate="a-2", stable="a-1")
+    v = rv.canary_verdict(points(rows), service="a", candidate="a-2", stable="a-1", period_s=60)
     assert v.status == "no_difference", v.headline
 
 
 def test_thin_overlap_gives_no_verdict() -> None:
     rows = traffic_rows("api", "s", 5, ok=900.0, err=0.0, p99=100.0)
     rows += traffic_rows("api", "c", 5, ok=50.0, err=0.0, p99=300.0)
-    v = rv.canary_verdict(points(rows), service="api", candidate="c", stable="s")
+    v = rv.canary_verdict(points(rows), service="api", candidate="c", stable="s", period_s=300)
     assert v.status == "not_enough_data"
-    assert "only 5 periods" in v.headline
+    assert "only 5 periods of 5 min" in v.headline
 
 
 def test_card_delta_text() -> None:
