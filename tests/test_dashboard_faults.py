@@ -183,3 +183,21 @@ def test_logs_failing_never_read_as_no_cold_starts(emu: Any) -> None:
     assert "could not be read" in shown
     # the startup-latency metric still counts them: the same number, not 0
     assert {m.label: m.value for m in at.metric}["Cold starts"] == starts
+
+
+def test_a_canary_whose_series_failed_has_an_unknown_verdict(emu: Any) -> None:
+    import app_data
+
+    scope, _ = app_data.scope_from_query({"service": "checkout-api"})
+    view = app_data.resolve(scope)
+    app_data.frames_of(view)  # the page's own series load; then the verdict's read fails
+    app_data.totals(view)
+    emu.faults.set("ListTimeSeries:UNAVAILABLE@1.0")
+    shown = app_data.revisions(view)
+    assert shown is not None
+    assert shown.verdict is not None
+    assert shown.verdict.status == "unknown"
+    assert "could not be read" in shown.verdict.headline
+    assert "served no requests" not in shown.verdict.headline
+    assert not shown.cards.empty  # the rest of the page still shows
+    assert not shown.quality.complete
