@@ -10,6 +10,8 @@ computed is NaN and shown as "—", never as 0.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import numpy as np
 import pandas as pd
 
@@ -190,15 +192,18 @@ def canary_notes(
     """For every service splitting traffic between revisions now, the canary verdict when the
     candidate (newest revision with traffic) is worse than the stable one (most traffic);
     ``points`` per ``period_s`` period."""
-    from insights.revisions import canary_verdict
+    from insights.revisions import judge, verdict_cells
 
     live = traffic[traffic["percent"] > 0]
     out: dict[tuple[str, str, str], str] = {}
     created = revisions.set_index("revision")["create_time"]
-    by_service = {  # each service's points, split once (a fleet has dozens of canaries)
-        tuple(str(k) for k in key): part
-        for key, part in points.groupby(SVC_KEYS, observed=True, sort=False)
+    cells = verdict_cells(points, SVC_KEYS)  # every canary's figures, in one pass
+    levels: list[Hashable] = list(SVC_KEYS)
+    by_service: dict[tuple[str, ...], pd.DataFrame] = {
+        tuple(str(k) for k in key): part.droplevel(levels)
+        for key, part in cells.groupby(level=levels, observed=True, sort=False)
     }
+    empty = cells.iloc[:0].droplevel(levels)
     for key, group in live.groupby(SVC_KEYS, observed=True):
         if group["revision"].nunique() < 2:
             continue
@@ -207,11 +212,8 @@ def canary_notes(
         stable = by_share[0]
         others = sorted(by_share[1:], key=lambda r: created.get(r, pd.Timestamp(0, tz="UTC")))
         candidate = others[-1]
-        part = by_service.get((project, location, service), points.iloc[:0])
-        pair = part[part["revision"].isin([candidate, stable])]
-        verdict = canary_verdict(
-            pair, service=service, candidate=candidate, stable=stable, period_s=period_s
-        )
+        mine = by_service.get((project, location, service), empty)
+        verdict = judge(mine, candidate=candidate, stable=stable, period_s=period_s)
         if verdict.status == "regression":
             out[(project, location, service)] = (
                 f"canary {candidate} regressed against {stable}: "

@@ -139,10 +139,26 @@ def _two_proportion_p(x1: float, n1: float, x2: float, n2: float) -> float:
     return math.erfc(abs(z) / math.sqrt(2))
 
 
-def _wide(points: pd.DataFrame, how: str) -> pd.DataFrame:
-    """Values per period (rows) and revision (columns), aggregated ``how`` within a cell."""
-    cells = points.groupby(["timestamp", "revision"], observed=True)["value"].agg(how)
-    return cells.unstack("revision")
+CELLS = ("requests", "errors", "p95", "p99")  # the verdict's figures per revision and period
+
+
+def verdict_cells(points: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per ``keys`` + revision + period (the index), the verdict's figures: requests (summed
+    over response classes), 5xx, and the p95 and p99 (the largest row of a cell); NaN where a
+    revision wrote no such row in a period. Pending periods are left out (they may still
+    grow). One table serves every service of a frame (the overview's canaries at once)."""
+    pts = points[~points["pending"].astype(bool)]
+    by = [*keys, "revision", "timestamp"]
+    req = select(pts, "request_count", "value")
+    parts = {
+        "requests": req.groupby(by, observed=True)["value"].sum(),
+        "errors": req[req["response_class"] == "5xx"].groupby(by, observed=True)["value"].sum(),
+    }
+    for stat in ("p95", "p99"):
+        lat = select(pts, "request_latencies", stat)
+        parts[stat] = lat.groupby(by, observed=True)["value"].max()
+    cells = pd.concat(parts, axis=1)
+    return cells.reindex(columns=list(CELLS)).sort_index()
 
 
 def canary_verdict(
@@ -153,32 +169,48 @@ def canary_verdict(
     ``points``: request counts and p95/p99 per ``period_s`` period (the dashboard reads them at
     the window's trend alignment, for the overview and the revisions page alike, so a canary
     has one verdict on every page)."""
+    mine = points[(points["service"] == service) & points["revision"].isin([candidate, stable])]
+    return judge(verdict_cells(mine, []), candidate=candidate, stable=stable, period_s=period_s)
+
+
+def _column(cells: pd.DataFrame, revision: str) -> pd.DataFrame | None:
+    if revision not in cells.index.get_level_values("revision"):
+        return None
+    return cells.loc[[revision]].droplevel("revision")
+
+
+def judge(cells: pd.DataFrame, *, candidate: str, stable: str, period_s: int) -> Verdict:
+    """The verdict from one service's verdict_cells (indexed by revision and timestamp)."""
     periods = f"periods of {period_s // 60} min"
-    pts = points[(points["service"] == service) & ~points["pending"].astype(bool)]
-    req = select(pts, "request_count", "value")
-    per = _wide(req, "sum")
-    err = _wide(req[req["response_class"] == "5xx"], "sum")
-    if candidate not in per or stable not in per:
+    cand, stab = _column(cells, candidate), _column(cells, stable)
+    if (
+        cand is None
+        or stab is None
+        or cand["requests"].isna().all()
+        or stab["requests"].isna().all()
+    ):
         return _thin(0, "one of the two revisions served no requests in this window")
-    both = per[[candidate, stable]].dropna()
-    shared = both[(both >= MIN_REQUESTS_PER_PERIOD).all(axis=1)].index
-    if len(shared) < MIN_SHARED_PERIODS:
+    both = cand.add_suffix("_c").join(stab.add_suffix("_s"), how="inner")
+    req_c, req_s = both["requests_c"].to_numpy(float), both["requests_s"].to_numpy(float)
+    shared = (req_c >= MIN_REQUESTS_PER_PERIOD) & (req_s >= MIN_REQUESTS_PER_PERIOD)
+    n_shared = int(shared.sum())
+    if n_shared < MIN_SHARED_PERIODS:
         return _thin(
-            len(shared),
-            f"only {len(shared)} {periods} in which both served at least "
+            n_shared,
+            f"only {n_shared} {periods} in which both served at least "
             f"{MIN_REQUESTS_PER_PERIOD} requests",
         )
     details: list[str] = []
     ratios: dict[str, float] = {}
     slower: dict[str, tuple[float, float]] = {}
     for stat in ("p95", "p99"):
-        lat = _wide(select(pts, "request_latencies", stat), "max")
-        if candidate not in lat or stable not in lat:
+        if cand[stat].isna().all() or stab[stat].isna().all():  # no such series at all
             ratios[stat] = float("nan")
             continue
-        pair = lat.loc[lat.index.intersection(shared), [candidate, stable]].dropna()
-        pair = pair[pair[stable] > 0]
-        ratio = (pair[candidate] / pair[stable]).to_numpy()
+        lat_c = both[f"{stat}_c"].to_numpy(float)[shared]
+        lat_s = both[f"{stat}_s"].to_numpy(float)[shared]
+        keep = ~np.isnan(lat_c) & ~np.isnan(lat_s) & (lat_s > 0)
+        ratio = lat_c[keep] / lat_s[keep]
         ratios[stat] = float(np.median(ratio)) if len(ratio) else float("nan")
         wins = int((ratio > 1).sum())
         p = _sign_test_p(wins, len(ratio))
@@ -187,9 +219,9 @@ def canary_verdict(
             f"{stat}: candidate/stable median ratio {ratios[stat]:.2f} over {len(ratio)} shared "
             f"{periods}; candidate slower in {100 * slower[stat][0]:.0f} % of them (p = {p:.2g})"
         )
-    x1 = float(err.reindex(shared)[candidate].fillna(0).sum()) if candidate in err else 0.0
-    x2 = float(err.reindex(shared)[stable].fillna(0).sum()) if stable in err else 0.0
-    n1, n2 = float(both.loc[shared, candidate].sum()), float(both.loc[shared, stable].sum())
+    x1 = float(np.nansum(both["errors_c"].to_numpy(float)[shared]))
+    x2 = float(np.nansum(both["errors_s"].to_numpy(float)[shared]))
+    n1, n2 = float(req_c[shared].sum()), float(req_s[shared].sum())
     p_err = _two_proportion_p(x1, n1, x2, n2)
     e1, e2 = 100 * x1 / n1, 100 * x2 / n2
     details.append(
@@ -217,7 +249,7 @@ def canary_verdict(
         status,
         headline,
         tuple(details),
-        len(shared),
+        n_shared,
         ratios.get("p99", math.nan),
         ratios.get("p95", math.nan),
         e1,
