@@ -106,8 +106,8 @@ def export(args: argparse.Namespace, now: datetime) -> int:
             address = settings.emulator_address
             if not address:
                 # The one place in collectors/ that imports the emulator: lazily, here in the
-                # CLI entry (DESIGN.md: only app_data in demo mode, tests and this command
-                # line start it).
+                # CLI entry (only app_data in demo mode, the tests and this command line start
+                # it; README.md, Architecture, and tests/test_foundation_layering.py).
                 import emulator
 
                 days = max(settings.demo_days, math.ceil(window.span.total_seconds() / 86400))

@@ -56,7 +56,7 @@ LIST_REVISIONS = Method("run", "google.cloud.run.v2.Revisions/ListRevisions")
 GET_REVISION = Method("run", "google.cloud.run.v2.Revisions/GetRevision")
 LIST_LOCATIONS = Method("run", "google.cloud.location.Locations/ListLocations")
 
-# The predefined role that grants read access to each API (reliability.md item 5 and 18).
+# The predefined role that grants read access to each API (docs/reliability.md items 5 and 18).
 ROLES: Mapping[str, str] = {
     "monitoring": "roles/monitoring.viewer",
     "logging": "roles/logging.viewer",

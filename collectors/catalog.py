@@ -1,9 +1,9 @@
 """MetricSpec table: every Cloud Run metric runwatch reads, and how it is queried.
 
-Facts sheet §1. Every query aligns per series and reduces across series on the server, grouped
-by location, service and revision (plus the metric label that matters: ``response_code_class``
-for request counts, ``state`` for instance counts and concurrencies), so one request per metric
-per project covers every service.
+Metric types, kinds and units: docs/facts.md, Metrics. Every query aligns per series and
+reduces across series on the server, grouped by location, service and revision (plus the metric
+label that matters: ``response_code_class`` for request counts, ``state`` for instance counts
+and concurrencies), so one request per metric per project covers every service.
 
 Distributions are fetched with ALIGN_DELTA + REDUCE_SUM: Monitoring merges the histograms of a
 revision's series per period, and collectors.distributions computes percentiles, mean and count

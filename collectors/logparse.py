@@ -3,8 +3,9 @@
 Entries are raw ``google.logging.v2.LogEntry`` protobuf messages (``LogEntry.pb()`` instances), as
 they come over the wire or as a JSON export parsed with ``google.protobuf.json_format``. Messages
 are matched by pattern, never by exact string, because Google's documented and observed wordings
-differ slightly (facts sheet §2). Only the platform's own messages become events: a request-log
-entry without platform text (an application's own 429 or 500) is not a platform event.
+differ slightly (docs/facts.md, Log messages). Only the platform's own messages become events: a
+request-log entry without platform text (an application's own 429 or 500) is not a platform
+event.
 
 Event names (INSTANCE_EVENTS.event):
 

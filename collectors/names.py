@@ -1,6 +1,6 @@
 """Validation of the names that reach a Google API filter or resource path.
 
-Rules from reliability.md item 10. Every user-supplied name (sidebar choices, URL query
+Rules from docs/reliability.md item 10. Every user-supplied name (sidebar choices, URL query
 parameters, environment variables, command-line flags) passes through one of these before it is
 quoted into a filter. Validators return the name unchanged or raise InvalidName with a message
 that says what is wrong in plain words.

@@ -5,7 +5,7 @@ over gRPC or parsed from a JSON export with ``google.protobuf.json_format``. Doc
 are applied where a field is unset, and each is said here once:
 
 - **Concurrency**: ``max_instance_request_concurrency`` 0/unset means 80 when the revision has
-  at least 1 vCPU, else 1 (facts sheet §3); ``concurrency_set`` is then False.
+  at least 1 vCPU, else 1 (docs/facts.md, Admin API); ``concurrency_set`` is then False.
 - **Billing**: ``resources.cpu_idle`` true means request-based billing (CPU only during
   requests), false instance-based. The field has no presence in proto3, so "unset" and false
   look the same. The API reference (ResourceRequirements.cpu_idle) says it is "true by default.

@@ -12,9 +12,9 @@ for 60 s over up to 30 days (43,200 points per series).
 Both ends are rounded *down* to a multiple of the alignment (epoch-based), so every aligned
 period is whole and a rerun within the same period produces the same window (and cache key).
 
-Cloud Monitoring needs up to ~3 minutes to make a minute's sample visible (facts sheet §1): an
-aligned point whose period ends after ``pending_after`` (= now − INGESTION_DELAY) may still grow;
-monitoring.py marks it ``pending=True`` instead of presenting it as a drop.
+Cloud Monitoring needs up to ~3 minutes to make a minute's sample visible (docs/facts.md,
+Metrics): an aligned point whose period ends after ``pending_after`` (= now − INGESTION_DELAY)
+may still grow; monitoring.py marks it ``pending=True`` instead of presenting it as a drop.
 """
 
 from __future__ import annotations

@@ -4,11 +4,12 @@
 with one line per billed component, then the free tier and any committed use discount as
 negative lines. Money stays float64 until display (``Bill.rounded``).
 
-Free tier (prices.json, facts §4): per billing account per month, worth the allowance at Tier 1
-prices, applied as a spending discount: the CPU discount is min(CPU spend, allowance value), the
-same for memory and requests. Modes: ``all``; ``requests`` (only the 2 M request allowance: the
-pricing page's "without free tier" figure keeps it); ``none`` (the account's free tier is already
-used elsewhere). A committed use discount applies to the spend left after the free tier.
+Free tier (prices.json; docs/facts.md, Prices): per billing account per month, worth the
+allowance at Tier 1 prices, applied as a spending discount: the CPU discount is min(CPU spend,
+allowance value), the same for memory and requests. Modes: ``all``; ``requests`` (only the 2 M
+request allowance: the pricing page's "without free tier" figure keeps it); ``none`` (the
+account's free tier is already used elsewhere). A committed use discount applies to the spend
+left after the free tier.
 """
 
 from __future__ import annotations

@@ -29,7 +29,9 @@ from costmodel.traffic import Config, Traffic
 
 MIN_HOURS = 6.0  # less observed history than this is too thin to calibrate
 MIN_REQUESTS = 50
-DEFAULT_RECYCLE_PER_MIN_INSTANCE_H = 1 / 5.5  # "every few hours" (facts §5), when unmeasured
+# Min instances are recycled now and then, at no published rate (docs/facts.md, Autoscaling):
+# once per 5.5 hours per min instance when the data does not measure it.
+DEFAULT_RECYCLE_PER_MIN_INSTANCE_H = 1 / 5.5
 DEFAULT_PEAK_SCALE = 0.3  # where the data cannot tell (e.g. a service held at min instances)
 
 PEAK_CHOICES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)

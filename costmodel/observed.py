@@ -4,9 +4,9 @@ Inputs: METRIC_POINTS (billable_instance_time, cpu/memory allocation_time, reque
 instance_count by state, request_latencies mean, startup_latencies count/mean) and REVISIONS.
 
 Split per revision: CPU, memory, requests and idle min instances.
-- Request-based: a min instance that is not active is billed at the idle rate (facts §4); we
-  assume billable_instance_time includes that idle time, as the emulator does (unconfirmed for
-  Google). The per-minute split is traffic.active_idle_split.
+- Request-based: a min instance that is not active is billed at the idle rate (docs/facts.md,
+  Prices); we assume billable_instance_time includes that idle time, as the emulator does
+  (unconfirmed for Google). The per-minute split is traffic.active_idle_split.
 - Instance-based: every billed second is at the instance rate; the idle min-instance share is
   reported (``idle_min_s``, part of ``idle_min`` cost) but costs the full rate.
 - vCPU- and GiB-seconds come from the allocation metrics when present, else billable time x

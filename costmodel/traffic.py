@@ -23,7 +23,9 @@ import pandas as pd
 
 from costmodel.errors import CannotEstimate
 
-DEFAULT_STARTUP_S = 1.5  # used when a revision has no startup samples (facts: none published)
+# Used when a revision has no startup samples: Google publishes no typical startup time
+# (docs/facts.md, Autoscaling).
+DEFAULT_STARTUP_S = 1.5
 MINUTE = timedelta(minutes=1)
 
 

@@ -1,6 +1,6 @@
 """What a deployment is made of: validated options and the fixed security choices.
 
-The roles are the whole permission set of the dashboard's identity (reliability.md item 18):
+The roles are the whole permission set of the dashboard's identity (docs/reliability.md item 18):
 read-only roles on the watched projects, plus read access to one secret when more than one
 instance may run (the shared Streamlit cookie secret, item 15).
 """
