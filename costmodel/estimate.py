@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from costmodel import prices
 from costmodel.bill import Bill, Usage, price
-from costmodel.errors import CannotEstimate
+from costmodel.errors import CannotEstimate, refuse_gpus
 from costmodel.limits import forbidden
 from costmodel.replay import Grid, Params, Result, replay
 from costmodel.traffic import flat
@@ -76,8 +76,7 @@ def rounding_uplift_s(latency_s: float, step_s: float) -> float:
 
 def validate(w: Workload) -> None:
     """Raise CannotEstimate / ValueError for a workload the model cannot or must not price."""
-    if w.gpu:
-        raise CannotEstimate("GPU services are not modelled (GPU pricing is instance-based only)")
+    refuse_gpus(w.gpu, "the workload")
     if not math.isfinite(w.requests_per_month) or w.requests_per_month < 0:
         raise ValueError("requests per month must be zero or more")
     if not math.isfinite(w.latency_ms) or w.latency_ms <= 0:

@@ -7,7 +7,7 @@ from datetime import datetime
 import pandas as pd
 
 from costmodel.calibrate import RevisionInput
-from costmodel.errors import CannotEstimate
+from costmodel.errors import CannotEstimate, refuse_gpus
 from costmodel.traffic import Config, from_metric_points, rejections_per_minute
 from costmodel.whatif import ServiceInput
 
@@ -39,10 +39,7 @@ def service_input(
     recent: list[tuple[object, Config]] = []
     for row in revs.to_dict("records"):
         config = Config.from_row({str(k): v for k, v in row.items()})
-        if config.gpu:
-            raise CannotEstimate(
-                f"revision {row['revision']} uses GPUs, which the cost model does not price"
-            )
+        refuse_gpus(config.gpu, f"revision {row['revision']}")
         rejected = (
             None
             if events is None or events.empty

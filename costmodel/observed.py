@@ -27,7 +27,7 @@ import pandas as pd
 
 from costmodel import prices
 from costmodel.bill import Bill, Usage, price
-from costmodel.errors import CannotEstimate
+from costmodel.errors import CannotEstimate, refuse_gpus
 from costmodel.traffic import Config, Traffic, active_idle_split, from_metric_points
 
 COLUMNS = {
@@ -221,8 +221,7 @@ def _costs(
         row.update(window_days=window_s / 86_400.0, unconfirmed="", cannot_estimate="")
         try:
             config = Config.from_row({str(k): v for k, v in rev.items()})
-            if config.gpu:
-                raise CannotEstimate("it uses GPUs, which the cost model does not price")
+            refuse_gpus(config.gpu, "it")
             tier = book.tier(str(rev["location"]))
             traffic = traffic_of({str(k): v for k, v in rev.items()}, config)
             usage, idle_s = split_usage(traffic, config)

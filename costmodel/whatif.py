@@ -19,7 +19,7 @@ import pandas as pd
 from costmodel import prices
 from costmodel.bill import Usage, price
 from costmodel.calibrate import Calibration, RevisionInput, calibrate, current_grid
-from costmodel.errors import CannotEstimate
+from costmodel.errors import refuse_gpus
 from costmodel.limits import forbidden
 from costmodel.replay import Grid, Params, replay
 from costmodel.traffic import Config
@@ -290,5 +290,4 @@ def _fill(table: pd.DataFrame, idx: pd.Index, t: Mapping[str, object], days: flo
 
 
 def require_config(config: Config) -> None:
-    if config.gpu:
-        raise CannotEstimate("the service uses GPUs, which the cost model does not price")
+    refuse_gpus(config.gpu, "the service")
