@@ -13,8 +13,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from collectors import names
-
-WINDOW_PRESETS = ("1h", "6h", "24h", "7d", "30d")
+from collectors.window import PRESETS
 
 
 class ConfigError(ValueError):
@@ -205,10 +204,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         except names.InvalidName as exc:
             raise ConfigError(f"RUNWATCH_METRICS_SCOPE_PROJECT: {exc}") from None
     window = env.get("RUNWATCH_DEFAULT_WINDOW", _DEFAULTS["RUNWATCH_DEFAULT_WINDOW"]).strip()
-    if window not in WINDOW_PRESETS:
-        raise ConfigError(
-            f"RUNWATCH_DEFAULT_WINDOW={window!r} must be one of {', '.join(WINDOW_PRESETS)}"
-        )
+    if window not in PRESETS:
+        raise ConfigError(f"RUNWATCH_DEFAULT_WINDOW={window!r} must be one of {', '.join(PRESETS)}")
     return Settings(
         source=source,
         projects=projects,

@@ -24,18 +24,12 @@ PAGES = [
     st.Page("app_pages/cold_starts.py", title="Cold starts", icon="🧊", url_path="cold-starts"),
     st.Page("app_pages/cost.py", title="Cost & tuning", icon="💲", url_path="cost"),
 ]
-WINDOW_LABELS = {
-    "1h": "1 hour",
-    "6h": "6 hours",
-    "24h": "24 hours",
-    "7d": "7 days",
-    "30d": "30 days",
-    "custom": "custom",
-}
+WINDOW_LABELS = app_data.WINDOW_LABELS
 
 
-# The sidebar widgets' keys; a key present in st.session_state holds the user's latest choice.
-KEYS = app_data.SCOPE_KEYS
+# The sidebar widgets' keys (app_data.WIDGET_KEYS); a key present in st.session_state holds the
+# user's latest choice.
+WIDGET_KEYS = app_data.WIDGET_KEYS
 
 
 def _choice(key: str, options: Sequence[Any], fallback: Any) -> Any:
@@ -67,8 +61,8 @@ def resolve_view() -> tuple[app_data.View, list[str], list[str], list[str]]:
     src = app_data.source()
     at = app_data.now()  # the run's one clock reading
     query, warnings = app_data.scope_from_query(st.query_params.to_dict(), at)
-    project = _choice(KEYS["project"], project_options(src.projects), query.project)
-    window = _choice(KEYS["window"], list(WINDOW_LABELS), query.window)
+    project = _choice(WIDGET_KEYS["project"], project_options(src.projects), query.project)
+    window = _choice(WIDGET_KEYS["window"], list(WINDOW_LABELS), query.window)
     start, end = query.start, query.end
     if window == "custom":
         start, end = custom_range(query, draw=False)
@@ -86,13 +80,12 @@ def resolve_view() -> tuple[app_data.View, list[str], list[str], list[str]]:
     region_options = sorted({*region_options, *query.regions})
     if query.service and query.service not in svc_options:
         svc_options = [*svc_options, query.service]
-    regions = [
-        r for r in st.session_state.get(KEYS["regions"], scope.regions) if r in region_options
-    ]
-    if KEYS["regions"] in st.session_state:
-        st.session_state[KEYS["regions"]] = regions
+    chosen = st.session_state.get(WIDGET_KEYS["regions"], scope.regions)
+    regions = [r for r in chosen if r in region_options]
+    if WIDGET_KEYS["regions"] in st.session_state:
+        st.session_state[WIDGET_KEYS["regions"]] = regions
     current = scope.service if scope.service in svc_options else ""
-    service = _choice(KEYS["service"], svc_options, current)
+    service = _choice(WIDGET_KEYS["service"], svc_options, current)
     if service and not scope.project and services is not None:  # its pages need its project
         owners = services.loc[services["service"] == service, "project_id"]
         scope = app_data.rescope(scope, at, project=str(owners.iloc[0]) if len(owners) else "")
@@ -106,7 +99,7 @@ def sidebar(
     view: app_data.View, warnings: list[str], region_options: list[str], svc_options: list[str]
 ) -> None:
     """The scope widgets, drawn after the page. Each keeps its value in st.session_state under
-    KEYS; the value resolve_view chose is the widget's starting value."""
+    WIDGET_KEYS; the value resolve_view chose is the widget's starting value."""
     scope = view.scope
     if app_data.CONFIG_ERROR:
         problem = widgets.plain(app_data.CONFIG_ERROR)
@@ -129,31 +122,31 @@ def sidebar(
             "Project",
             projects,
             format_func=lambda p: p or f"All projects ({len(src.projects)})",
-            key=KEYS["project"],
-            **start_at(KEYS["project"], projects, scope.project),
+            key=WIDGET_KEYS["project"],
+            **start_at(WIDGET_KEYS["project"], projects, scope.project),
         )
         st.selectbox(
             "Time window",
             list(WINDOW_LABELS),
             format_func=WINDOW_LABELS.__getitem__,
-            key=KEYS["window"],
-            **start_at(KEYS["window"], list(WINDOW_LABELS), scope.window),
+            key=WIDGET_KEYS["window"],
+            **start_at(WIDGET_KEYS["window"], list(WINDOW_LABELS), scope.window),
         )
         if scope.window == "custom":
             custom_range(scope, draw=True)
         st.multiselect(
             "Regions",
             region_options,
-            default=None if KEYS["regions"] in st.session_state else list(scope.regions),
+            default=None if WIDGET_KEYS["regions"] in st.session_state else list(scope.regions),
             placeholder="All regions",
-            key=KEYS["regions"],
+            key=WIDGET_KEYS["regions"],
         )
         st.selectbox(
             "Service",
             svc_options,
             format_func=lambda s: s or "All services",
-            key=KEYS["service"],
-            **start_at(KEYS["service"], svc_options, scope.service),
+            key=WIDGET_KEYS["service"],
+            **start_at(WIDGET_KEYS["service"], svc_options, scope.service),
         )
         st.caption(app_data.window_label(view))
 
@@ -166,7 +159,7 @@ def custom_range(scope: app_data.Scope, *, draw: bool) -> tuple[datetime, dateti
     naive = {"start": start_default.replace(tzinfo=None), "end": end_default.replace(tzinfo=None)}
     picked = {}
     for name, label in (("start", "From (UTC)"), ("end", "To (UTC)")):
-        key = KEYS[name]
+        key = WIDGET_KEYS[name]
         if draw:
             default = None if key in st.session_state else naive[name]
             picked[name] = st.datetime_input(label, default, key=key, step=300)

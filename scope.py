@@ -12,9 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from collectors import names
-from collectors.window import InvalidWindow, TimeWindow
+from collectors.window import PRESETS, InvalidWindow, TimeWindow
 
-PRESETS = ("1h", "6h", "24h", "7d", "30d")
 # The sidebar widgets' keys in the session state, by scope field (a page that changes the scope,
 # e.g. the overview opening a service, sets the widget's value before the sidebar is drawn).
 WIDGET_KEYS = {
@@ -40,7 +39,7 @@ ALL_PROJECTS = ""  # Scope.project when the view covers every watched project
 @dataclass(frozen=True)
 class Scope:
     project: str  # one watched project, or ALL_PROJECTS (only when several are watched)
-    window: str = "24h"  # one of PRESETS or CUSTOM
+    window: str = "24h"  # one of collectors.window.PRESETS or CUSTOM
     regions: tuple[str, ...] = ()  # empty: every region
     service: str = ""  # empty: every service
     revisions: tuple[str, ...] = ()  # revisions page selection; empty: those with traffic

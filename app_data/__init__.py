@@ -55,7 +55,7 @@ from app_data.runtime import now as now
 from app_data.runtime import source as source
 from app_data.views import matching as matching
 from collectors.schema import Quality as Quality
-from collectors.window import TimeWindow
+from collectors.window import PRESETS, TimeWindow, preset_label
 from insights.revisions import CARD_METRICS as CARD_METRICS  # display helpers for the pages
 from insights.revisions import VERDICT_METHOD as VERDICT_METHOD
 from insights.revisions import card_caption as card_caption
@@ -70,7 +70,9 @@ from insights.tuning import pick as pick
 from scope import Scope as Scope
 from scope import View as View
 
-SCOPE_KEYS = scope_mod.WIDGET_KEYS
+WIDGET_KEYS = scope_mod.WIDGET_KEYS
+# The window choices with their labels: every preset, then a custom window.
+WINDOW_LABELS = {**{name: preset_label(name) for name in PRESETS}, scope_mod.CUSTOM: "custom"}
 MONEY_COLUMNS = {
     col: st.column_config.NumberColumn(col.replace("_", " "), format="$%.2f")
     for col in ("cpu", "memory", "requests_cost", "idle_min", "total", "monthly_total")

@@ -90,8 +90,8 @@ def show() -> None:
         row = shown.iloc[rows[0]]
         service, project = str(row["service"]), str(row["project_id"])
         # The sidebar is drawn after the page, so its choices can still be set here.
-        st.session_state[app_data.SCOPE_KEYS["service"]] = service
-        st.session_state[app_data.SCOPE_KEYS["project"]] = project
+        st.session_state[app_data.WIDGET_KEYS["service"]] = service
+        st.session_state[app_data.WIDGET_KEYS["project"]] = project
         target = app_data.rescope(scope, project=project, service=service)
         st.switch_page("app_pages/revisions.py", query_params=app_data.to_query(target))
 

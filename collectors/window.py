@@ -30,6 +30,15 @@ PRESETS: dict[str, timedelta] = {
     "7d": timedelta(days=7),
     "30d": timedelta(days=30),
 }
+
+
+def preset_label(name: str) -> str:
+    """A preset in words: "1h" -> "1 hour", "7d" -> "7 days"."""
+    hours = PRESETS[name] // timedelta(hours=1)
+    count, unit = (hours // 24, "day") if hours % 24 == 0 and hours >= 48 else (hours, "hour")
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
 ALIGNMENTS_S = (60, 300, 900, 1800, 3600)
 MAX_POINTS = 2100
 MAX_SPAN = timedelta(days=30)

@@ -145,3 +145,16 @@ def test_the_settled_window_drops_only_pending_periods() -> None:
     assert week.end == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     custom = TimeWindow.custom(w.start, w.end)  # no clock: nothing is pending
     assert custom.settled() == custom
+
+
+def test_every_preset_has_one_label_in_words() -> None:
+    from collectors.window import PRESETS, preset_label
+
+    labels = {name: preset_label(name) for name in PRESETS}
+    assert labels == {
+        "1h": "1 hour",
+        "6h": "6 hours",
+        "24h": "24 hours",
+        "7d": "7 days",
+        "30d": "30 days",
+    }
