@@ -32,7 +32,7 @@ from collectors import fleet as fleet_mod
 from collectors import services as services_mod
 from collectors.calls import RunwatchError
 from collectors.schema import Result
-from collectors.window import TimeWindow
+from collectors.window import TimeWindow, floor_to
 from scope import Scope, View
 
 
@@ -115,12 +115,26 @@ def _minute_points(project: str, region: str, service: str, w: TimeWindow) -> Re
     )
 
 
+@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+def _service_regions(projects: tuple[str, ...], service: str, end: datetime) -> tuple[str, ...]:
+    """Where ``service`` ran an instance in the 30 days before ``end`` (one Monitoring call per
+    project, filtered to the service: the same cost whatever the fleet's size); () if nowhere."""
+    metrics_project = SETTINGS.metrics_scope_project
+    return fleet_mod.in_use(clients(), projects, end, metrics_project, service=service)
+
+
 def _regions_of(view: View) -> tuple[str, ...]:
-    """The scope's regions, or, for a service with no region chosen, the regions the fleet's
-    data places it in (so its configuration is read there only, not in every region)."""
+    """The scope's regions, or, for a service with no region chosen, the regions it ran in
+    lately (Monitoring, for that service alone), else those the Admin API's listing places it
+    in (a service without an instance in 30 days), so its configuration is read there only,
+    not in every region."""
     scope = view.scope
     if scope.regions or not scope.service:
         return scope.regions
+    hour = floor_to(view.window.end, 3600)  # a 30-day look back: the hour is fine enough
+    active = _service_regions(projects_of(scope), scope.service, hour)
+    if active:
+        return active
     try:
         listed = service_list(view)
     except DataError:

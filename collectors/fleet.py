@@ -132,13 +132,20 @@ def _detail(
 
 
 def in_use(
-    clients: Clients, projects: Sequence[str], end: datetime, metrics_project: str = ""
+    clients: Clients,
+    projects: Sequence[str],
+    end: datetime,
+    metrics_project: str = "",
+    service: str = "",
 ) -> tuple[str, ...]:
-    """The regions where any of ``projects`` ran an instance lately (monitoring.active_regions),
-    or () (every region) when one of them shows none: its services may be anywhere."""
+    """The regions where any of ``projects`` (``service`` of them, when named) ran an instance
+    lately (monitoring.active_regions), or () (every region) when one of them shows none: its
+    services may be anywhere."""
     found: set[str] = set()
     for project in projects:
-        regions = monitoring.active_regions(clients, project, end, metrics_project=metrics_project)
+        regions = monitoring.active_regions(
+            clients, project, end, metrics_project=metrics_project, service=service
+        )
         if not regions:
             return ()
         found.update(regions)

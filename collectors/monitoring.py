@@ -430,17 +430,24 @@ REGION_LOOKBACK = timedelta(days=30)
 
 
 def active_regions(
-    clients: Clients, project: str, end: datetime, *, metrics_project: str = ""
+    clients: Clients,
+    project: str,
+    end: datetime,
+    *,
+    metrics_project: str = "",
+    service: str = "",
 ) -> tuple[str, ...]:
-    """The regions where ``project`` had an instance in the REGION_LOOKBACK before ``end`` (one
-    ListTimeSeries call, one point per region); () when none or when the call failed (the
-    caller then lists every region). A service that ran no instance in that time is not seen:
-    its region is found only if another service ran there."""
+    """The regions where ``project`` (``service`` of it, when named) had an instance in the
+    REGION_LOOKBACK before ``end`` (one ListTimeSeries call, one point per region); () when none
+    or when the call failed (the caller then lists every region). A service that ran no
+    instance in that time is not seen: its region is found only if another service ran there
+    (or, for a named service, not at all)."""
     names.project(project)
+    services = (names.service(service),) if service else ()
     start = end - REGION_LOOKBACK
     span_s = int(REGION_LOOKBACK.total_seconds())
     lookback = TimeWindow(floor_to(start, 60), floor_to(start, 60) + REGION_LOOKBACK, span_s)
-    scope = MetricScope(projects=(project,)) if metrics_project else MetricScope()
+    scope = MetricScope(services=services, projects=(project,) if metrics_project else ())
     try:
         found = fetch_metrics(
             clients, [metrics_project or project], lookback, scope, ("instance_regions",)
