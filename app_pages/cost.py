@@ -47,14 +47,15 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
         st.warning(f"These estimates are partial: {view.partial}.")
     st.caption(app_data.calibration_caption(view))
 
+    plane = (cpu or float(cur["cpu"]), mem or float(cur["memory_gib"]))  # the card's size
     st.plotly_chart(
         charts.heatmap(
-            app_data.labelled(view.table, billing),
+            app_data.labelled(view.table, billing, plane=plane),
             x="concurrency",
             y="min_instances",
             z="monthly_cost",
             z_unit="$/month",
-            title=f"Monthly cost, {billing}-based billing",
+            title=f"Monthly cost, {billing}-based billing, {plane[0]:g} vCPU, {plane[1]:g} GiB",
         ),
         key="cost_heatmap",
     )
@@ -184,7 +185,13 @@ def estimates(
         what_if(view, cpu, mem)
         st.plotly_chart(
             charts.pareto(
-                app_data.labelled(view.table),
+                app_data.labelled(
+                    view.table,
+                    plane=(
+                        cpu or float(view.current["cpu"]),
+                        mem or float(view.current["memory_gib"]),
+                    ),
+                ),
                 x="monthly_cost",
                 y="cold_starts_per_day",
                 x_unit="$/month",

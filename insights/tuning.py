@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from costmodel.whatif import pareto_front
+
 KEYS = ("concurrency", "min_instances", "billing", "cpu", "memory_gib")
 
 
@@ -68,9 +70,30 @@ def options(table: pd.DataFrame, key: str) -> list[object]:
     return sorted(set(table[key].dropna().tolist()))
 
 
-def labelled(table: pd.DataFrame, billing: str | None = None) -> pd.DataFrame:
-    """The allowed rows (of one billing mode, if given) with a readable label per setting."""
-    ok = table[table["allowed"] & ((table["billing"] == billing) if billing else True)].copy()
+def labelled(
+    table: pd.DataFrame, billing: str | None = None, *, plane: tuple[float, float] | None = None
+) -> pd.DataFrame:
+    """The allowed rows (of one billing mode, if given) with a readable label per setting.
+
+    ``plane``: (vCPU, GiB) to keep only that size, as the estimate card prices it: each
+    (concurrency, min instances, billing) then has one row, and the current setting's is the
+    current row (pick's figure), not the grid's replay of the same setting; ``pareto`` then marks
+    the frontier within the plane."""
+    keep = table["allowed"] & ((table["billing"] == billing) if billing else True)
+    if plane is not None:
+        cpu, memory_gib = plane
+        keep &= (table["cpu"] == cpu) & (table["memory_gib"] == memory_gib)
+        current = table[table["current"]]
+        if not current.empty:
+            same = pd.Series(True, index=table.index)
+            for key in KEYS:
+                same &= table[key] == current.iloc[0][key]
+            keep &= ~(same & ~table["current"])
+    ok = table[keep].copy()
+    if plane is not None and not ok.empty:
+        ok["pareto"] = pareto_front(
+            ok["monthly_cost"].to_numpy(float), ok["cold_starts_per_day"].to_numpy(float)
+        )
     ok["label"] = [
         f"concurrency {c:.0f}, min {m:.0f}, {b}-based, {cpu:g} vCPU, {mem:g} GiB"
         + (" (current)" if cur else "")

@@ -1,0 +1,87 @@
+"""One quantity, one value on the Cost page: the heatmap and the Pareto chart show the vCPU and
+memory size the estimate card prices, so a cell and the card agree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import streamlit as st
+
+import charts
+
+
+@pytest.fixture(scope="module")
+def app_data(demo_emulator: Any) -> Iterator[Any]:
+    import app_data as module
+
+    assert module.SETTINGS.emulator_address == demo_emulator.address, "app_data imported early"
+    st.cache_data.clear()
+    module.forget()
+    return module
+
+
+def _cost(app_data: Any, cpu: float | None) -> Any:
+    scope, _ = app_data.scope_from_query({"service": "checkout-api"})
+    shown = app_data.cost(app_data.resolve(scope), cpu=cpu)
+    assert shown is not None
+    assert not shown.cannot_estimate, shown.cannot_estimate
+    return shown
+
+
+@pytest.mark.parametrize("cpu", [None, 2.0])
+def test_every_heatmap_cell_is_the_estimate_card_of_its_setting(app_data: Any, cpu: Any) -> None:
+    view = _cost(app_data, cpu)
+    cur = view.current
+    plane = (cpu or float(cur["cpu"]), float(cur["memory_gib"]))
+    assert plane[0] in set(view.table["cpu"])
+    billing = str(cur["billing"])
+    shown = app_data.labelled(view.table, billing, plane=plane)
+    fig = charts.heatmap(
+        shown, x="concurrency", y="min_instances", z="monthly_cost", z_unit="$", title=""
+    )
+    z = np.asarray(fig.data[0].z, dtype=float)
+    checked = 0
+    for i, mins in enumerate(fig.data[0].y):
+        for j, conc in enumerate(fig.data[0].x):
+            if not np.isfinite(z[i, j]):
+                continue
+            card = app_data.pick(
+                view.table,
+                cur,
+                view.calibration_error,
+                concurrency=int(conc),
+                min_instances=int(mins),
+                billing=billing,
+                cpu=plane[0],
+                memory_gib=plane[1],
+            )
+            assert card.allowed
+            assert z[i, j] == pytest.approx(card.monthly_cost, rel=1e-12), (conc, mins)
+            checked += 1
+    assert checked >= 10
+    if cpu is not None:  # the grid also holds the current size: a cell must not mix them
+        other = view.table[view.table["allowed"] & (view.table["cpu"] != plane[0])]
+        assert not other.empty
+
+
+def test_the_pareto_frontier_is_the_frontier_of_the_plane(app_data: Any) -> None:
+    view = _cost(app_data, 2.0)
+    plane = (2.0, float(view.current["memory_gib"]))
+    shown = app_data.labelled(view.table, plane=plane)
+    assert set(shown["cpu"]) == {2.0}
+    front = shown[shown["pareto"]]
+    assert not front.empty
+    # no shown point beats a frontier point on both cost and cold starts
+    for _, p in front.iterrows():
+        better = shown[
+            (shown["monthly_cost"] <= p["monthly_cost"])
+            & (shown["cold_starts_per_day"] <= p["cold_starts_per_day"])
+            & (
+                (shown["monthly_cost"] < p["monthly_cost"])
+                | (shown["cold_starts_per_day"] < p["cold_starts_per_day"])
+            )
+        ]
+        assert better.empty, p["label"]
