@@ -24,7 +24,7 @@ from google.cloud.monitoring_v3.services.metric_service.transports import (
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import emulator
-from emulator.servers import default_fleet
+from emulator.api.servers import default_fleet
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 REPEATS = 7

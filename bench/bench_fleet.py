@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emulator.fleet import simulate
-from emulator.model import SimSettings
-from emulator.scenarios import demo_fleet
-from emulator.truth import ground_truth
+from emulator.sim.fleet import simulate
+from emulator.sim.model import SimSettings
+from emulator.sim.scenarios import demo_fleet
+from emulator.sim.truth import ground_truth
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 REPEATS = 3

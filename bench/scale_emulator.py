@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emulator.servers import start
+from emulator.api.servers import start
 
 
 def _rss_mb() -> float:

@@ -9,9 +9,9 @@ import threading
 from datetime import UTC, datetime
 from types import FrameType
 
-from emulator import faults as faults_mod
-from emulator.faults import Faults, FaultSpecError, parse_spec
-from emulator.servers import start
+from emulator.api import faults as faults_mod
+from emulator.api.faults import Faults, FaultSpecError, parse_spec
+from emulator.api.servers import start
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ from google.protobuf import json_format
 import emulator
 from collectors import clients as clients_mod
 from collectors.calls import CallPolicy
-from emulator.model import (
+from emulator.sim.model import (
     FleetData,
     FleetSpec,
     InstanceEvent,

@@ -1,6 +1,6 @@
 """A small hand-built FleetData for the monitoring collector tests, and numpy expectations.
 
-Three revisions of two services in two regions, every metric of the facts sheet §1, random
+Three revisions of two services in two regions, every metric of docs/facts.md, Metrics, random
 values with gaps (NaN / count -1), several raw series per revision where Cloud Run writes
 several (response codes, instance states), and all three bucket layouts. The expectations are
 computed here from the raw arrays with plain numpy, independently of collectors/.
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from emulator.model import (
+from emulator.sim.model import (
     BucketLayout,
     DistributionSeries,
     FleetData,

@@ -16,7 +16,7 @@ from google.cloud.monitoring_v3.services.metric_service.transports import (
 from google.cloud.run_v2.services.revisions.transports import RevisionsGrpcTransport
 from google.cloud.run_v2.services.services.transports import ServicesGrpcTransport
 
-from emulator.model import (
+from emulator.sim.model import (
     BucketLayout,
     DistributionSeries,
     FleetData,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from emulator.model import DistributionSeries, FleetData, RawSeries
+from emulator.sim.model import DistributionSeries, FleetData, RawSeries
 
 NOW = datetime(2026, 3, 10, 12, 34, 56, tzinfo=UTC)
 PREFIX = "run.googleapis.com/"

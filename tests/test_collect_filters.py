@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collectors import filters, names
-from emulator import filterlex
+from emulator.api import filter_tokens
 
 METRIC = "run.googleapis.com/request_count"
 
@@ -162,7 +162,7 @@ def test_any_of_keeps_structure_for_any_text(values: list[str]) -> None:
     assert shape(toks) == expected
     assert [t for k, t in toks if k == "str"][1:] == unique
     # The emulator's lexer (what the server parses) sees the same literals.
-    lexed = [t.text for t in filterlex.tokenize(built) if t.kind == "str"]
+    lexed = [t.text for t in filter_tokens.tokenize(built) if t.kind == "str"]
     assert lexed[1:] == unique
 
 

@@ -107,7 +107,7 @@ def test_scope_from_a_dashboard_scope() -> None:
 
 
 def test_catalog_matches_the_facts_sheet() -> None:
-    # metric types, kinds, value types and units of the facts sheet §1 table
+    # metric types, kinds, value types and units of the table in docs/facts.md, Metrics
     facts = {
         "request_count": ("request_count", "DELTA", "INT64", "1"),
         "request_latencies": ("request_latencies", "DELTA", "DISTRIBUTION", "ms"),

@@ -5,7 +5,7 @@ collectors read it over gRPC (metrics, revisions, instance events). For every de
 replay at current settings must reproduce the observed billable time within ±10 %, and for
 changed settings (concurrency halved and doubled, min instances 0-3, billing switched) the
 monthly cost must be within ±15 % and cold starts per day within ±30 % of the re-simulated
-truth (emulator.truth.ground_truth, priced with the same price book). Settings Cloud Run refuses
+truth (emulator.sim.truth.ground_truth, priced with the same price book). Settings Cloud Run refuses
 are skipped with the reason. Run with ``-s`` to see the table.
 
 KNOWN_MISSES lists the cases that miss today, each with the measured miss and why; they are
@@ -45,8 +45,8 @@ def demo() -> dict[str, Any]:
     from collectors import clients as client_mod
     from collectors import logs, monitoring, services
     from collectors.window import TimeWindow
-    from emulator.fleet import simulate
-    from emulator.scenarios import demo_fleet
+    from emulator.sim.fleet import simulate
+    from emulator.sim.scenarios import demo_fleet
 
     spec = demo_fleet(NOW, days=7)
     fleet = simulate(spec)
@@ -85,8 +85,8 @@ def _truth_cost(gt: Any, region: str) -> float:
 
 
 def test_accuracy_against_ground_truth(demo: dict[str, Any]) -> None:
-    from emulator.model import SimSettings
-    from emulator.truth import ground_truth
+    from emulator.sim.model import SimSettings
+    from emulator.sim.truth import ground_truth
 
     spec = demo["spec"]
     rows: list[dict[str, Any]] = []

@@ -22,7 +22,8 @@ def _worked_example(free_tier: str) -> float:
 
 
 def test_worked_example_to_the_cent() -> None:
-    # cloud.google.com/run/pricing (facts §4): CPU 10e6 x 0.2 x 0.167 x 0.000024 = 8.016,
+    # cloud.google.com/run/pricing (docs/facts.md, Prices):
+    # CPU 10e6 x 0.2 x 0.167 x 0.000024 = 8.016,
     # memory 10e6 x 0.2 x 0.25 x 0.0000025 = 1.25, requests (10e6 - 2e6) x 0.40 / 1e6 = 3.20.
     # "Without the free tier" keeps the 2 M free requests: 12.466 -> $12.47; with the CPU and
     # memory free tier (180,000 vCPU-s and 360,000 GiB-s at Tier 1 prices) 7.246 -> $7.25.
@@ -73,7 +74,7 @@ def test_region_tiers_and_unknown_region() -> None:
     assert book.tier("europe-west1") == "1"
     assert book.tier("europe-west2") == "2"
     assert book.tier("asia-southeast1") == "2"
-    assert len(book.region_tiers) == 20 + 23  # facts §4 lists
+    assert len(book.region_tiers) == 20 + 23  # docs/facts.md, Prices, lists
     with pytest.raises(CannotEstimate, match="mars-north1"):
         book.tier("mars-north1")
     with pytest.raises(CannotEstimate, match="not in the price book"):

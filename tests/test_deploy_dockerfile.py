@@ -1,5 +1,5 @@
 """Static checks of the Dockerfile, .dockerignore and the production Streamlit config
-(reliability.md items 13 and 19)."""
+(docs/reliability.md items 13 and 19)."""
 
 from __future__ import annotations
 

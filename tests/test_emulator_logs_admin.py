@@ -30,8 +30,8 @@ from google.protobuf import json_format
 from google.rpc import error_details_pb2
 
 import emulator
-from emulator.faults import FaultSpecError, parse_spec
-from emulator.model import FleetData
+from emulator.api.faults import FaultSpecError, parse_spec
+from emulator.sim.model import FleetData
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "real"

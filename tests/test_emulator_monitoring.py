@@ -14,7 +14,7 @@ from google.api_core import exceptions
 from google.cloud import monitoring_v3
 
 import emulator
-from emulator.model import DistributionSeries, FleetData, RawSeries
+from emulator.sim.model import DistributionSeries, FleetData, RawSeries
 
 RC = "run.googleapis.com/request_count"
 LAT = "run.googleapis.com/request_latencies"
@@ -479,7 +479,7 @@ def test_other_errors(client: Any) -> None:
                 }
             )
         )
-    # a metric of the facts sheet with no data is an empty answer, not an error
+    # a metric of docs/facts.md (Metrics) with no data is an empty answer, not an error
     assert (
         query(client, 'metric.type = "run.googleapis.com/container/network/sent_bytes_count"') == []
     )

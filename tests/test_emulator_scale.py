@@ -1,5 +1,5 @@
-"""The emulator at any size: generated fleets (emulator.fleetgen), several projects, a metrics
-scope, the per-minute model of background services (sim_fluid.py) and its packed series, all
+"""The emulator at any size: generated fleets (emulator.sim.fleetgen), several projects, a metrics
+scope, the per-minute model of background services (emulator.sim.fluid) and its packed series, all
 driven through Google's real clients over loopback gRPC (a fleet of many small services over
 one day keeps it fast)."""
 
@@ -23,9 +23,9 @@ from google.cloud import monitoring_v3
 
 import emulator
 from emulator.__main__ import main as emulator_main
-from emulator.fleet import simulate
-from emulator.fleetgen import build_fleet, kinds
-from emulator.model import (
+from emulator.sim.fleet import simulate
+from emulator.sim.fleetgen import build_fleet, kinds
+from emulator.sim.model import (
     DistributionSeries,
     FleetData,
     FleetSpec,
@@ -34,8 +34,8 @@ from emulator.model import (
     ServiceSpec,
     SimSettings,
 )
-from emulator.scenarios import demo_fleet
-from emulator.truth import ground_truth
+from emulator.sim.scenarios import demo_fleet
+from emulator.sim.truth import ground_truth
 
 NOW = datetime(2026, 3, 10, 12, 34, 56, tzinfo=UTC)
 PROJECTS = ("scale-home", "scale-two", "scale-three")

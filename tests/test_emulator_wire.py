@@ -14,7 +14,7 @@ from google.cloud import monitoring_v3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.wire import (
+from emulator.api.wire import (
     encode_dist_points,
     encode_dist_points_indexed,
     encode_points,

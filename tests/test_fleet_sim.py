@@ -8,9 +8,9 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from emulator.fleet import simulate
-from emulator.model import FleetData
-from emulator.scenarios import demo_fleet, with_services
+from emulator.sim.fleet import simulate
+from emulator.sim.model import FleetData
+from emulator.sim.scenarios import demo_fleet, with_services
 from tests._fleet_helpers import NOW, dist, numeric, one, quantile_from_buckets, revisions_of
 
 METRICS = {

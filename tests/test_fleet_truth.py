@@ -10,13 +10,13 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from emulator import truth as truth_mod
-from emulator.fleet import simulate
-from emulator.model import FleetSpec, RevisionSpec, SimSettings
-from emulator.scenarios import demo_fleet, with_services
-from emulator.sim_revision import simulate_revision
-from emulator.sim_util import rng_for
-from emulator.truth import ground_truth
+from emulator.sim import truth as truth_mod
+from emulator.sim.fleet import simulate
+from emulator.sim.model import FleetSpec, RevisionSpec, SimSettings
+from emulator.sim.revision import simulate_revision
+from emulator.sim.scenarios import demo_fleet, with_services
+from emulator.sim.truth import ground_truth
+from emulator.sim.util import rng_for
 from tests._fleet_helpers import NOW
 
 EU, ASIA = "europe-west1", "asia-southeast1"

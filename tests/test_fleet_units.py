@@ -8,11 +8,16 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from emulator.fleet import CONCURRENCY_LAYOUT, LATENCY_LAYOUT, STARTUP_LAYOUT, UTILIZATION_LAYOUT
-from emulator.model import BucketLayout, TrafficShape
-from emulator.sim_arrivals import arrival_times, minute_rates
-from emulator.sim_series import bucket_index, distributions
-from emulator.sim_util import (
+from emulator.sim.arrivals import arrival_times, minute_rates
+from emulator.sim.fleet import (
+    CONCURRENCY_LAYOUT,
+    LATENCY_LAYOUT,
+    STARTUP_LAYOUT,
+    UTILIZATION_LAYOUT,
+)
+from emulator.sim.model import BucketLayout, TrafficShape
+from emulator.sim.series import bucket_index, distributions
+from emulator.sim.util import (
     fast_exponential,
     fast_normal,
     hash_uniform,

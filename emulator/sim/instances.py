@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emulator.sim_util import trailing_mean
+from emulator.sim.util import trailing_mean
 
 TARGET_UTILIZATION = 0.6
 EVAL_PERIOD_S = 5

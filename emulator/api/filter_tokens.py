@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulator.errors import RpcError, invalid
+from emulator.api.errors import RpcError, invalid
 
 # longest first so ">=" wins over ">"
 _OPERATORS = ("!=", ">=", "<=", "=~", "!~", "=", ">", "<", ":", "(", ")", ",")

@@ -1,10 +1,10 @@
 """The per-minute ("fluid") model of a background service: the same series, much cheaper.
 
-Big generated fleets (emulator.fleetgen) flag most services ``background``: simulating their
+Big generated fleets (emulator.sim.fleetgen) flag most services ``background``: simulating their
 requests one by one would take hours (hundreds of requests a second over a week). This model
-works per minute and keeps the semantics of the request-by-request one (sim_revision.py):
+works per minute and keeps the semantics of the request-by-request one (revision.py):
 
-- Arrivals: the same traffic shape (sim_arrivals.minute_rates, same random stream) and traffic
+- Arrivals: the same traffic shape (arrivals.minute_rates, same random stream) and traffic
   split (per minute, the percent in effect at the minute's middle). The requests of a minute
   are Poisson per status class (404 at ``RATE_404``, 5xx at the revision's rate, a share of
   them 503; the normal approximation from ``NORMAL_FROM`` requests on); their latencies are
@@ -15,18 +15,18 @@ works per minute and keeps the semantics of the request-by-request one (sim_revi
   of the minute's requests is rejected (binomial thinning); a rejection gets a time uniform in
   its minute and a requests-log entry with the platform's text. Application
   5xx answers get no log entry (the dashboard reads only platform messages).
-- Instances: the autoscaler's rule of sim_instances.py (60 % targets on in-flight requests and
+- Instances: the autoscaler's rule of instances.py (60 % targets on in-flight requests and
   CPU, at least one instance in a minute with a request, and room for the most requests in
   flight at once, drawn as the largest of ``60 s / mean service time`` Poisson looks at the
   in-flight count) evaluated once a minute; lifetimes, idle retention, min
-  instances, recycling, OOM kills and startup times come from sim_instances.build_lifetimes,
+  instances, recycling, OOM kills and startup times come from instances.build_lifetimes,
   with starts spread over the minute.
 - Billing: request-based bills the time an instance has a request in flight, estimated per
   minute as ``alive x (1 - exp(-work / alive))`` (requests spread uniformly over the alive
   instances), plus 50 ms rounding per busy period and startup time; instance-based bills whole
-  lifetimes (at least 60 s). Idle min instances as in sim_revision.py.
+  lifetimes (at least 60 s). Idle min instances as in revision.py.
 
-Ground truth (``sim_service.truth_of`` over these runs, ``truth.ground_truth``): the model's own
+Ground truth (``service.truth_of`` over these runs, ``truth.ground_truth``): the model's own
 accounting of the requests, rejections, starts and billable time it generated; a re-run under
 other settings replays the same per-minute arrivals (the same random streams), but it is not a
 request-level simulation: cold-start waits and queueing at max concurrency are not modelled, and
@@ -44,7 +44,16 @@ from datetime import datetime
 
 import numpy as np
 
-from emulator.model import (
+from emulator.sim.arrivals import minute_rates, traffic_timeline
+from emulator.sim.instances import (
+    AUTOSCALING,
+    STARTUP_CPU_BOOST_FACTOR,
+    STARTUP_SIGMA,
+    TARGET_UTILIZATION,
+    Lifetimes,
+    build_lifetimes,
+)
+from emulator.sim.model import (
     FleetSpec,
     PackedDistributionSeries,
     RawSeries,
@@ -53,16 +62,7 @@ from emulator.model import (
     ServiceSpec,
     SimSettings,
 )
-from emulator.sim_arrivals import minute_rates, traffic_timeline
-from emulator.sim_instances import (
-    AUTOSCALING,
-    STARTUP_CPU_BOOST_FACTOR,
-    STARTUP_SIGMA,
-    TARGET_UTILIZATION,
-    Lifetimes,
-    build_lifetimes,
-)
-from emulator.sim_revision import (
+from emulator.sim.revision import (
     BILLING_GRANULARITY_S,
     MAX_REQUEST_WAIT_MIN_S,
     MAX_REQUEST_WAIT_STARTUPS,
@@ -70,14 +70,14 @@ from emulator.sim_revision import (
     SHARE_503_OF_5XX,
     apply_settings,
 )
-from emulator.sim_series import (
+from emulator.sim.series import (
     LATENCY_LAYOUT,
     ContainerMinutes,
     adder,
     bucket_index,
     container_series,
 )
-from emulator.sim_util import (
+from emulator.sim.util import (
     _erfc,
     fast_normal,
     interval_integral,
@@ -136,7 +136,7 @@ def simulate_fluid_service(
     fleet: FleetSpec, svc: ServiceSpec, settings: SimSettings | None = None
 ) -> list[FluidRun]:
     """Per-minute runs of every revision of ``svc`` (in spec order), settings applied."""
-    from emulator.sim_service import addressable_seconds, rollout_times, streams
+    from emulator.sim.service import addressable_seconds, rollout_times, streams
 
     settings = settings or SimSettings()
     minutes = fleet.minutes
@@ -409,7 +409,8 @@ def _packed(
 def fluid_series(
     run: FluidRun, resource_labels: dict[str, str], minutes: int, rng: np.random.Generator
 ) -> list[RawSeries]:
-    """Every metric of the facts sheet for one per-minute revision (sim_series semantics)."""
+    """Every metric of docs/facts.md (Metrics) for one per-minute revision, with the semantics
+    of series.py."""
     out: list[RawSeries] = []
     add = adder(out, resource_labels)
     for code in sorted(run.codes):
@@ -427,7 +428,7 @@ def rejection_events(
     run: FluidRun, start: datetime, where: tuple[str, str, str], rng: np.random.Generator
 ) -> list[tuple[float, RequestEvent]]:
     """The 429 rejections of a per-minute revision as requests-log events (keyed by offset)."""
-    from emulator.sim_events import NO_INSTANCE_TEXT, PATHS
+    from emulator.sim.events import NO_INSTANCE_TEXT, PATHS
 
     region, service, revision = where
     secs = run.rejected_t

@@ -23,10 +23,10 @@ from google.protobuf.message import Message
 from google.rpc import status_pb2
 from grpc_status import rpc_status
 
-from emulator.errors import RpcError
-from emulator.faults import Faults
-from emulator.model import FleetData
-from emulator.paging import page_number
+from emulator.api.errors import RpcError
+from emulator.api.faults import Faults
+from emulator.api.paging import page_number
+from emulator.sim.model import FleetData
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,9 @@ class Emulator:
     def __init__(
         self, fleet: FleetData, faults: Faults, *, host: str, port: int, scoping_project: str = ""
     ) -> None:
-        from emulator.admin import AdminService
-        from emulator.logservice import LoggingService
-        from emulator.timeseries import MetricService
+        from emulator.api.admin import AdminService
+        from emulator.api.logservice import LoggingService
+        from emulator.api.timeseries import MetricService
 
         self.fleet = fleet
         self.faults = faults
@@ -167,9 +167,10 @@ def default_fleet(
     services: int | None = None,
     projects: Sequence[str] | None = None,
 ) -> FleetData:
-    """The fleet of emulator.fleetgen (the demo fleet by default), simulated by emulator.fleet."""
-    from emulator.fleet import SIM_THREADS, simulate
-    from emulator.fleetgen import build_fleet
+    """The fleet of emulator.sim.fleetgen (the demo fleet by default), simulated by
+    emulator.sim.fleet."""
+    from emulator.sim.fleet import SIM_THREADS, simulate
+    from emulator.sim.fleetgen import build_fleet
 
     spec = build_fleet(now, days, seed, project, services=services, projects=projects)
     if len(spec.services) <= BIG_FLEET_FROM:
@@ -191,7 +192,7 @@ def start(
     projects: Sequence[str] | None = None,
     scoping_project: str = "",
 ) -> Emulator:
-    """Serve ``fleet`` (default: the fleet ending at ``now`` that emulator.fleetgen builds for
+    """Serve ``fleet`` (default: the fleet ending at ``now`` that emulator.sim.fleetgen builds for
     ``services`` and ``projects``; without them the demo fleet) on host:port (0 = any free).
     ``scoping_project``: ListTimeSeries on it reads every project's series (a metrics scope)."""
     if fleet is None:

@@ -19,10 +19,10 @@ from google.cloud import run_v2
 from google.cloud.location import locations_pb2
 from google.protobuf.message import Message
 
-from emulator.errors import invalid, not_found
-from emulator.faults import _error_for
-from emulator.model import FleetData, RevisionSpec, ServiceSpec, TrafficChange
-from emulator.paging import make_token, query_key, read_token
+from emulator.api.errors import invalid, not_found
+from emulator.api.faults import _error_for
+from emulator.api.paging import make_token, query_key, read_token
+from emulator.sim.model import FleetData, RevisionSpec, ServiceSpec, TrafficChange
 
 SERVICES = "google.cloud.run.v2.Services"
 REVISIONS = "google.cloud.run.v2.Revisions"

@@ -11,12 +11,12 @@ Approximations (documented, deliberate):
 - Max instances: while the in-flight demand over the platform's wait window
   (max(10 s, 3.5 x mean startup)) exceeds max_instances x concurrency, the excess fraction of
   arrivals waits that long and fails with 429; they never reach a container.
-- Routing respects max concurrency (sim_routing.py): a request goes to a ready instance with a
+- Routing respects max concurrency (routing.py): a request goes to a ready instance with a
   free slot (uniformly among them); with none it waits for the soonest starting instance with
   room (it meets a cold start), or queues for the first slot that frees up. The autoscaler's
   request-driven need is the most requests in flight at once in each second / concurrency.
 - The request_latencies metric is measured inside the container: it excludes that wait unless
-  ``LATENCY_METRIC_INCLUDES_COLD_START_WAIT`` (facts sheet §1); the request log's latency
+  ``LATENCY_METRIC_INCLUDES_COLD_START_WAIT`` (docs/facts.md, Metrics); the request log's latency
   includes it.
 - Request-based billing: busy periods (rounded up to 100 ms) + startup time of each instance;
   min instances are billed at the idle rate for the time they are not active, assuming traffic
@@ -30,8 +30,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from emulator.model import RevisionSpec, SimSettings
-from emulator.sim_instances import (
+from emulator.sim.instances import (
     STARTUP_CPU_BOOST_FACTOR,
     STARTUP_SIGMA,
     Lifetimes,
@@ -40,7 +39,8 @@ from emulator.sim_instances import (
     next_ready_per_second,
     per_second_counts,
 )
-from emulator.sim_routing import (
+from emulator.sim.model import RevisionSpec, SimSettings
+from emulator.sim.routing import (
     hot_requests,
     in_flight_after,
     in_flight_bound,
@@ -48,7 +48,7 @@ from emulator.sim_routing import (
     route_cold,
     route_hot,
 )
-from emulator.sim_util import (
+from emulator.sim.util import (
     fast_normal,
     interval_integral,
     sparse_indices,

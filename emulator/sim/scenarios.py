@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from emulator.model import FleetSpec, RevisionSpec, ServiceSpec, TrafficChange, TrafficShape
+from emulator.sim.model import FleetSpec, RevisionSpec, ServiceSpec, TrafficChange, TrafficShape
 
 EU = "europe-west1"  # Tier 1
 ASIA = "asia-southeast1"  # Tier 2

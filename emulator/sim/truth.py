@@ -4,14 +4,14 @@
 service times, scaled only when the vCPU changes) with the settings applied to every revision
 of the service, and reports what it really billed and suffered.
 
-Background services of generated fleets (emulator.fleetgen; simulated per minute by
-sim_fluid.py) have a truth of their own kind: the per-minute model re-run under the settings,
+Background services of generated fleets (emulator.sim.fleetgen; simulated per minute by
+fluid.py) have a truth of their own kind: the per-minute model re-run under the settings,
 on the same per-minute arrivals, and its own accounting of requests, 429s, starts and
-billable time (no request-level cold-start waits or queueing; see sim_fluid.py).
+billable time (no request-level cold-start waits or queueing; see fluid.py).
 
 CLI::
 
-    python -m emulator.truth --service checkout-api [--region europe-west1] [--days 7]
+    python -m emulator.sim.truth --service checkout-api [--region europe-west1] [--days 7]
         [--seed 42] [--services N] [--projects P1,P2] [--concurrency K] [--min-instances M]
         [--max-instances X] [--billing request|instance] [--cpu C] [--memory-gib G] [--json]
 """
@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from emulator.fleetgen import build_fleet
-from emulator.model import FleetSpec, GroundTruth, SimSettings
-from emulator.sim_fluid import simulate_fluid_service
-from emulator.sim_service import simulate_service, truth_of
+from emulator.sim.fleetgen import build_fleet
+from emulator.sim.fluid import simulate_fluid_service
+from emulator.sim.model import FleetSpec, GroundTruth, SimSettings
+from emulator.sim.service import simulate_service, truth_of
 
 
 def ground_truth(spec: FleetSpec, region: str, service: str, settings: SimSettings) -> GroundTruth:
@@ -48,7 +48,7 @@ def ground_truth(spec: FleetSpec, region: str, service: str, settings: SimSettin
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m emulator.truth",
+        prog="python -m emulator.sim.truth",
         description="Re-simulate a demo service under other settings and print its true cost "
         "drivers (billable vCPU/GiB seconds, cold starts, rejections).",
     )
@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=7, help="window length in days (1-30)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--project", default="runwatch-demo")
-    p.add_argument("--services", type=int, default=None, help="fleet size (emulator.fleetgen)")
+    p.add_argument("--services", type=int, default=None, help="fleet size (emulator.sim.fleetgen)")
     p.add_argument("--projects", default="", help="the fleet's projects, comma-separated")
     p.add_argument("--concurrency", type=int)
     p.add_argument("--min-instances", type=int)

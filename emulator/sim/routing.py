@@ -18,7 +18,7 @@ is split exactly:
   time by :func:`route_hot`, with each instance's occupancy tracked exactly.
 
 Approximation: the in-flight counts that split the work (and drive the autoscaler's
-request-driven need, see sim_instances.py) use service intervals without the cold-start wait;
+request-driven need, see instances.py) use service intervals without the cold-start wait;
 the router itself accounts for the waits.
 """
 
@@ -28,7 +28,7 @@ import heapq
 
 import numpy as np
 
-from emulator.sim_instances import Lifetimes
+from emulator.sim.instances import Lifetimes
 
 
 def in_flight_after(times: np.ndarray, ends: np.ndarray) -> np.ndarray:

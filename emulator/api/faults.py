@@ -35,7 +35,7 @@ from typing import Any
 import grpc
 from google.rpc import error_details_pb2
 
-from emulator.errors import RpcError
+from emulator.api.errors import RpcError
 
 CODES = {
     "UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,

@@ -44,9 +44,9 @@ class Dist:
 
 @dataclass
 class PackedDist:
-    """A raw distribution series stored packed (model.PackedDistributionSeries): the minute
-    columns with a point (sorted), their values, and bucket counts only for the buckets
-    ``lo .. lo + band.shape[1] - 1`` (the others are 0)."""
+    """A raw distribution series stored packed (emulator.sim.model.PackedDistributionSeries):
+    the minute columns with a point (sorted), their values, and bucket counts only for the
+    buckets ``lo .. lo + band.shape[1] - 1`` (the others are 0)."""
 
     rows: np.ndarray
     count: np.ndarray

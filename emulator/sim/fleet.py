@@ -3,15 +3,15 @@
 Seeded and deterministic: the same spec (including its seed) always gives the same data.
 Requests are simulated one by one with numpy (Poisson arrivals on the service's traffic shape,
 split between revisions by the traffic percent in effect, lognormal service times); instances
-come from an autoscaler evaluated per second (see sim_instances.py); billing and cold starts
-from the requests and instances (see sim_revision.py). The modules:
+come from an autoscaler evaluated per second (see instances.py); billing and cold starts
+from the requests and instances (see revision.py). The modules:
 
-- sim_arrivals.py: traffic shape -> arrival times, traffic split
-- sim_instances.py: autoscaler, instance lifetimes, restarts, startup latency
-- sim_revision.py: one revision: 429s, cold starts, busy periods, billable time
-- sim_service.py: one service on one arrival stream, and its ground truth
-- sim_series.py / sim_events.py: Monitoring series and log events
-- sim_fluid.py: the per-minute model of ``background`` services (big generated fleets)
+- arrivals.py: traffic shape -> arrival times, traffic split
+- instances.py: autoscaler, instance lifetimes, restarts, startup latency
+- revision.py: one revision: 429s, cold starts, busy periods, billable time
+- service.py: one service on one arrival stream, and its ground truth
+- series.py / events.py: Monitoring series and log events
+- fluid.py: the per-minute model of ``background`` services (big generated fleets)
 
 Bucket layouts (the collectors must not assume them): ``LATENCY_LAYOUT`` and
 ``STARTUP_LAYOUT`` (exponential), ``UTILIZATION_LAYOUT`` (linear), ``CONCURRENCY_LAYOUT``
@@ -23,8 +23,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from emulator.logentries import no_gc
-from emulator.model import (
+from emulator.sim.events import instance_events, request_events
+from emulator.sim.fluid import fluid_series, rejection_events, simulate_fluid_service
+from emulator.sim.model import (
     FleetData,
     FleetSpec,
     GroundTruth,
@@ -33,17 +34,15 @@ from emulator.model import (
     RequestEvent,
     ServiceSpec,
 )
-from emulator.sim_events import instance_events, request_events
-from emulator.sim_fluid import fluid_series, rejection_events, simulate_fluid_service
-from emulator.sim_series import (
+from emulator.sim.series import (
     CONCURRENCY_LAYOUT,
     LATENCY_LAYOUT,
     STARTUP_LAYOUT,
     UTILIZATION_LAYOUT,
     revision_series,
 )
-from emulator.sim_service import simulate_service, truth_of
-from emulator.sim_util import rng_for
+from emulator.sim.service import simulate_service, truth_of
+from emulator.sim.util import no_gc, rng_for
 
 __all__ = [
     "CONCURRENCY_LAYOUT",
@@ -91,7 +90,7 @@ def simulate(spec: FleetSpec, workers: int = SIM_THREADS, processes: int = 0) ->
 
     Services are independent (each has its own random streams), so they are simulated on
     ``workers`` threads (numpy releases the GIL in its heavy loops), or with ``processes`` > 1
-    in this process and ``processes - 1`` child processes (emulator.simproc; worth it for big
+    in this process and ``processes - 1`` child processes (child_processes.py; worth it for big
     fleets, whose many small numpy steps hold the GIL). The result depends on neither.
     """
     validate_spec(spec)
@@ -117,9 +116,9 @@ def simulate(spec: FleetSpec, workers: int = SIM_THREADS, processes: int = 0) ->
 
 def _in_processes(spec: FleetSpec, processes: int) -> list[_Part]:
     """Parts of every service: this process simulates one share (with every request-by-request
-    service: their data is the heaviest to send), ``processes - 1`` children (emulator.simproc)
+    service: their data is the heaviest to send), ``processes - 1`` children (child_processes.py)
     the others, shares balanced by an estimate of their cost."""
-    from emulator.simproc import run_children
+    from emulator.sim.child_processes import run_children
 
     shares: list[list[tuple[int, ServiceSpec]]] = [[] for _ in range(processes)]
     load = [0.0] * processes
@@ -189,7 +188,7 @@ def _labels(spec: FleetSpec, svc: ServiceSpec, rev: str) -> dict[str, str]:
 
 
 def _background_part(spec: FleetSpec, order: int, svc: ServiceSpec) -> _Part:
-    """A background service: the per-minute model (sim_fluid.py); its request log holds only
+    """A background service: the per-minute model (fluid.py); its request log holds only
     the 429 rejections."""
     n_seconds = spec.minutes * 60
     runs = simulate_fluid_service(spec, svc)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from emulator import aggregate as agg
-from emulator.errors import invalid
-from emulator.mindex import MetricGroup
+from emulator.api import aggregate as agg
+from emulator.api.errors import invalid
+from emulator.api.series_index import MetricGroup
 
 
 def _check_aligner(g: MetricGroup, aligner: str, reducer: str) -> None:

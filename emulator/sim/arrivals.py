@@ -13,8 +13,8 @@ from datetime import datetime
 
 import numpy as np
 
-from emulator.model import ServiceSpec, TrafficShape
-from emulator.sim_util import fast_exponential, rng_for
+from emulator.sim.model import ServiceSpec, TrafficShape
+from emulator.sim.util import fast_exponential, rng_for
 
 
 def minute_rates(

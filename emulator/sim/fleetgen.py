@@ -21,7 +21,7 @@ from a random stream of its own (seeded by the seed and its position, so the fir
 - small: a fraction of a vCPU at concurrency 1 (request-based, as Cloud Run requires)
 
 Revisions roll out at random times (some inside the window), cpu 0.25-4, memory 0.25-8 GiB,
-concurrency 1-500. Generated services are ``background``: simulated per minute (sim_fluid.py).
+concurrency 1-500. Generated services are ``background``: simulated per minute (fluid.py).
 Service names carry their position (``orders-api-012``), so they are unique across projects.
 """
 
@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from emulator.model import (
+from emulator.sim.model import (
     FleetSpec,
     RevisionSpec,
     ServiceSpec,
@@ -42,8 +42,8 @@ from emulator.model import (
     TrafficShape,
     derived_project_number,
 )
-from emulator.scenarios import HISTORY_DAYS, demo_fleet
-from emulator.sim_util import rng_for
+from emulator.sim.scenarios import HISTORY_DAYS, demo_fleet
+from emulator.sim.util import rng_for
 
 DEMO_SERVICES = 7
 MAX_SERVICES = 5000

@@ -1,4 +1,4 @@
-"""Per-minute Monitoring series of one simulated revision (facts sheet §1 metrics).
+"""Per-minute Monitoring series of one simulated revision (the metrics of docs/facts.md, Metrics).
 
 Gaps follow Cloud Run: a revision with no instance in a minute writes nothing that minute;
 request metrics (counts, latencies, bytes) only have points in minutes with requests, and
@@ -18,15 +18,15 @@ from typing import TypeAlias
 
 import numpy as np
 
-from emulator.model import (
+from emulator.sim.instances import Lifetimes
+from emulator.sim.model import (
     BucketLayout,
     DistributionSeries,
     PackedDistributionSeries,
     RawSeries,
     RevisionSpec,
 )
-from emulator.sim_instances import Lifetimes
-from emulator.sim_revision import LATENCY_METRIC_INCLUDES_COLD_START_WAIT, RevisionRun
+from emulator.sim.revision import LATENCY_METRIC_INCLUDES_COLD_START_WAIT, RevisionRun
 
 PREFIX = "run.googleapis.com/"
 LATENCY_LAYOUT = BucketLayout("exponential", num_finite_buckets=32, growth_factor=1.5, scale=1.0)
@@ -139,7 +139,7 @@ def revision_series(
     minutes: int,
     rng: np.random.Generator,
 ) -> list[RawSeries]:
-    """Every metric of the facts sheet for one revision."""
+    """Every metric of docs/facts.md (Metrics) for one revision."""
     out: list[RawSeries] = []
     add = adder(out, resource_labels)
 
@@ -205,7 +205,7 @@ def adder(out: list[RawSeries], resource_labels: dict[str, str]) -> Adder:
 @dataclass
 class ContainerMinutes:
     """Per-minute figures of one revision that its container metrics are made of (from the
-    request-by-request simulation or from the per-minute model of sim_fluid.py)."""
+    request-by-request simulation or from the per-minute model of fluid.py)."""
 
     spec: RevisionSpec
     served: np.ndarray  # requests served per minute

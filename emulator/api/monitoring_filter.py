@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from emulator.errors import RpcError
-from emulator.filterlex import Cursor, syntax_error, tokenize
+from emulator.api.errors import RpcError
+from emulator.api.filter_tokens import Cursor, syntax_error, tokenize
 
 Labels = Mapping[str, str]
 Predicate = Callable[[str, Labels, Labels], bool]  # (resource_type, resource, metric labels)

@@ -17,13 +17,13 @@ from typing import Any
 from google.cloud.logging_v2.types import ListLogEntriesRequest
 from google.protobuf.message import Message
 
-from emulator.errors import invalid
-from emulator.faults import Faults, _error_for
-from emulator.lfilter import parse
-from emulator.logentries import Entry, build_entries
-from emulator.model import FleetData
-from emulator.paging import make_token, query_key, read_token
-from emulator.wire import length_delimited
+from emulator.api.errors import invalid
+from emulator.api.faults import Faults, _error_for
+from emulator.api.logentries import Entry, build_entries
+from emulator.api.logging_filter import parse
+from emulator.api.paging import make_token, query_key, read_token
+from emulator.api.wire import length_delimited
+from emulator.sim.model import FleetData
 
 SERVICE = "google.logging.v2.LoggingServiceV2"
 DEFAULT_PAGE = 50

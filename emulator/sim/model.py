@@ -1,7 +1,7 @@
-"""The data contract between the simulation (fleet.py, scenarios.py) and the servers.
+"""The data contract between the simulation (fleet.py, scenarios.py) and the servers (emulator.api).
 
 Specs describe what a fleet *is* (services, revisions, traffic); ``FleetData`` is what the
-simulation *produced*: per-minute raw series for every metric of the facts sheet, and the
+simulation *produced*: per-minute raw series for every metric of docs/facts.md (Metrics), and the
 instance-lifecycle / request events the logs are made of. The servers only read ``FleetData``;
 they never simulate. Times are tz-aware UTC; minute ``i`` of a series covers
 ``[start + i min, start + (i + 1) min)``.
@@ -80,7 +80,7 @@ class ServiceSpec:
     story: str = ""  # one line shown in docs/tests: what a user should notice
     labels: Mapping[str, str] = field(default_factory=dict)
     project: str = ""  # project id the service lives in ("" = the fleet's own project)
-    background: bool = False  # simulated per minute (sim_fluid.py), not request by request
+    background: bool = False  # simulated per minute (fluid.py), not request by request
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,16 @@ same entries.
 
 from __future__ import annotations
 
-import gc
 import hashlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
 from google.cloud.logging_v2.types import LogEntry
 
-from emulator.lfilter import SEVERITIES, LogRecord
-from emulator.model import FleetData, InstanceEvent, RequestEvent, RevisionSpec
+from emulator.api.logging_filter import SEVERITIES, LogRecord
+from emulator.sim.model import FleetData, InstanceEvent, RequestEvent, RevisionSpec
+from emulator.sim.util import no_gc
 
 SYSTEM_LOG = "run.googleapis.com%2Fvarlog%2Fsystem"
 REQUESTS_LOG = "run.googleapis.com%2Frequests"
@@ -156,19 +155,6 @@ def build_entries(fleet: FleetData) -> list[Entry]:
     insertId)."""
     with no_gc():
         return _build_entries(fleet)
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """The cyclic garbage collector paused: building hundreds of thousands of small acyclic
-    objects otherwise spends half its time in collections that find nothing."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _build_entries(fleet: FleetData) -> list[Entry]:

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emulator.model import InstanceEvent, RequestEvent
-from emulator.sim_instances import AUTOSCALING, REASON_NAMES
-from emulator.sim_revision import RevisionRun
-from emulator.sim_util import instance_ids, to_datetimes
+from emulator.sim.instances import AUTOSCALING, REASON_NAMES
+from emulator.sim.model import InstanceEvent, RequestEvent
+from emulator.sim.revision import RevisionRun
+from emulator.sim.util import instance_ids, to_datetimes
 
 if TYPE_CHECKING:
-    from emulator.sim_fluid import FluidRun
+    from emulator.sim.fluid import FluidRun
 
 MISSING_INSTANCE_ID_SHARE = 0.1
 NO_INSTANCE_TEXT = (

@@ -1,8 +1,8 @@
 """google.monitoring.v3.MetricService/ListTimeSeries over a FleetData.
 
 Validates the request like Monitoring (filter, interval, aggregation, page size), aligns and
-reduces in numpy (emulator.aggregate), pages by points (at most 100,000 a page; series split
-across pages keep their header) and encodes the response bytes directly (emulator.wire).
+reduces in numpy (emulator.api.aggregate), pages by points (at most 100,000 a page; series split
+across pages keep their header) and encodes the response bytes directly (emulator.api.wire).
 Results are cached per query, each series encoded once with its points' byte offsets, so a page
 is a few slices of bytes and later pages do not recompute.
 """
@@ -20,15 +20,15 @@ from google.cloud import monitoring_v3
 from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
 
-from emulator import aggregate as agg
-from emulator.alignrules import _aligned_type, _check_aligner, _group, _reduced_type
-from emulator.errors import invalid, not_found
-from emulator.faults import Faults, _error_for
-from emulator.mfilter import parse
-from emulator.mindex import KNOWN_METRICS, MetricGroup, MetricIndex, build_index
-from emulator.model import FleetData
-from emulator.paging import make_token, query_key, read_token
-from emulator.wire import encode_dist_points_indexed, encode_points_indexed, length_delimited
+from emulator.api import aggregate as agg
+from emulator.api.alignrules import _aligned_type, _check_aligner, _group, _reduced_type
+from emulator.api.errors import invalid, not_found
+from emulator.api.faults import Faults, _error_for
+from emulator.api.monitoring_filter import parse
+from emulator.api.paging import make_token, query_key, read_token
+from emulator.api.series_index import KNOWN_METRICS, MetricGroup, MetricIndex, build_index
+from emulator.api.wire import encode_dist_points_indexed, encode_points_indexed, length_delimited
+from emulator.sim.model import FleetData
 
 SERVICE = "google.monitoring.v3.MetricService"
 MAX_PAGE_POINTS = 100_000

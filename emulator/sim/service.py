@@ -7,18 +7,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emulator.model import FleetSpec, GroundTruth, ServiceSpec, SimSettings
-from emulator.sim_arrivals import TrafficTimeline, service_arrivals, traffic_timeline
-from emulator.sim_revision import (
+from emulator.sim.arrivals import TrafficTimeline, service_arrivals, traffic_timeline
+from emulator.sim.model import FleetSpec, GroundTruth, ServiceSpec, SimSettings
+from emulator.sim.revision import (
     INSTANCE_MIN_BILLED_S,
     RevisionRun,
     apply_settings,
     simulate_revision,
 )
-from emulator.sim_util import rng_for
+from emulator.sim.util import rng_for
 
 if TYPE_CHECKING:
-    from emulator.sim_fluid import FluidRun
+    from emulator.sim.fluid import FluidRun
 
 
 def simulate_service(
@@ -81,7 +81,7 @@ def rollout_times(tl: TrafficTimeline, i: int) -> np.ndarray:
 
 def truth_of(runs: Sequence[RevisionRun | FluidRun], n_seconds: int) -> GroundTruth:
     """What the runs really billed and suffered (GroundTruth; see model.py); per-minute runs
-    (sim_fluid.py) give their model's own accounting."""
+    (fluid.py) give their model's own accounting."""
     req = rej = cold = meet = 0
     inst_s = bill = a_cpu = a_mem = i_cpu = i_mem = 0.0
     for r in runs:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from google.api import distribution_pb2
 
-from emulator.aggregate import Dist, PackedDist
-from emulator.model import (
+from emulator.api.aggregate import Dist, PackedDist
+from emulator.sim.model import (
     BucketLayout,
     DistributionSeries,
     FleetData,
@@ -17,7 +17,7 @@ from emulator.model import (
     derived_project_number,
 )
 
-# Every metric of the facts sheet §1: (kind, value type, unit). Types outside this table and
+# Every metric of docs/facts.md, Metrics: (kind, value type, unit). Types outside this table and
 # the fleet are unknown to the emulator (NOT_FOUND).
 KNOWN_METRICS: dict[str, tuple[str, str, str]] = {
     "run.googleapis.com/request_count": ("DELTA", "INT64", "1"),

@@ -1,9 +1,9 @@
-"""Simulating shares of a big fleet in child processes (``python -m emulator.simproc``).
+"""Simulating shares of a big fleet in child processes (``python -m emulator.sim.child_processes``).
 
 A child is a fresh interpreter (not a fork: the parent may run gRPC and other threads; not
 multiprocessing's spawn either, which imports the parent's main script again) that
 reads ``(FleetSpec, [(position, ServiceSpec), ...])`` pickled on its standard input and writes
-each simulated part (emulator.fleet's ``_Part``) pickled on its standard output as soon as it
+each simulated part (emulator.sim.fleet's ``_Part``) pickled on its standard output as soon as it
 is done, then None; the parent unpickles them as they stream in, while it simulates its own
 share.
 """
@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from emulator.fleet import _Part
-    from emulator.model import FleetSpec, ServiceSpec
+    from emulator.sim.fleet import _Part
+    from emulator.sim.model import FleetSpec, ServiceSpec
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 # the child finds this package where the parent did, whatever its working directory
 CHILD = (
     f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); "
-    "from emulator.simproc import main; raise SystemExit(main())"
+    "from emulator.sim.child_processes import main; raise SystemExit(main())"
 )
 
 
@@ -94,9 +94,9 @@ def run_children(
 def main() -> int:
     import gc
 
-    from emulator.fleet import _service_part
+    from emulator.sim.fleet import _service_part
 
-    gc.disable()  # a short-lived process of acyclic data (see logentries.no_gc)
+    gc.disable()  # a short-lived process of acyclic data (see util.no_gc)
     spec, items = pickle.load(sys.stdin.buffer)
     out = sys.stdout.buffer
     for item in items:

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import json
 
-from emulator.errors import invalid
+from emulator.api.errors import invalid
 
 
 def query_key(*parts: object) -> str:

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from emulator.errors import RpcError, invalid
-from emulator.filterlex import Cursor, tokenize
+from emulator.api.errors import RpcError, invalid
+from emulator.api.filter_tokens import Cursor, tokenize
 
 SEVERITIES = {
     "DEFAULT": 0,
