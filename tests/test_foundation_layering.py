@@ -1,4 +1,4 @@
-"""The layers of DESIGN.md: imports point one way only."""
+"""The layers README.md's architecture section describes: imports point one way only."""
 
 from __future__ import annotations
 
@@ -60,6 +60,25 @@ def test_collectors_and_costmodel_never_import_the_emulator() -> None:
             imports = _imports(path, top_level_only=path.name == "__main__.py")
             bad = {m for m in imports if m == "emulator" or m.startswith("emulator.")}
             assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_the_simulation_never_imports_the_api_room_grpc_or_google() -> None:
+    # emulator/sim builds FleetData and its ground truth; only emulator/api speaks gRPC.
+    paths = sorted((ROOT / "emulator" / "sim").rglob("*.py"))
+    assert ROOT / "emulator" / "sim" / "fleet.py" in paths
+    for path in paths:
+        tree = ast.parse(path.read_text())
+        relative = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+        assert not relative, f"{path.relative_to(ROOT)} imports relatively (lines {relative})"
+        bad = {
+            m
+            for m in _imports(path, top_level_only=False)
+            if m.split(".")[0] in ("google", "grpc", "grpc_status")
+            or m == "emulator.api"
+            or m.startswith("emulator.api.")
+            or m == "emulator"  # the package's __init__ is the API room's entry point
+        }
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
 def test_costmodel_uses_no_google_client() -> None:
