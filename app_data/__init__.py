@@ -223,7 +223,7 @@ def _whatif(
             region=region,
             service=s.service,
             start=w.start,
-            end=w.end,
+            end=views.observed_window(w).end,
             cpu=cpu,
             memory_gib=memory_gib,
             free_tier=free_tier,
@@ -278,7 +278,7 @@ def _cost(
             regions=regions,
             history=s.window,
             start=w.start,
-            end=w.end,
+            end=views.observed_window(w).end,
         )
     )
 

@@ -184,8 +184,8 @@ def observed_caption(view: CostView) -> str:
     t = view.observed
     known = t[t["cannot_estimate"] == ""]
     month = known["monthly_total"].sum()
-    idle = known["idle_min"].sum()
-    note = f" · idle min instances ${idle:,.2f} of it" if idle >= 0.01 else ""
+    idle = known["monthly_idle_min"].sum()  # the same figure as the overview's flag
+    note = f" · idle min instances ${idle:,.2f}/month of it" if idle >= 0.01 else ""
     unknown = t[t["cannot_estimate"] != ""]
     head = (
         "From billable instance time, CPU/memory allocation and requests; without the free "

@@ -63,9 +63,21 @@ def _narrow(frames: Mapping[str, Result], scope: Scope) -> dict[str, pd.DataFram
     return {k: scoped(r.frame, scope) for k, r in frames.items()}
 
 
+def observed_window(w: TimeWindow) -> TimeWindow:
+    """The window an observed cost covers, on every page: ``w`` without its pending periods
+    (TimeWindow.settled). Their points may still grow; left in, they would count as traffic
+    that stopped while the month's projection divided by the whole window."""
+    return w.settled()
+
+
 def _costs(f: Mapping[str, pd.DataFrame], w: TimeWindow) -> pd.DataFrame:
+    settled = observed_window(w)
     return observed.observed_costs(
-        f["metric_points"], f["revisions"], start=w.start, end=w.end, period_s=w.alignment_s
+        f["metric_points"],
+        f["revisions"],
+        start=settled.start,
+        end=settled.end,
+        period_s=w.alignment_s,
     )
 
 
@@ -92,11 +104,12 @@ def digest(frames: Mapping[str, Result], w: TimeWindow, warm: tuple[str, ...]) -
     notes = ov.canary_notes(
         frames["canary"].frame, revs, frames["traffic"].frame, period_s=w.trend().alignment_s
     )
+    settled = observed_window(w)
     costs = observed.observed_costs(
         frames["warm"].frame,
         revs[revs["service"].isin(warm)],
-        start=w.start,
-        end=w.end,
+        start=settled.start,
+        end=settled.end,
         period_s=w.alignment_s,
     )
     return FleetDigest(notes, costs)
@@ -110,7 +123,8 @@ def fleet_costs(f: Mapping[str, pd.DataFrame], w: TimeWindow, known: pd.DataFram
     done = pd.MultiIndex.from_frame(known[["service", "revision"]]) if len(known) else None
     keys = pd.MultiIndex.from_frame(revs[["service", "revision"]]) if len(revs) else None
     rest = revs[~keys.isin(done)] if keys is not None and done is not None else revs
-    totals = observed.window_costs(f["totals"], rest, start=w.start, end=w.end)
+    settled = observed_window(w)  # also the totals' own window (collectors.fleet)
+    totals = observed.window_costs(f["totals"], rest, start=settled.start, end=settled.end)
     shown = [c for c in (known, totals) if not c.empty]
     return pd.concat(shown, ignore_index=True) if shown else totals
 

@@ -46,6 +46,7 @@ COLUMNS = {
     "idle_min": "float64",  # idle min instances (CPU + memory)
     "total": "float64",
     "monthly_total": "float64",
+    "monthly_idle_min": "float64",  # idle_min projected to a month like monthly_total
     "window_days": "float64",
     "unconfirmed": "string",  # rates used that no primary source confirmed ("" when none)
     "cannot_estimate": "string",  # the reason, when no figure can be given ("" otherwise)
@@ -108,6 +109,7 @@ AMOUNTS = (
     "idle_min",
     "total",
     "monthly_total",
+    "monthly_idle_min",
 )
 
 
@@ -227,6 +229,7 @@ def _costs(
             usage, idle_s = split_usage(traffic, config)
             bill = price(usage, book, str(rev["location"]), free_tier=free_tier)
             billable = float(traffic.billable_s.sum())
+            split = _split_bill(bill, usage, idle_s, billable)
             row.update(
                 billing=config.billing,
                 tier=tier,
@@ -235,8 +238,9 @@ def _costs(
                 idle_min_s=idle_s,
                 total=bill.total,
                 monthly_total=bill.total * book.month_s / window_s,
+                monthly_idle_min=split["idle_min"] * book.month_s / window_s,
                 unconfirmed=", ".join(bill.unconfirmed),
-                **_split_bill(bill, usage, idle_s, billable),
+                **split,
             )
         except CannotEstimate as exc:
             row.update(billing=str(rev.get("billing", "")), tier="", cannot_estimate=str(exc))

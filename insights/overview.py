@@ -76,7 +76,7 @@ def service_table(
     Instances are the window's mean (instance-minutes / minutes), a stretch without instances
     counting as 0. ``notes``: extra flags per (project, location, service), e.g. canary verdicts.
     ``costs``: costmodel.observed.service_costs output (``total``, ``monthly_total``,
-    ``idle_min``, ``cannot_estimate`` per service).
+    ``idle_min``, ``monthly_idle_min``, ``cannot_estimate`` per service).
     """
     keys = SVC_KEYS
     totals = totals[totals["service"] != ""]  # fleet-level rows belong to no service
@@ -103,7 +103,7 @@ def service_table(
     out["cold_starts_per_day"] = starts.fillna(0.0) * 86_400.0 / window_s
     out = out.reset_index()
     out = out.merge(_serving_config(revisions, traffic), on=keys, how="left")
-    cost_cols = ["total", "monthly_total", "idle_min", "cannot_estimate"]
+    cost_cols = ["total", "monthly_total", "idle_min", "monthly_idle_min", "cannot_estimate"]
     if costs.empty:
         costs = pd.DataFrame(columns=[*keys, *cost_cols])
     out = out.merge(costs[[*keys, *cost_cols]], on=keys, how="left")
@@ -117,7 +117,7 @@ def service_table(
             f
             for f in (
                 notes.get((r["project_id"], r["location"], r["service"]), ""),
-                _flags({str(k): v for k, v in r.items()}, window_s),
+                _flags({str(k): v for k, v in r.items()}),
             )
             if f
         )
@@ -161,12 +161,11 @@ def _at_max(peaks: pd.DataFrame) -> dict[tuple[str, str, str], str]:
     return out
 
 
-def _flags(row: dict[str, object], window_s: float) -> str:
+def _flags(row: dict[str, object]) -> str:
     flags = []
-    idle = row.get("idle_min")
-    monthly_factor = 30.4375 * 86_400.0 / window_s
+    idle, monthly = row.get("idle_min"), row.get("monthly_idle_min")
     if isinstance(idle, float) and np.isfinite(idle) and idle > 0.005:
-        flags.append(f"idle min instances cost ${idle * monthly_factor:,.2f}/month")
+        flags.append(f"idle min instances cost ${monthly:,.2f}/month")
     err = row.get("error_5xx_pct")
     if isinstance(err, float) and np.isfinite(err) and err >= 1.0:
         flags.append(f"{err:.1f} % 5xx")

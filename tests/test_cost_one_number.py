@@ -85,3 +85,27 @@ def test_the_pareto_frontier_is_the_frontier_of_the_plane(app_data: Any) -> None
             )
         ]
         assert better.empty, p["label"]
+
+
+def test_idle_min_instances_cost_the_same_on_the_overview_and_the_cost_page(
+    app_data: Any,
+) -> None:
+    import re
+
+    fleet_scope, _ = app_data.scope_from_query({})
+    fleet_view = app_data.resolve(fleet_scope)
+    table = app_data.overview(fleet_view).table.set_index("service")
+    flagged = {
+        service: float(m.group(1).replace(",", ""))
+        for service, flags in table["flags"].items()
+        if (m := re.search(r"idle min instances cost \$([\d,.]+)/month", flags))
+    }
+    assert flagged, "the demo has a service paying for idle min instances"
+    for service, per_month in flagged.items():
+        scope = fleet_scope.with_service(service)
+        shown = app_data.cost(app_data.resolve(scope, fleet_view.at))
+        assert shown is not None
+        caption = app_data.observed_caption(shown)
+        got = re.search(r"idle min instances \$([\d,.]+)/month of it", caption)
+        assert got, caption
+        assert float(got.group(1).replace(",", "")) == pytest.approx(per_month, abs=0.011), service
