@@ -132,7 +132,9 @@ def _regions_of(view: View) -> tuple[str, ...]:
     if scope.regions or not scope.service:
         return scope.regions
     hour = floor_to(view.window.end, 3600)  # a 30-day look back: the hour is fine enough
-    active = _service_regions(projects_of(scope), scope.service, hour)
+    projects = projects_of(scope)
+    key = ("service-regions", projects, scope.service, hour)
+    active = guarded(key, lambda: _service_regions(projects, scope.service, hour), lambda v: v)
     if active:
         return active
     try:
