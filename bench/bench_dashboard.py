@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -25,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests import _browser_helpers as bh
+import harness
 
 DEMO_DAYS = "7"  # make demo's default history
 REPEATS = 5
@@ -64,7 +65,7 @@ def _first_load(browser: Any, url: str) -> tuple[float, float]:
         page.goto(url, wait_until="commit", timeout=120_000)
         page.wait_for_function("window.__firstChartMs !== undefined", timeout=120_000)
         first_chart = float(page.evaluate("window.__firstChartMs"))
-        bh.wait_idle(page, 120_000)  # leave the server quiet for the next load
+        harness.wait_idle(page, 120_000)  # leave the server quiet for the next load
         runs = page.evaluate("window.__runs")
         start = next(t for t, state in runs if state == "running")
         end = next(t for t, state in runs if state == "notRunning" and t > start)
@@ -73,9 +74,11 @@ def _first_load(browser: Any, url: str) -> tuple[float, float]:
         page.close()
 
 
-def _first_chart_figures(browser: Any, dash: bh.Served, floor: bh.Served) -> dict[str, float]:
+def _first_chart_figures(
+    browser: Any, dash: harness.Served, floor: harness.Served
+) -> dict[str, float]:
     targets = {"floor": floor.url("/")} | {
-        name.replace("-", "_"): dash.url(path) for name, path in bh.PAGES.items()
+        name.replace("-", "_"): dash.url(path) for name, path in harness.PAGES.items()
     }
     for url in targets.values():  # warm: caches, the simulated fleet, the browser's JS cache
         _first_load(browser, url)
@@ -100,10 +103,10 @@ def _first_chart_figures(browser: Any, dash: bh.Served, floor: bh.Served) -> dic
     return out
 
 
-def _whatif_figures(browser: Any, dash: bh.Served) -> dict[str, float]:
+def _whatif_figures(browser: Any, dash: harness.Served) -> dict[str, float]:
     page = browser.new_page()
     try:
-        bh.open_page(page, dash.url(bh.PAGES["cost"]))
+        harness.open_page(page, dash.url(harness.PAGES["cost"]))
         slider = page.locator('[data-testid="stSlider"]').filter(has_text="Min instances")
         thumb = slider.get_by_role("slider")
         server, total = [], []
@@ -121,7 +124,7 @@ def _whatif_figures(browser: Any, dash: bh.Served) -> dict[str, float]:
             end = runs[-1][0]
             server.append(end - start)
             total.append(end - float(page.evaluate("window.__keyAt")))
-            bh.wait_idle(page)
+            harness.wait_idle(page)
         return {
             "dashboard_whatif_update_server_ms": round(statistics.median(server), 1),
             "dashboard_whatif_update_total_ms": round(statistics.median(total), 1),
@@ -130,12 +133,12 @@ def _whatif_figures(browser: Any, dash: bh.Served) -> dict[str, float]:
         page.close()
 
 
-def _memory_figures(browser: Any, dash: bh.Served) -> dict[str, float]:
+def _memory_figures(browser: Any, dash: harness.Served) -> dict[str, float]:
     out = {"dashboard_rss_no_session_mb": round(dash.rss_mb(), 1)}
-    url = dash.url(bh.PAGES["overview"])
+    url = dash.url(harness.PAGES["overview"])
     pages = [browser.new_page()]
     try:
-        bh.open_page(pages[0], url)
+        harness.open_page(pages[0], url)
         time.sleep(1)
         out["dashboard_rss_1_session_mb"] = round(dash.rss_mb(), 1)
         more = [browser.new_page() for _ in range(SESSIONS - 1)]
@@ -143,8 +146,8 @@ def _memory_figures(browser: Any, dash: bh.Served) -> dict[str, float]:
         for page in more:  # all ten open at once: the runs overlap on the server
             page.goto(url, wait_until="commit")
         for page in more:
-            bh.wait_idle(page, 120_000)
-            page.wait_for_selector(bh.CHART, state="visible", timeout=120_000)
+            harness.wait_idle(page, 120_000)
+            page.wait_for_selector(harness.CHART, state="visible", timeout=120_000)
         time.sleep(1)
         out[f"dashboard_rss_{SESSIONS}_sessions_mb"] = round(dash.rss_mb(), 1)
         out["dashboard_rss_peak_mb"] = round(dash.peak_rss_mb(), 1)
@@ -155,14 +158,16 @@ def _memory_figures(browser: Any, dash: bh.Served) -> dict[str, float]:
 
 
 def run() -> dict[str, float | int | str]:
-    if not bh.have_chromium():
-        return {"dashboard_bench": f"skipped: {bh.CHROMIUM} is not installed"}
-    dash_env = bh.server_env({"RUNWATCH_SOURCE": "demo", "RUNWATCH_DEMO_DAYS": DEMO_DAYS})
+    if not harness.have_chromium():
+        return {"dashboard_bench": f"skipped: {harness.CHROMIUM} is not installed"}
+    dash_env = harness.server_env(
+        os.environ, {"RUNWATCH_SOURCE": "demo", "RUNWATCH_DEMO_DAYS": DEMO_DAYS}
+    )
     results: dict[str, float | int | str] = {"dashboard_demo_days": int(DEMO_DAYS)}
     with (
-        bh.serve("dashboard.py", dash_env) as dash,
-        bh.serve("bench/floor_app.py", bh.server_env({})) as floor,
-        bh.chromium() as browser,
+        harness.serve("dashboard.py", dash_env) as dash,
+        harness.serve("bench/floor_app.py", harness.server_env(os.environ, {})) as floor,
+        harness.chromium() as browser,
     ):
         browser.add_init_script(PROBE_JS)
         results.update(_memory_figures(browser, dash))  # first: a fresh server, one page's data

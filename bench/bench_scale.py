@@ -69,8 +69,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import harness
 from bench.bench_dashboard import PROBE_JS
-from tests import _browser_helpers as bh
 
 ROOT = Path(__file__).resolve().parents[1]
 FLEETS: dict[int, tuple[str, ...]] = {  # services -> the projects they are spread over
@@ -244,7 +244,7 @@ def _visit(browser: Any, url: str, keep_open: bool = False) -> Visit:
         page.wait_for_function(CHART_OR_ERROR_JS, timeout=left_ms())
         if page.evaluate("window.__firstChartMs !== undefined"):
             first_chart = round(float(page.evaluate("window.__firstChartMs")) / 1000, 3)
-        bh.wait_idle(page, left_ms())
+        harness.wait_idle(page, left_ms())
         error = str(page.evaluate(EXCEPTION_JS))[:300]
         if error and first_chart == TIMEOUT:
             first_chart = ERROR
@@ -288,7 +288,7 @@ def _median(visits: list[Visit], field: str) -> float | str:
     return failed[0] if failed else round(statistics.median(values), 3)
 
 
-def _sessions_rss(browser: Any, dash: bh.Served, url: str, already_open: int) -> float | str:
+def _sessions_rss(browser: Any, dash: harness.Served, url: str, already_open: int) -> float | str:
     """VmRSS of the server with SESSIONS sessions open on ``url`` (``already_open`` are)."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -299,8 +299,8 @@ def _sessions_rss(browser: Any, dash: bh.Served, url: str, already_open: int) ->
             page.goto(url, wait_until="commit", timeout=PAGE_TIMEOUT_S * 1000)
         for page in pages:
             left = max(1_000.0, (deadline - time.monotonic()) * 1000)
-            bh.wait_idle(page, left)
-            page.wait_for_selector(bh.CHART, state="visible", timeout=left)
+            harness.wait_idle(page, left)
+            page.wait_for_selector(harness.CHART, state="visible", timeout=left)
         time.sleep(1)
         return round(dash.rss_mb(), 1)
     except PlaywrightError:
@@ -316,7 +316,7 @@ def _page_figures(
     """First and second visit of one page on a fresh dashboard (and, for the overview, its
     memory with 1 and SESSIONS sessions)."""
     out: Figures = {}
-    with bh.serve("dashboard.py", dash_env) as dash, bh.chromium() as browser:
+    with harness.serve("dashboard.py", dash_env) as dash, harness.chromium() as browser:
         browser.add_init_script(PROBE_JS)
         url = dash.url(PAGES[page_name].format(window=window))
         overview = page_name == "overview"
@@ -364,13 +364,14 @@ def _fleet_figures(services: int, windows: list[str]) -> Figures:
         out[f"{fleet}_emulator_start_s"] = emu.ready["start_s"]
         out[f"{fleet}_emulator_rss_mb"] = emu.rss_mb()
         out[f"{fleet}_projects"] = ",".join(projects)
-        dash_env = bh.server_env(
+        dash_env = harness.server_env(
+            os.environ,
             {
                 "RUNWATCH_SOURCE": "demo",
                 "RUNWATCH_EMULATOR_ADDRESS": emu.address,
                 "RUNWATCH_DEMO_PROJECT": projects[0],
                 "RUNWATCH_DEMO_PROJECTS": ",".join(projects),
-            }
+            },
         )
         watched, watched_services = _watched(dash_env, emu)
         out[f"{fleet}_projects_watched"] = watched
@@ -427,8 +428,8 @@ def _choice(var: str, allowed: list[str], default: list[str]) -> list[str]:
 
 
 def run() -> Figures:
-    if not bh.have_chromium():
-        return {"scale_bench": f"skipped: {bh.CHROMIUM} is not installed"}
+    if not harness.have_chromium():
+        return {"scale_bench": f"skipped: {harness.CHROMIUM} is not installed"}
     all_fleets = [str(n) for n in FLEETS]
     fleets = [int(n) for n in _choice("RUNWATCH_BENCH_SCALE_FLEETS", all_fleets, all_fleets)]
     windows = _choice("RUNWATCH_BENCH_SCALE_WINDOWS", list(WINDOWS), list(WINDOWS))

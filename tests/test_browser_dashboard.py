@@ -8,6 +8,7 @@ and in the server log, since the browser only gets a generic notice (client.show
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,14 +17,15 @@ from typing import Any
 
 import pytest
 
-from tests import _browser_helpers as bh
+import harness
+from tests._browser_helpers import needs_chromium
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not bh.have_chromium(), reason=bh.NO_CHROMIUM),
+    needs_chromium,
 ]
 
-PAGES = bh.PAGES
+PAGES = harness.PAGES
 # The revisions page shows a regressed canary in an st.error box on purpose.
 EXPECTED_ALERTS = ("Canary verdict",)
 DEEP_LINK = "/revisions?service=checkout-api&window=6h"
@@ -42,26 +44,26 @@ class FirstVisit:
 
 @dataclass
 class Dashboard:
-    served: bh.Served
+    served: harness.Served
     browser: Any  # playwright BrowserContext
     first_visit: FirstVisit
 
 
 @pytest.fixture(scope="module")
 def dashboard() -> Iterator[Dashboard]:
-    env = bh.server_env({"RUNWATCH_SOURCE": "demo", "RUNWATCH_DEMO_DAYS": "2"})
-    with bh.serve("dashboard.py", env) as served, bh.chromium() as browser:
+    env = harness.server_env(os.environ, {"RUNWATCH_SOURCE": "demo", "RUNWATCH_DEMO_DAYS": "2"})
+    with harness.serve("dashboard.py", env) as served, harness.chromium() as browser:
         page = browser.new_page()
         # A bookmark opened right after a restart: the first run of the server's life.
-        bh.open_page(page, served.url(DEEP_LINK), charts=False)
+        harness.open_page(page, served.url(DEEP_LINK), charts=False)
         first = FirstVisit(
-            errors=bh.error_texts(page, EXPECTED_ALERTS),
-            server_errors=bh.server_errors(served, 0),
-            charts=page.locator(bh.CHART).count(),
-            screenshot=str(bh.screenshot(page, "first-visit-deep-link")),
+            errors=harness.error_texts(page, EXPECTED_ALERTS),
+            server_errors=harness.server_errors(served, 0),
+            charts=page.locator(harness.CHART).count(),
+            screenshot=str(harness.screenshot(page, "first-visit-deep-link")),
         )
         # Warm the caches (the simulated fleet is built on the first load) from the root URL.
-        bh.open_page(page, served.url("/"))
+        harness.open_page(page, served.url("/"))
         page.close()
         yield Dashboard(served, browser, first)
 
@@ -77,7 +79,9 @@ def page(dashboard: Dashboard) -> Iterator[Any]:
 
 
 def assert_clean(page: Any, dashboard: Dashboard, log_mark: int, shot: str) -> None:
-    errors = bh.error_texts(page, EXPECTED_ALERTS) + bh.server_errors(dashboard.served, log_mark)
+    errors = harness.error_texts(page, EXPECTED_ALERTS) + harness.server_errors(
+        dashboard.served, log_mark
+    )
     assert not errors, f"errors shown (screenshot {shot}):\n" + "\n\n".join(errors)
 
 
@@ -99,10 +103,10 @@ def test_deep_link_works_as_first_visit(dashboard: Dashboard) -> None:
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_renders_charts_and_numbers(dashboard: Dashboard, page: Any, name: str) -> None:
     mark = dashboard.served.log_size()
-    bh.open_page(page, dashboard.served.url(PAGES[name]))
-    shot = str(bh.screenshot(page, name))
+    harness.open_page(page, dashboard.served.url(PAGES[name]))
+    shot = str(harness.screenshot(page, name))
     assert_clean(page, dashboard, mark, shot)
-    charts = page.locator(bh.CHART)
+    charts = page.locator(harness.CHART)
     assert charts.count() > 0, f"no chart on {name} (screenshot {shot})"
     for i in range(charts.count()):
         box = charts.nth(i).bounding_box()
@@ -122,7 +126,7 @@ def test_page_renders_charts_and_numbers(dashboard: Dashboard, page: Any, name: 
 
 def test_pick_revisions(dashboard: Dashboard, page: Any) -> None:
     mark = dashboard.served.log_size()
-    bh.open_page(page, dashboard.served.url(PAGES["revisions"]))
+    harness.open_page(page, dashboard.served.url(PAGES["revisions"]))
     picker = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Revisions to compare")
     tags = picker.locator('[data-testid="stMultiSelectTagsContainer"] [data-tag]')
     before = [t.get_attribute("aria-label") for t in tags.all()]
@@ -136,20 +140,20 @@ def test_pick_revisions(dashboard: Dashboard, page: Any) -> None:
     assert added not in before
     options.first.click()
     page.keyboard.press("Escape")
-    bh.settle(page)
+    harness.settle(page)
     after = [t.get_attribute("aria-label") for t in tags.all()]
     assert after == [*before, added]
     assert len(page.get_by_text("p99", exact=True).all()) == len(after), "a card was not added"
     assert added in page.url, f"the URL does not carry the picked revision: {page.url}"
-    bh.screenshot(page, "revisions-picked")
+    harness.screenshot(page, "revisions-picked")
 
     # remove the stable revision: one card fewer
     picker.get_by_role("button", name=f"Remove {before[0]}").click()
-    bh.settle(page)
+    harness.settle(page)
     remaining = [t.get_attribute("aria-label") for t in tags.all()]
     assert remaining == after[1:]
     assert len(page.get_by_text("p99", exact=True).all()) == len(remaining)
-    assert page.locator(bh.CHART).count() > 0
+    assert page.locator(harness.CHART).count() > 0
     assert_clean(page, dashboard, mark, "artifacts/screenshots/revisions-picked.png")
 
 
@@ -163,12 +167,12 @@ def slider_value(thumb: Any) -> str | None:
 def estimate_text(page: Any) -> str:
     """The what-if estimate ("Monthly cost" metric) if the page has one, else all its text."""
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="Monthly cost")
-    return str(metric.first.inner_text()) if metric.count() else bh.visible_text(page)
+    return str(metric.first.inner_text()) if metric.count() else harness.visible_text(page)
 
 
 def test_cost_slider_moves_the_estimate(dashboard: Dashboard, page: Any) -> None:
     mark = dashboard.served.log_size()
-    bh.open_page(page, dashboard.served.url(PAGES["cost"]))
+    harness.open_page(page, dashboard.served.url(PAGES["cost"]))
     sliders = page.locator('[data-testid="stSlider"]')
     assert sliders.count() > 0, "no slider on the cost page (the what-if controls)"
     thumb = sliders.first.get_by_role("slider")
@@ -177,23 +181,23 @@ def test_cost_slider_moves_the_estimate(dashboard: Dashboard, page: Any) -> None
     thumb.focus()
     # to the far end of its range: any control worth having moves the estimate there
     page.keyboard.press("End")
-    bh.settle(page)
+    harness.settle(page)
     if slider_value(thumb) == before:  # it was at the end already
         page.keyboard.press("Home")
-        bh.settle(page)
+        harness.settle(page)
     after = slider_value(thumb)
     assert after != before, f"slider {label!r} did not move"
-    shot = str(bh.screenshot(page, "cost-slider-moved"))
+    shot = str(harness.screenshot(page, "cost-slider-moved"))
     assert estimate_text(page) != estimate_before, (
         f"moving {label!r} from {before} to {after} did not change the estimate (screenshot {shot})"
     )
-    assert page.locator(bh.CHART).count() > 0
+    assert page.locator(harness.CHART).count() > 0
     assert_clean(page, dashboard, mark, shot)
 
 
 def test_deep_link_reproduces_the_view(dashboard: Dashboard, page: Any) -> None:
     mark = dashboard.served.log_size()
-    bh.open_page(page, dashboard.served.url(DEEP_LINK))
+    harness.open_page(page, dashboard.served.url(DEEP_LINK))
     sidebar = page.locator('[data-testid="stSidebar"]')
     assert sidebar.get_by_role("combobox", name="Time window").input_value() == "6 hours"
     assert sidebar.get_by_role("combobox", name="Service").input_value() == "checkout-api"
@@ -206,7 +210,7 @@ def test_deep_link_reproduces_the_view(dashboard: Dashboard, page: Any) -> None:
     assert "service=checkout-api" in page.url
     assert "window=6h" in page.url
     assert page.get_by_role("heading", name="Revisions").count() > 0
-    shot = str(bh.screenshot(page, "deep-link"))
+    shot = str(harness.screenshot(page, "deep-link"))
     assert_clean(page, dashboard, mark, shot)
 
 
@@ -214,8 +218,8 @@ def test_deep_link_reproduces_the_view(dashboard: Dashboard, page: Any) -> None:
 def overview_text(dashboard: Dashboard) -> str:
     page = dashboard.browser.new_page()
     try:
-        bh.open_page(page, dashboard.served.url(PAGES["overview"]))
-        return bh.visible_text(page)
+        harness.open_page(page, dashboard.served.url(PAGES["overview"]))
+        return harness.visible_text(page)
     finally:
         page.close()
 
@@ -234,7 +238,7 @@ def overview_text(dashboard: Dashboard) -> str:
 def test_new_user_sees_it_on_the_overview(overview_text: str, finding: str, pattern: str) -> None:
     found = re.search(pattern, overview_text, re.IGNORECASE) is not None
     assert found, (
-        f"{finding} is not visible as text on the overview at {bh.VIEWPORT['width']} px wide "
+        f"{finding} is not visible as text on the overview at {harness.VIEWPORT['width']} px wide "
         f"(looked for /{pattern}/ in the page text and the rendered table cells; "
         "screenshot artifacts/screenshots/overview.png)"
     )
@@ -244,7 +248,7 @@ def test_selecting_a_service_in_the_overview_opens_its_revisions(
     dashboard: Dashboard, page: Any
 ) -> None:
     mark = dashboard.served.log_size()
-    bh.open_page(page, dashboard.served.url(PAGES["overview"]))
+    harness.open_page(page, dashboard.served.url(PAGES["overview"]))
     grid = page.locator('[data-testid="stDataFrame"]').first
     rows = page.evaluate(
         """() => Array.from(document.querySelectorAll('[data-testid="stDataFrame"] tbody tr'))
@@ -256,8 +260,8 @@ def test_selecting_a_service_in_the_overview_opens_its_revisions(
     row_px = 35  # st.dataframe's default row height, the header row is as tall
     page.mouse.click(box["x"] + 12, box["y"] + row_px * (index + 1) + row_px / 2)
     page.wait_for_url(re.compile(r"/revisions\?.*service=checkout-api"), timeout=60_000)
-    bh.wait_idle(page)
-    shot = str(bh.screenshot(page, "overview-row-opens-revisions"))
+    harness.wait_idle(page)
+    shot = str(harness.screenshot(page, "overview-row-opens-revisions"))
     sidebar = page.locator('[data-testid="stSidebar"]')
     assert sidebar.get_by_role("combobox", name="Service").input_value() == "checkout-api"
     assert page.get_by_text("Revisions to compare").count() == 1, f"not the revisions page ({shot})"

@@ -8,6 +8,7 @@ and, within the cache TTL, makes no API call.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.testing.v1 import AppTest
 from websockets.sync.client import connect
 
-from tests._browser_helpers import serve, server_env
+import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -145,8 +146,8 @@ class _Session:
 
 
 def test_clear_cache_messages_start_no_second_emulator() -> None:
-    env = server_env({"RUNWATCH_DEMO_DAYS": "1"})
-    with serve("dashboard.py", env) as served:
+    env = harness.server_env(os.environ, {"RUNWATCH_DEMO_DAYS": "1"})
+    with harness.serve("dashboard.py", env) as served:
         url = f"ws://localhost:{served.port}/_stcore/stream"
         with connect(url, subprotocols=["streamlit"]) as ws:  # type: ignore[list-item]
             session = _Session(ws)

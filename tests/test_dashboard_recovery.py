@@ -10,6 +10,7 @@ after the error TTL, without a restart.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -19,11 +20,12 @@ from typing import Any
 
 import pytest
 
-from tests import _browser_helpers as bh
+import harness
+from tests._browser_helpers import needs_chromium
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not bh.have_chromium(), reason=bh.NO_CHROMIUM),
+    needs_chromium,
 ]
 
 ERROR_TTL_S = 3
@@ -40,7 +42,9 @@ def _accepts(port: int) -> bool:
 @contextlib.contextmanager
 def _emulator(port: int) -> Iterator[subprocess.Popen[bytes]]:
     cmd = [sys.executable, "-m", "emulator", "--port", str(port), "--days", "1"]
-    proc = subprocess.Popen(cmd, cwd=bh.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=harness.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 120
         while not _accepts(port):
@@ -55,48 +59,55 @@ def _emulator(port: int) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def _shows_data(page: Any) -> bool:
-    return page.locator(bh.CHART).count() > 0 and not bh.error_texts(page, EXPECTED_ALERTS)
+    return page.locator(harness.CHART).count() > 0 and not harness.error_texts(
+        page, EXPECTED_ALERTS
+    )
 
 
 def test_pages_recover_when_the_backend_returns_without_a_dashboard_restart() -> None:
-    port = bh.free_port()
-    env = bh.server_env(
+    port = harness.free_port()
+    env = harness.server_env(
+        os.environ,
         {
             "RUNWATCH_SOURCE": "demo",
             "RUNWATCH_EMULATOR_ADDRESS": f"127.0.0.1:{port}",
             "RUNWATCH_ERROR_TTL_S": str(ERROR_TTL_S),
-        }
+        },
     )
-    with _emulator(port) as first, bh.serve("dashboard.py", env) as served, bh.chromium() as b:
+    with (
+        _emulator(port) as first,
+        harness.serve("dashboard.py", env) as served,
+        harness.chromium() as b,
+    ):
         page = b.new_page()
         page.set_default_timeout(120_000)
-        bh.open_page(page, served.url("/revisions?service=checkout-api"))
-        assert _shows_data(page), bh.error_texts(page, EXPECTED_ALERTS)
+        harness.open_page(page, served.url("/revisions?service=checkout-api"))
+        assert _shows_data(page), harness.error_texts(page, EXPECTED_ALERTS)
 
         first.kill()
         first.wait(timeout=10)
         mark = served.log_size()
-        bh.open_page(page, served.url(LINK), charts=False)  # not loaded before: nothing cached
-        down = bh.visible_text(page)
+        harness.open_page(page, served.url(LINK), charts=False)  # not loaded before: nothing cached
+        down = harness.visible_text(page)
         assert "checkout-api" in down, "the link's service was dropped during the outage"
         assert "service=checkout-api" in page.url, f"the link was rewritten: {page.url}"
         assert page.locator('[data-testid="stAlertContentError"]').count() or (
             page.locator('[data-testid="stAlertContentWarning"]').count()
         ), "the failure is not named"
         assert "Traceback" not in down
-        assert bh.APP_CRASH not in down
-        assert not bh.server_errors(served, mark)
+        assert harness.APP_CRASH not in down
+        assert not harness.server_errors(served, mark)
 
         with _emulator(port):
             back = time.monotonic()
             recovered = False
             while time.monotonic() - back < ERROR_TTL_S + 60:
                 time.sleep(1.0)
-                bh.open_page(page, served.url(LINK), charts=False)
+                harness.open_page(page, served.url(LINK), charts=False)
                 if _shows_data(page):
                     recovered = True
                     break
             took = time.monotonic() - back
             assert recovered, f"still failing {took:.0f} s after the backend returned"
             assert "service=checkout-api" in page.url
-            assert not bh.server_errors(served, mark)
+            assert not harness.server_errors(served, mark)

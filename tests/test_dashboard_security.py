@@ -13,6 +13,7 @@ same-origin with itself, so only a Host allow-list stops it from opening the web
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -25,7 +26,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests import _browser_helpers as bh
+import harness
+from tests._browser_helpers import needs_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -185,15 +187,15 @@ def test_partial_data_reasons_are_shown_as_plain_text(emu: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[bh.Served]:
-    env = bh.server_env({"RUNWATCH_SOURCE": "demo", "RUNWATCH_DEMO_DAYS": "1"})
-    with bh.serve("dashboard.py", env) as running:
+def served() -> Iterator[harness.Served]:
+    env = harness.server_env(os.environ, {"RUNWATCH_SOURCE": "demo", "RUNWATCH_DEMO_DAYS": "1"})
+    with harness.serve("dashboard.py", env) as running:
         yield running
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not bh.have_chromium(), reason=bh.NO_CHROMIUM)
-def test_a_hostile_link_builds_no_link_image_or_math_in_the_browser(served: bh.Served) -> None:
+@needs_chromium
+def test_a_hostile_link_builds_no_link_image_or_math_in_the_browser(served: harness.Served) -> None:
     query = urllib.parse.urlencode(
         {
             "service": LINK,
@@ -203,11 +205,11 @@ def test_a_hostile_link_builds_no_link_image_or_math_in_the_browser(served: bh.S
             "window": "a@evil.example",
         }
     )
-    with bh.chromium() as browser:
+    with harness.chromium() as browser:
         page = browser.new_page()
         fetched: list[str] = []
         page.on("request", lambda request: fetched.append(request.url))
-        bh.open_page(page, served.url(f"/?{query}"))
+        harness.open_page(page, served.url(f"/?{query}"))
         alerts = page.locator('[data-testid="stAlert"]')
         text = " ".join(alerts.all_inner_texts()).replace("\u2060", "")  # invisible
         hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
@@ -246,7 +248,7 @@ def _websocket_handshake(port: int, host: str) -> int:
     return int(status_line.split()[1])
 
 
-def test_a_foreign_host_header_is_refused_on_the_websocket(served: bh.Served) -> None:
+def test_a_foreign_host_header_is_refused_on_the_websocket(served: harness.Served) -> None:
     assert _websocket_handshake(served.port, "localhost") == 101
     assert _websocket_handshake(served.port, "127.0.0.1") == 101
     assert _websocket_handshake(served.port, "evil.example") == 403
@@ -256,8 +258,8 @@ def test_a_foreign_host_header_is_refused_on_the_websocket(served: bh.Served) ->
 def test_the_container_accepts_its_run_app_host_only() -> None:
     from deploy import serve
 
-    port = bh.free_port()
-    env = bh.server_env({"RUNWATCH_SOURCE": "demo", "RUNWATCH_DEMO_DAYS": "1"})
+    port = harness.free_port()
+    env = harness.server_env(os.environ, {"RUNWATCH_SOURCE": "demo", "RUNWATCH_DEMO_DAYS": "1"})
     argv = serve.streamlit_argv(port)
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
