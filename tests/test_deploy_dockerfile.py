@@ -84,6 +84,7 @@ def test_dockerignore_keeps_secrets_and_tests_out_and_the_app_in() -> None:
         ".env",
         ".streamlit/secrets.toml",
         "bench/x.py",
+        "harness/x.py",
         "collectors/__pycache__/x.pyc",
         "artifacts/a.png",
         "export/x.parquet",
@@ -94,7 +95,7 @@ def test_dockerignore_keeps_secrets_and_tests_out_and_the_app_in() -> None:
         for p in ROOT.iterdir()
         if p.is_dir()
         and any(p.glob("*.py"))
-        and p.name not in ("tests", "bench", "deploy", ".venv", ".ci")
+        and p.name not in ("tests", "bench", "harness", "deploy", ".venv", ".ci")
         and not p.name.startswith(".")
     )
     for path in (
