@@ -46,6 +46,7 @@ is stopped at the end.
 Environment (for quick runs):
 - RUNWATCH_BENCH_SCALE_FLEETS: comma-separated fleet sizes out of 7,100,500 (default: all)
 - RUNWATCH_BENCH_SCALE_WINDOWS: comma-separated windows out of 24h,7d (default "24h,7d")
+- RUNWATCH_BENCH_SCALE_PAGES: comma-separated pages out of overview,revisions,cost (default: all)
 
 ``run()`` returns figures with units in their names; ``make bench`` records them. Not a test.
 """
@@ -356,7 +357,7 @@ def _watched(dash_env: dict[str, str], emu: ScaleEmulator) -> tuple[str, int]:
     return ",".join(projects), services
 
 
-def _fleet_figures(services: int, windows: list[str]) -> Figures:
+def _fleet_figures(services: int, windows: list[str], pages: list[str]) -> Figures:
     projects = FLEETS[services]
     fleet = f"scale_{services}svc"
     out: Figures = {}
@@ -377,7 +378,7 @@ def _fleet_figures(services: int, windows: list[str]) -> Figures:
         out[f"{fleet}_projects_watched"] = watched
         out[f"{fleet}_services_watched"] = watched_services
         for window in windows:
-            for page_name in PAGES:
+            for page_name in pages:
                 print(f"  bench_scale: {services} services, {window}, {page_name}", flush=True)
                 out.update(_page_figures(emu, dash_env, page_name, window, f"{fleet}_{window}"))
     return out
@@ -433,12 +434,13 @@ def run() -> Figures:
     all_fleets = [str(n) for n in FLEETS]
     fleets = [int(n) for n in _choice("RUNWATCH_BENCH_SCALE_FLEETS", all_fleets, all_fleets)]
     windows = _choice("RUNWATCH_BENCH_SCALE_WINDOWS", list(WINDOWS), list(WINDOWS))
+    pages = _choice("RUNWATCH_BENCH_SCALE_PAGES", list(PAGES), list(PAGES))
     results: Figures = {
         "scale_emulator_days": EMULATOR_DAYS,
         "scale_page_timeout_s": PAGE_TIMEOUT_S,
     }
     for services in fleets:
-        results.update(_fleet_figures(services, windows))
+        results.update(_fleet_figures(services, windows, pages))
     results.update(_ratio_figures(results, fleets, windows))
     return results
 
