@@ -50,13 +50,39 @@ def project_options(watched: Sequence[str]) -> list[str]:
     return ["", *watched] if len(watched) > 1 else list(watched)
 
 
-def resolve_view() -> tuple[app_data.View, list[str], list[str], list[str]]:
+Options = tuple[list[str], list[str]]  # the sidebar's region and service choices
+
+
+def listed_options(view: app_data.View) -> tuple[Any, list[str], list[str]]:
+    """The Admin API's listing of the view's services (None when it failed: the page says
+    why) and the sidebar's region and service choices from it. The view's own regions and
+    service stay choices when the listing failed or lacks them: the page then says what it
+    could not read, rather than the link silently losing its service."""
+    try:
+        with st.spinner("Listing the services (Cloud Run Admin API)…"):
+            services = app_data.service_list(view)
+        region_options = sorted(set(services["location"]))
+        svc_options = ["", *sorted(set(services["service"]))]
+    except app_data.DataError:
+        services = None
+        region_options, svc_options = [], [""]
+    region_options = sorted({*region_options, *view.scope.regions})
+    if view.scope.service and view.scope.service not in svc_options:
+        svc_options = [*svc_options, view.scope.service]
+    return services, region_options, svc_options
+
+
+def resolve_view() -> tuple[app_data.View, list[str], Options | None]:
     """This run's view: the link's scope, with the sidebar choices the user made applied, and
     its time window, from one reading of the clock.
 
-    Returns the view, the link's warnings and the region and service options. The page runs
-    before the sidebar is drawn (the browser gets the page's charts first), so the choices are
-    read from the widgets' session state rather than from their return values.
+    Returns the view, the link's warnings and, when this run read the listing of services, the
+    sidebar's region and service choices (None: the sidebar reads them after the page). The page
+    runs before the sidebar is drawn (the browser gets the page's charts first), so the choices
+    are read from the widgets' session state rather than from their return values. A session's
+    first run (a link opened) has no choices to check against the listing, so the listing is
+    read after the page: a service's page then waits for no call about the rest of the fleet
+    (the service's project, when the link names none, comes from Monitoring for that service).
     """
     src = app_data.source()
     at = app_data.now()  # the run's one clock reading
@@ -67,40 +93,41 @@ def resolve_view() -> tuple[app_data.View, list[str], list[str], list[str]]:
     if window == "custom":
         start, end = custom_range(query, draw=False)
     scope = app_data.rescope(query, at, project=project, window=window, start=start, end=end)
-    try:
-        with st.spinner("Listing the services (Cloud Run Admin API)…"):
-            services = app_data.service_list(app_data.resolve(scope, at))
-        region_options = sorted(set(services["location"]))
-        svc_options = ["", *sorted(set(services["service"]))]
-    except app_data.DataError:  # the page shows the error in plain words
-        services = None
-        region_options, svc_options = [], [""]
-    # the link's choices stay choices when the listing failed or lacks them: the page then
-    # says what it could not read, rather than the link silently losing its service
-    region_options = sorted({*region_options, *query.regions})
-    if query.service and query.service not in svc_options:
-        svc_options = [*svc_options, query.service]
+    chosen_before = any(key in st.session_state for key in WIDGET_KEYS.values())
+    if chosen_before:  # the user's choices are checked against the services listed
+        services, region_options, svc_options = listed_options(app_data.resolve(scope, at))
+    else:  # a link's first run: its choices stand (validated as names by scope_from_query)
+        services, region_options = None, list(query.regions)
+        svc_options = ["", query.service] if query.service else [""]
     chosen = st.session_state.get(WIDGET_KEYS["regions"], scope.regions)
     regions = [r for r in chosen if r in region_options]
     if WIDGET_KEYS["regions"] in st.session_state:
         st.session_state[WIDGET_KEYS["regions"]] = regions
     current = scope.service if scope.service in svc_options else ""
     service = _choice(WIDGET_KEYS["service"], svc_options, current)
-    if service and not scope.project and services is not None:  # its pages need its project
-        owners = services.loc[services["service"] == service, "project_id"]
-        scope = app_data.rescope(scope, at, project=str(owners.iloc[0]) if len(owners) else "")
+    if service and not scope.project:  # its pages need its project
+        if services is not None:
+            owners = services.loc[services["service"] == service, "project_id"]
+            owner = str(owners.iloc[0]) if len(owners) else ""
+        else:
+            owner = app_data.service_project(app_data.resolve(scope, at), service)
+        scope = app_data.rescope(scope, at, project=owner)
     new = app_data.rescope(scope, at, regions=tuple(regions), service=service)
     if new != query:
         st.query_params.from_dict(app_data.to_query(new))
-    return app_data.resolve(new, at), warnings, region_options, svc_options
+    options = (region_options, svc_options) if chosen_before else None
+    return app_data.resolve(new, at), warnings, options
 
 
-def sidebar(
-    view: app_data.View, warnings: list[str], region_options: list[str], svc_options: list[str]
-) -> None:
+def sidebar(view: app_data.View, warnings: list[str], options: Options | None) -> None:
     """The scope widgets, drawn after the page. Each keeps its value in st.session_state under
-    WIDGET_KEYS; the value resolve_view chose is the widget's starting value."""
+    WIDGET_KEYS; the value resolve_view chose is the widget's starting value. ``options``: the
+    region and service choices, when resolve_view read them (else the listing is read here)."""
     scope = view.scope
+    if options is None:
+        _, region_options, svc_options = listed_options(view)
+    else:
+        region_options, svc_options = options
     if app_data.CONFIG_ERROR:
         problem = widgets.plain(app_data.CONFIG_ERROR)
         st.error(f"Configuration problem: {problem}. Using the defaults instead.")
@@ -182,10 +209,10 @@ def stopped_by_config() -> None:
 if app_data.base.CONFIG_STOPS:  # settings are read once, when app_data is imported
     stopped_by_config()
     st.stop()
-view, warnings, region_options, svc_options = resolve_view()
+view, warnings, options = resolve_view()
 st.session_state["view"] = view  # what every page of this run reads
 try:
     st.navigation(PAGES).run()
 finally:  # also when the page failed: the scope stays changeable
-    sidebar(view, warnings, region_options, svc_options)
+    sidebar(view, warnings, options)
 app_data.freeze_heap_once()

@@ -43,6 +43,7 @@ from app_data.loaders import (
     totals,
 )
 from app_data.loaders import service_list as service_list
+from app_data.loaders import service_project as service_project
 from app_data.memory import MAX, TTL, _keep, _stale, _view, guarded
 from app_data.memory import _memory as _memory
 from app_data.memory import expire as expire

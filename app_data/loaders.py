@@ -123,6 +123,13 @@ def _service_regions(projects: tuple[str, ...], service: str, end: datetime) -> 
     return fleet_mod.in_use(clients(), projects, end, metrics_project, service=service)
 
 
+def _where_ran(projects: tuple[str, ...], service: str, end: datetime) -> tuple[str, ...]:
+    """_service_regions at the hour of ``end``, guarded like every other load."""
+    hour = floor_to(end, 3600)  # a 30-day look back: the hour is fine enough
+    key = ("service-regions", projects, service, hour)
+    return guarded(key, lambda: _service_regions(projects, service, hour), lambda v: v)
+
+
 def _regions_of(view: View) -> tuple[str, ...]:
     """The scope's regions, or, for a service with no region chosen, the regions it ran in
     lately (Monitoring, for that service alone), else those the Admin API's listing places it
@@ -131,10 +138,7 @@ def _regions_of(view: View) -> tuple[str, ...]:
     scope = view.scope
     if scope.regions or not scope.service:
         return scope.regions
-    hour = floor_to(view.window.end, 3600)  # a 30-day look back: the hour is fine enough
-    projects = projects_of(scope)
-    key = ("service-regions", projects, scope.service, hour)
-    active = guarded(key, lambda: _service_regions(projects, scope.service, hour), lambda v: v)
+    active = _where_ran(projects_of(scope), scope.service, view.window.end)
     if active:
         return active
     try:
@@ -142,6 +146,26 @@ def _regions_of(view: View) -> tuple[str, ...]:
     except DataError:
         return ()
     return tuple(sorted(set(listed.loc[listed["service"] == scope.service, "location"])))
+
+
+def service_project(view: View, service: str) -> str:
+    """The project of ``service`` among the view's projects: the first where it ran an
+    instance in the last 30 days (Monitoring, that service alone, one project at a time: the
+    same calls whatever the fleet's size, and the ones its pages then reuse for its regions),
+    else the first the Admin API's listing places it in (a service idle for 30 days); "" when
+    neither knows it."""
+    for project in projects_of(view.scope):
+        try:
+            if _where_ran((project,), service, view.window.end):
+                return project
+        except DataError:  # that project could not be read: its pages will say so
+            continue
+    try:
+        listed = service_list(view)
+    except DataError:
+        return ""
+    owners = listed.loc[listed["service"] == service, "project_id"]
+    return str(owners.iloc[0]) if len(owners) else ""
 
 
 def projects_of(scope: Scope) -> tuple[str, ...]:

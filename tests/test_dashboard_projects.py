@@ -123,3 +123,65 @@ def test_the_embedded_demo_fleet_takes_its_size_and_projects_from_the_settings()
     assert len(shown["rows"]) == 20
     assert {r["project_id"] for r in shown["rows"]} == {"shop-prod", "shop-staging"}
     assert shown["project_options"] == ["All projects (2)", "shop-prod", "shop-staging"]
+
+
+PAGE_SCRIPT = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file("dashboard.py", default_timeout=120)
+at.switch_page("app_pages/revisions.py")
+for k, v in json.loads(sys.argv[1]).items():
+    at.query_params[k] = v
+at.run()
+assert not at.exception, [e.value for e in at.exception]
+print(json.dumps({
+    "errors": [e.value for e in at.error],
+    "project": at.selectbox(key="scope_project").value,
+    "service": at.selectbox(key="scope_service").value,
+    "services": list(at.selectbox(key="scope_service").options),
+    "revisions": list(at.multiselect(key="rev_pick").options),
+}))
+"""
+
+
+def test_a_service_link_without_a_project_finds_its_project_and_lists_the_fleet_after_the_page(
+    served: Any,
+) -> None:
+    spec = served.fleet.spec
+    theirs = sorted(s.name for s in spec.services if spec.project_of(s) == "team-c-prod")
+    service = theirs[0]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/nonexistent",
+        "NO_GCE_CHECK": "true",
+        "RUNWATCH_SOURCE": "demo",
+        "RUNWATCH_EMULATOR_ADDRESS": served.address,
+        "RUNWATCH_DEMO_PROJECTS": ",".join(WATCHED),
+    }
+    served.calls.reset()
+    out = subprocess.run(
+        [sys.executable, "-c", PAGE_SCRIPT, json.dumps({"service": service})],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    shown = json.loads(out.stdout.strip().splitlines()[-1])
+    # the service's project, learnt from Monitoring for that service (the link named none)
+    assert shown["project"] == "team-c-prod"
+    assert shown["service"] == service
+    assert not shown["errors"], shown["errors"]
+    assert shown["revisions"]
+    assert all(r.startswith(f"{service}-") for r in shown["revisions"])
+    # the sidebar still offers that project's services, from the listing read after the page:
+    # the page's own calls (its configuration, its logs) all came before any ListServices
+    assert set(theirs) <= set(shown["services"])
+    calls = served.calls.sequence()
+    assert "ListServices" in calls
+    first_listing = calls.index("ListServices")
+    page_calls = [i for i, m in enumerate(calls) if m in ("GetService", "ListLogEntries")]
+    assert page_calls
+    assert max(page_calls) < first_listing, calls

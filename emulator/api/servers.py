@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -36,15 +36,26 @@ BIG_FLEET_PROCESSES = 2  # the machine's cores
 
 
 class CallCounter:
-    """Thread-safe count of RPCs per full method name ("google.monitoring.v3.MetricService/...")."""
+    """Thread-safe count of RPCs per full method name ("google.monitoring.v3.MetricService/..."),
+    and the short names of the latest SEQUENCE_KEPT in the order they came (tests ask which
+    calls a page made before which)."""
+
+    SEQUENCE_KEPT = 10_000
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._sequence: deque[str] = deque(maxlen=self.SEQUENCE_KEPT)
 
     def add(self, method: str) -> None:
         with self._lock:
             self._counts[method] += 1
+            self._sequence.append(method.rsplit("/", 1)[-1])
+
+    def sequence(self) -> list[str]:
+        """Short method names ("ListServices") in arrival order since the last reset."""
+        with self._lock:
+            return list(self._sequence)
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
@@ -64,6 +75,7 @@ class CallCounter:
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._sequence.clear()
 
 
 def _serialize(msg: bytes | Message) -> bytes:
