@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from typing import NamedTuple
 
-from collectors import names
+from foundation import names
 
 METADATA_HOST = "metadata.google.internal"
 _PROJECT_PATH = "/computeMetadata/v1/project/project-id"

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 from google.cloud.logging_v2.types import ListLogEntriesRequest
 
-from collectors import calls, logfilters, names, schema
+from collectors import calls, logfilters, schema
 from collectors.budget import PROCESS_BUDGETS, WINDOW_S, Budgets, CallBudget
 from collectors.logparse import EventAccumulator, cold_start_agreement
 from collectors.monitoring import MetricScope
 from collectors.schema import Quality, Result
+from foundation import names
 
 if TYPE_CHECKING:
     from collectors.clients import Clients
@@ -196,7 +197,7 @@ def fetch_instance_events_detailed(
 ) -> tuple[Result, list[LogStats]]:
     """INSTANCE_EVENTS for every project (one query each, in parallel), quality merged.
 
-    ``window`` is a collectors.window.TimeWindow (or anything with tz-aware ``start``/``end``);
+    ``window`` is a foundation.window.TimeWindow (or anything with tz-aware ``start``/``end``);
     ``scope`` a MetricScope, a dashboard Scope or None: its services and regions narrow the
     filter (revisions do not: one cached result serves every revision selection).
     """

@@ -33,12 +33,13 @@ import pandas as pd
 from google.api import distribution_pb2
 from google.cloud import monitoring_v3
 
-from collectors import calls, catalog, distributions, filters, names, wirepoints
+from collectors import calls, catalog, distributions, filters, wirepoints
 from collectors.calls import RunwatchError
 from collectors.catalog import MetricSpec
 from collectors.clients import Clients
 from collectors.schema import METRIC_POINTS, Quality, Result, conform, empty, joined
-from collectors.window import TimeWindow, floor_to
+from foundation import names
+from foundation.window import TimeWindow, floor_to
 
 MAX_WORKERS = 8
 

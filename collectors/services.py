@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from google.cloud import run_v2
 from google.cloud.location import locations_pb2
 
-from collectors import calls, names, runconfig, schema
+from collectors import calls, runconfig, schema
 from collectors.schema import Quality, Result
+from foundation import names
 
 if TYPE_CHECKING:
     from collectors.clients import Clients
@@ -196,7 +197,7 @@ def fetch_config(
     Empty ``regions`` means every region (ListLocations); empty ``services`` every service.
     ``with_revisions`` False reads the services only (no ListRevisions; REVISIONS empty): a
     listing of the fleet's services, as the dashboard's sidebar needs.
-    Names are validated (collectors.names.InvalidName on bad input).
+    Names are validated (foundation.names.InvalidName on bad input).
     """
     wanted_regions = sorted({names.region(r) for r in regions})
     wanted_services = frozenset(names.service(s) for s in services)

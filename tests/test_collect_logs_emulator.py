@@ -22,7 +22,7 @@ from collectors.budget import Budgets
 from collectors.calls import LIST_LOG_ENTRIES
 from collectors.logs import build_request, fetch_instance_events, fetch_instance_events_detailed
 from collectors.monitoring import MetricScope
-from collectors.window import TimeWindow
+from foundation.window import TimeWindow
 from tests._collect_logs_helpers import (
     END,
     PROJECT,

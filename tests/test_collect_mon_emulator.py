@@ -18,7 +18,7 @@ from google.cloud import monitoring_v3
 import emulator
 from collectors import calls, catalog, clients, distributions, monitoring, schema
 from collectors.calls import CallPolicy
-from collectors.window import TimeWindow
+from foundation.window import TimeWindow
 from tests._collect_mon_helpers import (
     NOW,
     PROJECT,

@@ -44,9 +44,9 @@ def demo() -> dict[str, Any]:
     import emulator
     from collectors import clients as client_mod
     from collectors import logs, monitoring, services
-    from collectors.window import TimeWindow
     from emulator.sim.fleet import simulate
     from emulator.sim.scenarios import demo_fleet
+    from foundation.window import TimeWindow
 
     spec = demo_fleet(NOW, days=7)
     fleet = simulate(spec)
