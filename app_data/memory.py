@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from app_data import base, views
 from app_data.base import SETTINGS, DataError
-from collectors.calls import RunwatchError
+from collectors.rpc import RunwatchError
 from collectors.schema import Quality, Result
 from foundation import names
 from foundation.window import InvalidWindow

@@ -87,8 +87,8 @@ def export(args: argparse.Namespace, now: datetime) -> int:
     import config
     from collectors import clients as clients_mod
     from collectors import export as export_mod
-    from collectors.calls import RunwatchError
     from collectors.collect import collect
+    from collectors.rpc import RunwatchError
     from foundation.window import TimeWindow
 
     try:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from collectors import catalog, filters, monitoring, schema, services
-from collectors.calls import RunwatchError
+from collectors.rpc import RunwatchError
 from collectors.schema import Result
 from foundation import names
 
