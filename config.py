@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from collectors import names
-from collectors.window import PRESETS
+from foundation import names
+from foundation.window import PRESETS
 
 
 class ConfigError(ValueError):

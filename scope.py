@@ -1,7 +1,7 @@
 """The dashboard's global scope and its URL form (deep links).
 
 Pure: no streamlit. URL query parameters are user input: every value is validated with
-collectors.names, and anything invalid is dropped with a plain-words warning rather than reaching
+foundation.names, and anything invalid is dropped with a plain-words warning rather than reaching
 a filter. ``to_query`` and ``from_query`` round-trip a valid scope.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from collectors import names
-from collectors.window import PRESETS, InvalidWindow, TimeWindow
+from foundation import names
+from foundation.window import PRESETS, InvalidWindow, TimeWindow
 
 # The sidebar widgets' keys in the session state, by scope field (a page that changes the scope,
 # e.g. the overview opening a service, sets the widget's value before the sidebar is drawn).
@@ -39,7 +39,7 @@ ALL_PROJECTS = ""  # Scope.project when the view covers every watched project
 @dataclass(frozen=True)
 class Scope:
     project: str  # one watched project, or ALL_PROJECTS (only when several are watched)
-    window: str = "24h"  # one of collectors.window.PRESETS or CUSTOM
+    window: str = "24h"  # one of foundation.window.PRESETS or CUSTOM
     regions: tuple[str, ...] = ()  # empty: every region
     service: str = ""  # empty: every service
     revisions: tuple[str, ...] = ()  # revisions page selection; empty: those with traffic

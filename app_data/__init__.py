@@ -56,7 +56,7 @@ from app_data.runtime import now as now
 from app_data.runtime import source as source
 from app_data.views import matching as matching
 from collectors.schema import Quality as Quality
-from collectors.window import PRESETS, TimeWindow, preset_label
+from foundation.window import PRESETS, TimeWindow, preset_label
 from insights.revisions import CARD_METRICS as CARD_METRICS  # display helpers for the pages
 from insights.revisions import VERDICT_METHOD as VERDICT_METHOD
 from insights.revisions import card_caption as card_caption

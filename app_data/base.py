@@ -13,7 +13,7 @@ import config
 import scope as scope_mod
 from collectors import catalog
 from collectors.schema import Quality, Result
-from collectors.window import INGESTION_DELAY, TimeWindow, floor_to
+from foundation.window import INGESTION_DELAY, TimeWindow, floor_to
 from scope import Scope
 
 

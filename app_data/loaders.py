@@ -30,9 +30,9 @@ from collectors import catalog, monitoring, schema
 from collectors import collect as collect_mod
 from collectors import fleet as fleet_mod
 from collectors import services as services_mod
-from collectors.calls import RunwatchError
+from collectors.rpc import RunwatchError
 from collectors.schema import Result
-from collectors.window import TimeWindow, floor_to
+from foundation.window import TimeWindow, floor_to
 from scope import Scope, View
 
 

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 
 from app_data import base, views
 from app_data.base import SETTINGS, DataError
-from collectors import names
-from collectors.calls import RunwatchError
+from collectors.rpc import RunwatchError
 from collectors.schema import Quality, Result
-from collectors.window import InvalidWindow
+from foundation import names
+from foundation.window import InvalidWindow
 
 T = TypeVar("T")
 TTL = SETTINGS.cache_ttl_s

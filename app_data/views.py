@@ -17,8 +17,8 @@ import pandas as pd
 import charts
 from app_data.base import quality_of, scoped
 from collectors.schema import FRAMES, METRIC_POINTS, Quality, Result, joined
-from collectors.window import TimeWindow
 from costmodel import observed
+from foundation.window import TimeWindow
 from insights import coldstarts as cs
 from insights import overview as ov
 from insights import revisions as rv

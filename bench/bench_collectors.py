@@ -31,7 +31,7 @@ START_TIMEOUT_S = 120
 
 def _monitoring(address: str, project: str, now: datetime) -> dict[str, float | int | str]:
     from collectors import catalog, clients, monitoring
-    from collectors.window import TimeWindow
+    from foundation.window import TimeWindow
 
     window = TimeWindow.preset("7d", now)
     scope = monitoring.MetricScope()
@@ -72,7 +72,7 @@ def _collect(address: str, project: str, now: datetime) -> dict[str, float | int
     from collectors import catalog, clients, logs, monitoring, services
     from collectors.budget import Budgets
     from collectors.collect import collect
-    from collectors.window import TimeWindow
+    from foundation.window import TimeWindow
 
     settings = config.load({"RUNWATCH_SOURCE": "demo", "RUNWATCH_DEMO_PROJECT": project})
     window = TimeWindow.preset("7d", now)
@@ -122,7 +122,7 @@ def _cold(address: str, project: str, now: datetime, tag: str) -> dict[str, floa
     from collectors import catalog, clients, monitoring
     from collectors.budget import Budgets
     from collectors.collect import collect
-    from collectors.window import TimeWindow
+    from foundation.window import TimeWindow
 
     settings = config.load({"RUNWATCH_SOURCE": "demo", "RUNWATCH_DEMO_PROJECT": project})
     out: dict[str, float | int | str] = {}

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from collectors import names
-from collectors.window import PRESETS
+from foundation import names
+from foundation.window import PRESETS
 
 PROG = "python -m collectors"
 
@@ -87,9 +87,9 @@ def export(args: argparse.Namespace, now: datetime) -> int:
     import config
     from collectors import clients as clients_mod
     from collectors import export as export_mod
-    from collectors.calls import RunwatchError
     from collectors.collect import collect
-    from collectors.window import TimeWindow
+    from collectors.rpc import RunwatchError
+    from foundation.window import TimeWindow
 
     try:
         settings = config.load()

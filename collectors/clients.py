@@ -1,7 +1,7 @@
 """The only place Google API clients are built.
 
 ``Clients`` holds the four GAPIC clients the collectors use, the call policy (timeouts and
-retries, see collectors.calls) and a per-Clients RPC counter. Two constructors give the same
+retries, see collectors.rpc) and a per-Clients RPC counter. Two constructors give the same
 object shape, so every collector runs unchanged against Google or the emulator:
 
 - ``for_google(quota_project)``: Application Default Credentials, gRPC transports to
@@ -35,7 +35,7 @@ from google.cloud.monitoring_v3.services.metric_service.transports import (
 from google.cloud.run_v2.services.revisions.transports import RevisionsGrpcTransport
 from google.cloud.run_v2.services.services.transports import ServicesGrpcTransport
 
-from collectors.calls import CallPolicy, Method, Paged, RpcCounter, RunwatchError, call, fetch_pages
+from collectors.rpc import CallPolicy, Method, Paged, RpcCounter, RunwatchError, call, fetch_pages
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -95,7 +95,7 @@ class Clients:
         """google.cloud.location.Locations/ListLocations over the Run API channel.
 
         Same calling convention as a GAPIC method (``retry`` is accepted and ignored: retries
-        are collectors.calls' job); gRPC errors become google.api_core exceptions.
+        are collectors.rpc's job); gRPC errors become google.api_core exceptions.
         """
         del retry
         stub = self.channel.unary_unary(
@@ -125,7 +125,7 @@ class Clients:
         max_pages: int | None = None,
         before_call: Callable[[], None] | None = None,
     ) -> Paged[Any]:
-        """Every page of a list call under this Clients' policy (see calls.fetch_pages)."""
+        """Every page of a list call under this Clients' policy (see rpc.fetch_pages)."""
         return fetch_pages(
             fn,
             request,

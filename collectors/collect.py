@@ -13,16 +13,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from collectors import catalog, logs, monitoring, names, schema, services
+from collectors import catalog, logs, monitoring, schema, services
 from collectors.budget import Budgets
-from collectors.calls import RunwatchError
 from collectors.logparse import cold_start_agreement
+from collectors.rpc import RunwatchError
 from collectors.schema import Quality, Result
+from foundation import names
 
 if TYPE_CHECKING:
     from collectors.clients import Clients
-    from collectors.window import TimeWindow
     from config import Settings
+    from foundation.window import TimeWindow
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def collect(
     """METRIC_POINTS, INSTANCE_EVENTS, SERVICES, REVISIONS and TRAFFIC for the scope.
 
     ``scope``: None (everything), a monitoring.MetricScope or a dashboard Scope; its services
-    and regions narrow every query. Bad names raise collectors.names.InvalidName before any
+    and regions narrow every query. Bad names raise foundation.names.InvalidName before any
     call. ``budgets`` defaults to the process-wide Logging budgets.
     """
     mscope = monitoring.MetricScope.of(scope)

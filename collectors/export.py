@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collectors.collect import Bundle
-    from collectors.window import TimeWindow
+    from foundation.window import TimeWindow
 
 
 def write_frames(bundle: Bundle, out_dir: Path, *, csv: bool = False) -> list[Path]:

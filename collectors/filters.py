@@ -2,7 +2,7 @@
 
 One escaping helper, ``quote``, turns a value into a double-quoted string literal: backslash
 and double quote are escaped, control characters are rejected. Every user-supplied name is
-validated with collectors.names before it is quoted, every generated OR group is parenthesised
+validated with foundation.names before it is quoted, every generated OR group is parenthesised
 (in both filter languages OR binds tighter than AND, so an unparenthesised group would change
 meaning), and values are de-duplicated and sorted so the same inputs always give the same
 string (and the same cache key).
@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
-from collectors import names
+from foundation import names
 
 RESOURCE_TYPE = "cloud_run_revision"
 METRIC_TYPE_RE = re.compile(r"^[a-z][a-z0-9.-]*\.googleapis\.com/[a-z0-9_/]+$")

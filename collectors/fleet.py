@@ -29,15 +29,16 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from collectors import catalog, filters, monitoring, names, schema, services
-from collectors.calls import RunwatchError
+from collectors import catalog, filters, monitoring, schema, services
+from collectors.rpc import RunwatchError
 from collectors.schema import Result
+from foundation import names
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from collectors.clients import Clients
-    from collectors.window import TimeWindow
+    from foundation.window import TimeWindow
 
 # Parts of a fleet collection, in the order FleetBundle.frames holds them.
 PARTS = ("totals", "trend", "services", "revisions", "traffic", "canary", "warm")
@@ -164,7 +165,7 @@ def collect_fleet(
 
     ``metrics_project``: a scoping project whose metrics scope holds ``projects``: Monitoring is
     asked there (filtered to ``projects`` by their project_id label), the Admin API per project.
-    Bad names raise collectors.names.InvalidName before any call.
+    Bad names raise foundation.names.InvalidName before any call.
     """
     project_ids = [names.project(p) for p in dict.fromkeys(projects)]
     region_ids = tuple(sorted({names.region(r) for r in regions}))

@@ -3,7 +3,7 @@
 On Cloud Run the project and the service account come from the metadata server; elsewhere
 there is none and ``runtime_identity`` returns None quickly instead of failing. The caller
 (app_data) shows the identity so a missing role can be traced to the account that lacks it;
-collectors.calls already turns PERMISSION_DENIED into a message naming that role.
+collectors.rpc already turns PERMISSION_DENIED into a message naming that role.
 
 Requests go straight to the metadata server (any HTTP proxy configured in the environment is
 bypassed), carry ``Metadata-Flavor: Google`` and accept only answers that carry it back.
@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from typing import NamedTuple
 
-from collectors import names
+from foundation import names
 
 METADATA_HOST = "metadata.google.internal"
 _PROJECT_PATH = "/computeMetadata/v1/project/project-id"

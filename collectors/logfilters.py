@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from collectors import names
 from collectors.filters import RESOURCE_TYPE, all_of, any_of, term
 from collectors.logparse import REQUESTS_LOG_ID, SYSTEM_LOG_ID
+from foundation import names
 
 # Substrings (the ":" operator) that select the messages logparse classifies.
 SYSTEM_TEXTS = (

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 from google.cloud.logging_v2.types import ListLogEntriesRequest
 
-from collectors import calls, logfilters, names, schema
+from collectors import logfilters, rpc, schema
 from collectors.budget import PROCESS_BUDGETS, WINDOW_S, Budgets, CallBudget
 from collectors.logparse import EventAccumulator, cold_start_agreement
 from collectors.monitoring import MetricScope
 from collectors.schema import Quality, Result
+from foundation import names
 
 if TYPE_CHECKING:
     from collectors.clients import Clients
@@ -46,7 +47,7 @@ __all__ = [
 PAGE_SIZE = 1000  # Cloud Logging's maximum
 
 
-class BudgetExhausted(calls.RunwatchError):
+class BudgetExhausted(rpc.RunwatchError):
     """runwatch's own Logging call budget for a project is spent for this minute."""
 
 
@@ -89,13 +90,13 @@ def _budgeted(clients: Clients, budget: CallBudget, project: str, max_wait_s: fl
 
     def list_page(**kwargs: Any) -> Any:
         if not budget.acquire(max_wait_s):
-            # calls.call counted this attempt before calling us; no RPC happened: uncount it.
-            clients.counter.add(calls.LIST_LOG_ENTRIES.name, -1)
+            # rpc.call counted this attempt before calling us; no RPC happened: uncount it.
+            clients.counter.add(rpc.LIST_LOG_ENTRIES.name, -1)
             raise BudgetExhausted(
                 f"runwatch's Cloud Logging budget for {project} "
                 f"({budget.per_minute} entries.list calls a minute, under Google's 60) is "
                 "used up for this minute",
-                method=calls.LIST_LOG_ENTRIES,
+                method=rpc.LIST_LOG_ENTRIES,
             )
         return clients.logging.list_log_entries(**kwargs)
 
@@ -134,7 +135,7 @@ def fetch_project_events(
             project, start, end, services=services, regions=regions, page_size=page_size, logs=logs
         )
         paged = clients.pages(
-            calls.LIST_LOG_ENTRIES,
+            rpc.LIST_LOG_ENTRIES,
             _budgeted(clients, budget, project, max_wait_s),
             request,
             what=f"{what} of {project}",
@@ -147,18 +148,18 @@ def fetch_project_events(
         quality = quality.merge(
             _quality(paged, f"{what} of {project}", settings.log_max_pages, budget)
         )
-        if isinstance(paged.error, BudgetExhausted | calls.QuotaExceeded):
+        if isinstance(paged.error, BudgetExhausted | rpc.QuotaExceeded):
             break  # no budget left for the second query this minute
     stats = LogStats(project, pages_read, acc.entries_read, acc.duplicates, len(acc))
     return Result(acc.frame(), quality), stats
 
 
-def _quality(paged: calls.Paged[Any], what: str, max_pages: int, budget: CallBudget) -> Quality:
+def _quality(paged: rpc.Paged[Any], what: str, max_pages: int, budget: CallBudget) -> Quality:
     kept = f"; kept the {len(paged.pages)} page(s) read before" if paged.pages else ""
     err = paged.error
     if isinstance(err, BudgetExhausted):
         return Quality("truncated", (f"{err.message}: stopped early{kept}",))
-    if isinstance(err, calls.QuotaExceeded):
+    if isinstance(err, rpc.QuotaExceeded):
         # Google says the quota is spent: ask nothing more of this project this minute.
         budget.block_for(WINDOW_S)
         return Quality("partial", (f"{what}: {err.message}{kept}",))
@@ -196,7 +197,7 @@ def fetch_instance_events_detailed(
 ) -> tuple[Result, list[LogStats]]:
     """INSTANCE_EVENTS for every project (one query each, in parallel), quality merged.
 
-    ``window`` is a collectors.window.TimeWindow (or anything with tz-aware ``start``/``end``);
+    ``window`` is a foundation.window.TimeWindow (or anything with tz-aware ``start``/``end``);
     ``scope`` a MetricScope, a dashboard Scope or None: its services and regions narrow the
     filter (revisions do not: one cached result serves every revision selection).
     """

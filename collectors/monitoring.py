@@ -5,7 +5,7 @@ TimeWindow and a MetricScope into a typed ``ListTimeSeriesRequest`` (no I/O).
 
 Thin half: ``fetch_metrics`` sends one request per metric per project (the scope's services,
 revisions and regions go into the filter, never into more calls), in parallel on a small thread
-pool, pages through each response with collectors.calls (a failure on page N keeps pages
+pool, pages through each response with collectors.rpc (a failure on page N keeps pages
 1..N-1), collects every page's ``execution_errors``, and converts points to rows:
 
 - numeric metrics give one ``value`` row per aligned point; negative values (counter-reset
@@ -33,12 +33,13 @@ import pandas as pd
 from google.api import distribution_pb2
 from google.cloud import monitoring_v3
 
-from collectors import calls, catalog, distributions, filters, names, wirepoints
-from collectors.calls import RunwatchError
+from collectors import catalog, distributions, filters, rpc, wirepoints
 from collectors.catalog import MetricSpec
 from collectors.clients import Clients
+from collectors.rpc import RunwatchError
 from collectors.schema import METRIC_POINTS, Quality, Result, conform, empty, joined
-from collectors.window import TimeWindow, floor_to
+from foundation import names
+from foundation.window import TimeWindow, floor_to
 
 MAX_WORKERS = 8
 
@@ -358,7 +359,7 @@ def fetch_one(
     what = f"{spec.short} in {project}"
     request = build_request(spec, project, window, scope, page_size=page_size)
     paged = clients.pages(
-        calls.LIST_TIME_SERIES, clients.monitoring.list_time_series, request, what=what
+        rpc.LIST_TIME_SERIES, clients.monitoring.list_time_series, request, what=what
     )
     if paged.error is not None and not paged.pages:
         raise paged.error

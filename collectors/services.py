@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from google.cloud import run_v2
 from google.cloud.location import locations_pb2
 
-from collectors import calls, names, runconfig, schema
+from collectors import rpc, runconfig, schema
 from collectors.schema import Quality, Result
+from foundation import names
 
 if TYPE_CHECKING:
     from collectors.clients import Clients
@@ -62,7 +63,7 @@ def list_regions(clients: Clients, project: str) -> tuple[list[str], str]:
     """Regions Cloud Run offers the project (ListLocations); ('', reason) on failure."""
     request = locations_pb2.ListLocationsRequest(name=f"projects/{names.project(project)}")
     paged = clients.pages(
-        calls.LIST_LOCATIONS, clients.list_locations, request, what=f"regions of {project}"
+        rpc.LIST_LOCATIONS, clients.list_locations, request, what=f"regions of {project}"
     )
     regions: list[str] = []
     for page in paged.pages:
@@ -90,21 +91,21 @@ def _named(clients: Clients, project: str, region: str, services: frozenset[str]
         try:
             svc = _raw(
                 clients.call(
-                    calls.GET_SERVICE,
+                    rpc.GET_SERVICE,
                     clients.services.get_service,
                     run_v2.GetServiceRequest(name=f"{parent}/services/{name}"),
                     what=f"service {name} in {project}/{region}",
                 )
             )
-        except calls.RunwatchError as exc:
-            if isinstance(exc, calls.CallFailed) and exc.code == "NOT_FOUND":
+        except rpc.RunwatchError as exc:
+            if isinstance(exc, rpc.CallFailed) and exc.code == "NOT_FOUND":
                 continue  # not in this region
             out.service_notes.append(f"{region}: {exc.message} (service left out)")
             continue
         out.services.append(runconfig.service_row(svc))
         out.traffic.extend(runconfig.traffic_rows(svc))
         revs = clients.pages(
-            calls.LIST_REVISIONS,
+            rpc.LIST_REVISIONS,
             clients.revisions.list_revisions,
             run_v2.ListRevisionsRequest(parent=f"{parent}/services/{name}"),
             what=f"revisions of {name} in {project}/{region}",
@@ -145,7 +146,7 @@ def _region(
     out = _RegionOut()
     parent = f"projects/{project}/locations/{region}"
     listed = clients.pages(
-        calls.LIST_SERVICES,
+        rpc.LIST_SERVICES,
         clients.services.list_services,
         run_v2.ListServicesRequest(parent=parent),
         what=f"services in {project}/{region}",
@@ -167,7 +168,7 @@ def _region(
     if not svcs or not with_revisions:
         return out
     revs = clients.pages(
-        calls.LIST_REVISIONS,
+        rpc.LIST_REVISIONS,
         clients.revisions.list_revisions,
         run_v2.ListRevisionsRequest(parent=f"{parent}/services/-"),
         what=f"revisions in {project}/{region}",
@@ -196,7 +197,7 @@ def fetch_config(
     Empty ``regions`` means every region (ListLocations); empty ``services`` every service.
     ``with_revisions`` False reads the services only (no ListRevisions; REVISIONS empty): a
     listing of the fleet's services, as the dashboard's sidebar needs.
-    Names are validated (collectors.names.InvalidName on bad input).
+    Names are validated (foundation.names.InvalidName on bad input).
     """
     wanted_regions = sorted({names.region(r) for r in regions})
     wanted_services = frozenset(names.service(s) for s in services)

@@ -114,11 +114,11 @@ def _collect(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
     config.py (RPC timeout, Logging budget, RUNWATCH_EMULATOR_ADDRESS)."""
     import config
     from collectors import clients as client_mod
-    from collectors import names
-    from collectors.calls import RunwatchError
     from collectors.collect import collect
     from collectors.monitoring import MetricScope
-    from collectors.window import TimeWindow
+    from collectors.rpc import RunwatchError
+    from foundation import names
+    from foundation.window import TimeWindow
 
     names.service(args.service)
     if args.region:

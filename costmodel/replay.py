@@ -4,7 +4,7 @@ For every setting of a grid at once:
 
 1. Demand: ``d`` requests a minute (served + observed 429s), mean latency ``L``; in-flight
    requests by Little's law ``mu = d / 60 * L``, arrivals ``lam = d / 60`` a second.
-2. The instance stack (costmodel/levels.py): level k is needed for the whole minute when the
+2. The instance stack (costmodel/instance_stack.py): level k is needed for the whole minute when the
    minute's mean load asks for k instances (``ceil(max(mu / (target * C), cpu_demand /
    (cpu_target * cpu)))``, at least 1 with any demand), and otherwise with the probability that
    the requests in flight at once reach ``(k - 1) * C + 1`` during the minute (Poisson
@@ -24,7 +24,7 @@ For every setting of a grid at once:
    concurrency 1 busy instance-seconds are exactly ``mu``), plus 100 ms rounding per busy period,
    plus startup time; idle min instances (min instances not busy) separately, at the idle rate.
    Instance-based: every instance's whole life; a life counted in whole minutes overshoots the
-   true one by a fixed amount per start (levels.retention_weights), which is removed.
+   true one by a fixed amount per start (instance_stack.retention_weights), which is removed.
 
 Only concurrency and cpu change the stack; min/max instances only choose which levels count,
 and billing mode and memory only change prices. So the stack is computed once per distinct
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from costmodel.levels import (
+from costmodel.instance_stack import (
     StackSums,
     need_probability,
     peak_level_count,

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from collectors import names
+from foundation import names
 
 VIEWER_ROLES = ("roles/monitoring.viewer", "roles/logging.viewer", "roles/run.viewer")
 SECRET_ROLE = "roles/secretmanager.secretAccessor"

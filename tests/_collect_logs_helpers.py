@@ -18,7 +18,7 @@ from google.protobuf import json_format
 
 import emulator
 from collectors import clients as clients_mod
-from collectors.calls import CallPolicy
+from collectors.rpc import CallPolicy
 from emulator.sim.model import (
     FleetData,
     FleetSpec,

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from collectors import schema
-from collectors.calls import (
+from collectors.rpc import (
     LIST_LOCATIONS,
     LIST_LOG_ENTRIES,
     LIST_REVISIONS,

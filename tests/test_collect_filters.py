@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collectors import filters, names
+from collectors import filters
 from emulator.api import filter_tokens
+from foundation import names
 
 METRIC = "run.googleapis.com/request_count"
 

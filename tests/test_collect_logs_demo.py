@@ -14,10 +14,10 @@ import emulator
 from collectors import clients as clients_mod
 from collectors import schema
 from collectors.budget import Budgets
-from collectors.calls import LIST_LOG_ENTRIES
 from collectors.collect import Bundle, collect
 from collectors.monitoring import MetricScope
-from collectors.window import TimeWindow
+from collectors.rpc import LIST_LOG_ENTRIES
+from foundation.window import TimeWindow
 from tests._collect_logs_helpers import settings
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -19,10 +19,10 @@ import emulator
 from collectors import clients as clients_mod
 from collectors import schema
 from collectors.budget import Budgets
-from collectors.calls import LIST_LOG_ENTRIES
 from collectors.logs import build_request, fetch_instance_events, fetch_instance_events_detailed
 from collectors.monitoring import MetricScope
-from collectors.window import TimeWindow
+from collectors.rpc import LIST_LOG_ENTRIES
+from foundation.window import TimeWindow
 from tests._collect_logs_helpers import (
     END,
     PROJECT,

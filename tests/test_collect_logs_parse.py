@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collectors import logfilters, names, schema
+from collectors import logfilters, schema
 from collectors.logparse import EventAccumulator, classify_text, cold_start_agreement, events_frame
+from foundation import names
 from tests._collect_logs_helpers import (
     all_log_fixture_names,
     console_csv_rows,

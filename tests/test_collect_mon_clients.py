@@ -1,4 +1,4 @@
-"""clients.py constructors and calls.py policy pieces that need no emulator."""
+"""clients.py constructors and rpc.py policy pieces that need no emulator."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import random
 import pytest
 
 import config
-from collectors import calls, clients
+from collectors import clients, rpc
 
 
 def test_google_mode_without_credentials_says_what_to_do(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/runwatch-test.json")
-    with pytest.raises(calls.RunwatchError, match="application-default login"):
+    with pytest.raises(rpc.RunwatchError, match="application-default login"):
         clients.for_google()
 
 
@@ -35,7 +35,7 @@ def test_emulator_clients_share_one_channel_and_take_the_policy() -> None:
 
 
 def test_backoff_is_full_jitter_and_capped() -> None:
-    policy = calls.CallPolicy(backoff_initial_s=0.5, backoff_max_s=2.0)
+    policy = rpc.CallPolicy(backoff_initial_s=0.5, backoff_max_s=2.0)
     rng = random.Random(1)
     for n in range(8):
         cap = min(2.0, 0.5 * 2**n)
@@ -44,15 +44,15 @@ def test_backoff_is_full_jitter_and_capped() -> None:
         assert max(draws) <= cap
         assert max(draws) > 0.8 * cap  # spread over the whole range
     with pytest.raises(ValueError, match="attempts"):
-        calls.CallPolicy(attempts=0)
+        rpc.CallPolicy(attempts=0)
     with pytest.raises(ValueError, match="positive"):
-        calls.CallPolicy(timeout_s=0)
+        rpc.CallPolicy(timeout_s=0)
 
 
 def test_rpc_counter_is_thread_safe() -> None:
     import threading
 
-    counter = calls.RpcCounter()
+    counter = rpc.RpcCounter()
 
     def work() -> None:
         for _ in range(1000):

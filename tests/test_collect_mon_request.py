@@ -8,8 +8,9 @@ import pytest
 from google.cloud import monitoring_v3
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from collectors import catalog, monitoring, names
-from collectors.window import TimeWindow
+from collectors import catalog, monitoring
+from foundation import names
+from foundation.window import TimeWindow
 
 NOW = datetime(2026, 11, 28, 12, 7, 31, tzinfo=UTC)
 A = monitoring_v3.Aggregation

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collectors import catalog, monitoring, wirepoints
-from collectors.window import TimeWindow
+from foundation.window import TimeWindow
 
 FIXTURE = Path(
     "/work/shared/fixtures/real/monitoring_timeseries_aligned_checkmk_agent_gcp_run.json"

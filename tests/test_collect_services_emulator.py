@@ -14,7 +14,7 @@ import pytest
 import emulator
 from collectors import clients as clients_mod
 from collectors import schema
-from collectors.calls import GET_SERVICE, LIST_LOCATIONS, LIST_REVISIONS, LIST_SERVICES
+from collectors.rpc import GET_SERVICE, LIST_LOCATIONS, LIST_REVISIONS, LIST_SERVICES
 from collectors.services import fetch_config
 from tests._collect_logs_helpers import (
     PROJECT,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collectors.window import INGESTION_DELAY, InvalidWindow, TimeWindow
+from foundation.window import INGESTION_DELAY, InvalidWindow, TimeWindow
 
 NOW = datetime(2026, 11, 28, 12, 7, 31, tzinfo=UTC)
 
@@ -148,7 +148,7 @@ def test_the_settled_window_drops_only_pending_periods() -> None:
 
 
 def test_every_preset_has_one_label_in_words() -> None:
-    from collectors.window import PRESETS, preset_label
+    from foundation.window import PRESETS, preset_label
 
     labels = {name: preset_label(name) for name in PRESETS}
     assert labels == {

@@ -33,7 +33,7 @@ BILLABLE_TOL, COST_TOL, STARTS_TOL = 0.10, 0.15, 0.30
 
 # (service, case, metric): why it misses (measured on the seed-42, 7-day demo fleet). Empty
 # since the replay models each instance-stack level's within-minute peaks (Poisson
-# upcrossings carried through the idle retention, costmodel/levels.py) and counts a
+# upcrossings carried through the idle retention, costmodel/instance_stack.py) and counts a
 # deployment's first instance as a cold start; the seven earlier misses and their causes are
 # in the git history of this file.
 KNOWN_MISSES: dict[tuple[str, str, str], str] = {}
@@ -44,9 +44,9 @@ def demo() -> dict[str, Any]:
     import emulator
     from collectors import clients as client_mod
     from collectors import logs, monitoring, services
-    from collectors.window import TimeWindow
     from emulator.sim.fleet import simulate
     from emulator.sim.scenarios import demo_fleet
+    from foundation.window import TimeWindow
 
     spec = demo_fleet(NOW, days=7)
     fleet = simulate(spec)

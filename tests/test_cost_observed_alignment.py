@@ -9,8 +9,8 @@ import pytest
 
 from collectors import clients as clients_mod
 from collectors import monitoring, services
-from collectors.window import TimeWindow, floor_to
 from costmodel import observed
+from foundation.window import TimeWindow, floor_to
 
 METRICS = ("request_count", "request_latencies", "instance_count", "billable_instance_time",
            "cpu_allocation_time", "memory_allocation_time", "startup_latencies",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from costmodel.levels import need_probability, retention_weights, starts_and_alive
+from costmodel.instance_stack import need_probability, retention_weights, starts_and_alive
 from costmodel.replay import Grid, Params, poisson_excess, replay
 from costmodel.traffic import Traffic
 

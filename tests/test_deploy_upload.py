@@ -103,7 +103,15 @@ def test_secrets_keys_exports_and_caches_are_not_in_the_image(path: str) -> None
 def test_ignored_directories_are_ignored_as_directories() -> None:
     for directory in (".git", ".venv", "export", "collectors/export", "artifacts", "tests"):
         assert gcloud_ignored(directory, is_dir=True), directory
-    for directory in ("app_data", "app_pages", "collectors", "costmodel", "deploy", "emulator"):
+    for directory in (
+        "app_data",
+        "app_pages",
+        "collectors",
+        "costmodel",
+        "deploy",
+        "emulator",
+        "foundation",
+    ):
         assert not gcloud_ignored(directory, is_dir=True), directory
 
 

@@ -21,8 +21,8 @@ import emulator
 from collectors import catalog, monitoring
 from collectors import clients as clients_mod
 from collectors import fleet as fleet_mod
-from collectors.window import TimeWindow
 from costmodel import observed
+from foundation.window import TimeWindow
 from scope import Scope
 
 NOW = datetime(2026, 3, 10, 12, 34, 56, tzinfo=UTC)

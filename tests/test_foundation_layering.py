@@ -8,7 +8,30 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE = ("collectors", "costmodel", "emulator")
+PURE = ("foundation", "collectors", "costmodel", "emulator", "insights")
+
+# Every room of the tree (top-level package or module), lowest first. A room may import the
+# standard library, third-party packages, itself and the rooms of lower layers: never a room of
+# its own layer or of a higher one. tests/ sits above all of them and may import anything.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("foundation",),  # validated names, time windows: the standard library only
+    ("config",),  # one Settings from the environment (the collectors take it as a parameter)
+    ("collectors", "costmodel", "charts", "emulator", "deploy"),  # none imports another
+    ("insights", "scope"),  # derived views (over the cost model); the dashboard's scope
+    ("app_data",),  # the only room importing both streamlit and the collectors
+    ("widgets",),
+    ("app_pages",),
+    ("dashboard",),  # the router
+    ("harness",),  # development: serving the dashboard, driving Chromium
+    ("bench",),
+)
+# The command lines may import more, lazily inside a function (the demo source starts the
+# emulator; the what-if command line reads through the collectors): these rooms of their own
+# layer, and nothing higher.
+LAZY_PEERS = {
+    "collectors/__main__.py": {"emulator"},
+    "costmodel/__main__.py": {"collectors", "emulator"},
+}
 
 
 def _modules(package: str) -> list[str]:
@@ -31,8 +54,113 @@ def _imports(path: Path, *, top_level_only: bool) -> set[str]:
     return found
 
 
+def _layer_of() -> dict[str, int]:
+    return {room: i for i, rooms in enumerate(LAYERS) for room in rooms}
+
+
+def _rooms() -> set[str]:
+    """Every top-level module and every top-level directory holding Python, but tests/."""
+    found = {p.stem for p in ROOT.glob("*.py")}
+    found |= {
+        p.name
+        for p in ROOT.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name != "tests" and any(p.rglob("*.py"))
+    }
+    return found
+
+
+def _room_imports(rel: str, source: str) -> list[tuple[str, bool]]:
+    """(imported module, imported inside a function) for every import of one file, wherever it
+    stands (top level, under ``if TYPE_CHECKING``, in a function); relative imports resolved
+    against the file's package."""
+    tree = ast.parse(source)
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+    lazy = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, functions)
+        for inner in ast.walk(node)
+    }
+    package = rel.removesuffix(".py").split("/")[:-1]
+    out: list[tuple[str, bool]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(alias.name, id(node) in lazy) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join([*base, *([module] if module else [])])
+            out.append((module, id(node) in lazy))
+    return out
+
+
+def _layer_violations(rel: str, source: str) -> list[str]:
+    """What the file at ``rel`` (relative to the root, "/"-separated) imports against LAYERS."""
+    layer_of = _layer_of()
+    room = rel.removesuffix(".py").split("/")[0]
+    own = layer_of[room]
+    bad = []
+    for module, in_function in _room_imports(rel, source):
+        target = module.split(".")[0]
+        if room == "foundation" and target != room and target not in sys.stdlib_module_names:
+            bad.append(f"{module} (foundation imports only the standard library)")
+        if target == room or target not in layer_of or layer_of[target] < own:
+            continue
+        if in_function and target in LAZY_PEERS.get(rel, set()):
+            continue
+        where = "its own layer" if layer_of[target] == own else "a higher layer"
+        bad.append(f"{module} ({where})")
+    return bad
+
+
+def test_every_room_has_a_layer() -> None:
+    placed = [room for rooms in LAYERS for room in rooms]
+    assert len(placed) == len(set(placed)), "a room is in two layers"
+    assert _rooms() == set(placed), "place the new room in LAYERS (and README's architecture)"
+    for rel in LAZY_PEERS:
+        assert (ROOT / rel).is_file(), rel
+
+
+def test_every_import_follows_the_layer_order() -> None:
+    checked = 0
+    offenders = []
+    for room in sorted(_rooms()):
+        paths = [ROOT / f"{room}.py"] if (ROOT / f"{room}.py").is_file() else []
+        paths += sorted((ROOT / room).rglob("*.py")) if (ROOT / room).is_dir() else []
+        for path in paths:
+            rel = path.relative_to(ROOT).as_posix()
+            offenders += [f"{rel} imports {b}" for b in _layer_violations(rel, path.read_text())]
+            checked += 1
+    assert offenders == [], "\n".join(offenders)
+    assert checked > 100
+
+
+def test_the_layer_check_catches_upward_and_sideways_imports() -> None:
+    # The checker itself, on sources that break the order (top level and nested).
+    assert _layer_violations("config.py", "from collectors import names\n") == [
+        "collectors (a higher layer)"
+    ]
+    assert _layer_violations("collectors/x.py", "def f():\n    import costmodel.bill\n") == [
+        "costmodel.bill (its own layer)"
+    ]
+    assert _layer_violations("foundation/x.py", "import numpy\nfrom . import names\n") == [
+        "numpy (foundation imports only the standard library)"
+    ]
+    assert _layer_violations("insights/x.py", "if True:\n    from app_data import views\n") == [
+        "app_data (a higher layer)"
+    ]
+    lazy = "def main():\n    import emulator\n"
+    assert _layer_violations("collectors/__main__.py", lazy) == []
+    for eager in ("import emulator\n", "if TYPE_CHECKING:\n    import emulator\n"):
+        assert _layer_violations("collectors/__main__.py", eager) == ["emulator (its own layer)"]
+    assert _layer_violations("costmodel/__main__.py", "def f():\n    import app_data\n") == [
+        "app_data (a higher layer)"
+    ]
+
+
 def test_pure_layers_do_not_pull_in_streamlit() -> None:
-    modules = [m for pkg in PURE for m in _modules(pkg)] + ["charts", "config"]
+    modules = [m for pkg in PURE for m in _modules(pkg)] + ["charts", "config", "scope"]
     modules = [
         m
         for m in modules

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import scope
-from collectors import names
+from foundation import names
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 PROJECTS = ("runwatch-demo",)

@@ -14,7 +14,8 @@ period is whole and a rerun within the same period produces the same window (and
 
 Cloud Monitoring needs up to ~3 minutes to make a minute's sample visible (docs/facts.md,
 Metrics): an aligned point whose period ends after ``pending_after`` (= now − INGESTION_DELAY)
-may still grow; monitoring.py marks it ``pending=True`` instead of presenting it as a drop.
+may still grow; collectors/monitoring.py marks it ``pending=True`` instead of presenting it as a
+drop.
 """
 
 from __future__ import annotations
