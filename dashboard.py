@@ -101,8 +101,8 @@ def sidebar(
     """The scope widgets, drawn after the page. Each keeps its value in st.session_state under
     WIDGET_KEYS; the value resolve_view chose is the widget's starting value."""
     scope = view.scope
-    if app_data.CONFIG_ERROR:
-        problem = widgets.plain(app_data.CONFIG_ERROR)
+    if app_data.configured().problem:
+        problem = widgets.plain(app_data.configured().problem)
         st.error(f"Configuration problem: {problem}. Using the defaults instead.")
     src = app_data.source()
 
@@ -174,12 +174,12 @@ def stopped_by_config() -> None:
     st.navigation(PAGES)  # every page's link still resolves, to this message
     st.title("runwatch")
     st.error(
-        f"Configuration problem: {widgets.plain(app_data.CONFIG_ERROR)}. No data is shown "
+        f"Configuration problem: {widgets.plain(app_data.configured().problem)}. No data is shown "
         "until the setting is fixed and the dashboard restarted."
     )
 
 
-if app_data.base.CONFIG_STOPS:  # settings are read once, when app_data is imported
+if app_data.configured().stops:  # settings are read once per process, on the first run
     stopped_by_config()
     st.stop()
 view, warnings, region_options, svc_options = resolve_view()
