@@ -128,8 +128,8 @@ def sidebar(view: app_data.View, warnings: list[str], options: Options | None) -
         _, region_options, svc_options = listed_options(view)
     else:
         region_options, svc_options = options
-    if app_data.CONFIG_ERROR:
-        problem = widgets.plain(app_data.CONFIG_ERROR)
+    if app_data.configured().problem:
+        problem = widgets.plain(app_data.configured().problem)
         st.error(f"Configuration problem: {problem}. Using the defaults instead.")
     src = app_data.source()
 
@@ -201,12 +201,12 @@ def stopped_by_config() -> None:
     st.navigation(PAGES)  # every page's link still resolves, to this message
     st.title("runwatch")
     st.error(
-        f"Configuration problem: {widgets.plain(app_data.CONFIG_ERROR)}. No data is shown "
+        f"Configuration problem: {widgets.plain(app_data.configured().problem)}. No data is shown "
         "until the setting is fixed and the dashboard restarted."
     )
 
 
-if app_data.base.CONFIG_STOPS:  # settings are read once, when app_data is imported
+if app_data.configured().stops:  # settings are read once per process, on the first run
     stopped_by_config()
     st.stop()
 view, warnings, options = resolve_view()

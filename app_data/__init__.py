@@ -4,9 +4,11 @@ The only package importing both streamlit and the collectors. Pages receive view
 never call Google or compute figures. The package's rooms:
 
 - ``runtime``: what lives as long as the process (the embedded emulator, the clients, the clock);
-- ``loaders``: what each view reads, cached in ``st.cache_data`` (the only caches);
-- ``memory``: errors, last good values, partial results (one policy, outside Streamlit's caches);
-- ``base`` (settings, scope, window), ``views`` and ``costview``: pure builders;
+- ``configuration``: the settings, read from the environment on first use (not at import);
+- ``loaders``: what each view reads, cached in ``st.cache_data`` (through ``memory.cached``);
+- ``memory``: errors, last good values, partial results (one policy, outside Streamlit's caches)
+  and ``cached``, the one decorator of every cached function;
+- ``scoping`` (scope, window), ``views`` and ``costview``: pure builders;
 - here: the run's view (``resolve``, from one clock reading) and the cached views per page.
 
 Window ends are rounded to the TTL so reruns hit the cache: a repeated view within the TTL
@@ -23,11 +25,10 @@ from typing import Any
 import streamlit as st
 
 import scope as scope_mod
-from app_data import base, costview, views
-from app_data.base import CONFIG_ERROR as CONFIG_ERROR
-from app_data.base import SETTINGS as SETTINGS
-from app_data.base import DataError as DataError
-from app_data.base import Source as Source
+from app_data import costview, scoping, views
+from app_data.configuration import Configuration as Configuration
+from app_data.configuration import configured as configured
+from app_data.configuration import settings as settings
 from app_data.costview import CPU_CHOICES as CPU_CHOICES
 from app_data.costview import CUD_CHOICES as CUD_CHOICES
 from app_data.costview import MEMORY_CHOICES_GIB as MEMORY_CHOICES_GIB
@@ -44,11 +45,13 @@ from app_data.loaders import (
 )
 from app_data.loaders import service_list as service_list
 from app_data.loaders import service_project as service_project
-from app_data.memory import MAX, TTL, _keep, _stale, _view, guarded
+from app_data.memory import DataError as DataError
+from app_data.memory import _keep, _stale, _view, cached, guarded
 from app_data.memory import _memory as _memory
 from app_data.memory import expire as expire
 from app_data.memory import forget as forget
 from app_data.runtime import _EMULATORS as _EMULATORS
+from app_data.runtime import Source as Source
 from app_data.runtime import clients as clients
 from app_data.runtime import emulator_handle as emulator_handle
 from app_data.runtime import freeze_heap_once as freeze_heap_once
@@ -85,11 +88,11 @@ MONEY_COLUMNS = {
 def scope_from_query(
     params: Mapping[str, Any], at: datetime | None = None
 ) -> tuple[Scope, list[str]]:
-    return base.scope_from_query(params, now() if at is None else at)
+    return scoping.scope_from_query(params, now() if at is None else at)
 
 
 def rescope(scope: Scope, at: datetime | None = None, **changes: Any) -> Scope:
-    return base.rescope(scope, now() if at is None else at, **changes)
+    return scoping.rescope(scope, now() if at is None else at, **changes)
 
 
 def to_query(scope: Scope) -> dict[str, str]:
@@ -99,7 +102,7 @@ def to_query(scope: Scope) -> dict[str, str]:
 def resolve(scope: Scope, at: datetime | None = None) -> View:
     """The run's view: ``scope`` with its window, from one clock reading (``at``, else now)."""
     t = now() if at is None else at
-    return View(scope, base.window_for(scope, t), t)
+    return View(scope, scoping.window_for(scope, t), t)
 
 
 def window_of(scope: Scope) -> TimeWindow:
@@ -107,7 +110,7 @@ def window_of(scope: Scope) -> TimeWindow:
 
 
 def window_label(view: View) -> str:
-    return base.window_text(view.window)
+    return scoping.window_text(view.window)
 
 
 # ------------------------------------------------------------------ negative cache & stale
@@ -138,14 +141,14 @@ def _view_of(key: tuple[Any, ...]) -> View:
     return View(s, w, w.end)
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _overview(key: tuple[Any, ...]) -> views.OverviewView:
     v = _view_of(key)
     frames, detail, failed = fleet(v)
     return _keep(views.build_overview(v.scope, frames, v.window, detail, failed))
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _revisions(
     key: tuple[Any, ...], selected: tuple[str, ...], stable: str, candidate: str
 ) -> views.RevisionsView:
@@ -164,7 +167,7 @@ def _revisions(
     )
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _cold_starts(key: tuple[Any, ...]) -> views.ColdStartsView:
     v = _view_of(key)
     return _keep(views.build_cold_starts(v.scope, frames_of(v), totals(v), v.window))
@@ -184,7 +187,7 @@ def revisions(
     return _view(lambda: _revisions(view.key, sel, stable, candidate))
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _fleet_cold_starts(key: tuple[Any, ...]) -> views.FleetColdStartsView:
     v = _view_of(key)
     frames, _detail, failed = fleet(v)
@@ -204,7 +207,7 @@ def fleet_cold_starts(view: View) -> views.FleetColdStartsView:
 # ------------------------------------------------------------------------- cost & tuning
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _whatif(
     key: tuple[Any, ...],
     region: str,
@@ -234,7 +237,7 @@ def _whatif(
         return str(exc)
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _cost(
     key: tuple[Any, ...],
     region: str,
@@ -298,5 +301,5 @@ def cost(
         return None
     hist = costview.cost_history(view.scope, view.window.span)
     learned = view if hist == view.scope else resolve(hist, view.at)  # the same clock reading
-    free = SETTINGS.free_tier if free_tier is None else free_tier
+    free = settings().free_tier if free_tier is None else free_tier
     return _view(lambda: _cost(learned.key, region, cpu, memory_gib, free, cud))

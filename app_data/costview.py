@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from app_data.base import quality_of
+from app_data.views import quality_of
 from collectors.schema import Quality, Result
 from costmodel import advice, gaps, inputs, observed, prices, whatif
 from costmodel.errors import CannotEstimate as CannotEstimate

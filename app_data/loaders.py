@@ -1,5 +1,6 @@
 """The dashboard's loaders: what each view reads from Google (or the emulator), cached in
-``st.cache_data`` with fixed TTLs and ``max_entries`` and guarded by app_data.memory.
+``st.cache_data`` (app_data.memory.cached: the settings' TTL, fixed ``max_entries``) and guarded
+by app_data.memory.
 
 The overview (and the fleet-wide cold starts) read collectors.fleet per project; a service's
 pages read that service's per-minute series, logs and configuration (collectors.collect with a
@@ -12,17 +13,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import streamlit as st
-
-from app_data import base, costview, views
-from app_data.base import SETTINGS, DataError
+from app_data import costview, views
+from app_data.configuration import settings
 from app_data.memory import (
-    MAX,
-    TTL,
+    DataError,
     _keep_last_good,
     _stale,
     _stale_frames,
     _unless_partial,
+    cached,
     guarded,
 )
 from app_data.runtime import clients, release_memory
@@ -36,7 +35,7 @@ from foundation.window import TimeWindow, floor_to
 from scope import Scope, View
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _collect(
     projects: tuple[str, ...], regions: tuple[str, ...], service: str, w: TimeWindow
 ) -> dict[str, Result]:
@@ -45,7 +44,7 @@ def _collect(
     collectors.fleet)."""
     mscope = monitoring.MetricScope(services=(service,) if service else (), regions=regions)
     bundle = collect_mod.collect(
-        clients(), list(projects), w, mscope, settings=SETTINGS, metrics=base.FLEET_METRICS
+        clients(), list(projects), w, mscope, settings=settings(), metrics=catalog.FLEET_VIEW
     )
     frames = dict(bundle.frames)
     if bundle.errors and all(r.frame.empty for r in frames.values()):
@@ -53,7 +52,7 @@ def _collect(
     return _unless_partial(frames)
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _fleet(
     project: str, regions: tuple[str, ...], w: TimeWindow
 ) -> tuple[dict[str, Result], views.FleetDigest]:
@@ -61,7 +60,7 @@ def _fleet(
     project when one is set) and the configuration (collectors.fleet), with the per-minute
     detail read into a digest and dropped (the cache keeps only what the overview shows)."""
     bundle = fleet_mod.collect_fleet(
-        clients(), [project], w, regions, metrics_project=SETTINGS.metrics_scope_project
+        clients(), [project], w, regions, metrics_project=settings().metrics_scope_project
     )
     if bundle.errors and all(r.frame.empty for r in bundle.frames.values()):
         raise RunwatchError(bundle.errors[0])
@@ -74,7 +73,7 @@ def _fleet(
     return _unless_partial((frames, detail))
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _totals(
     projects: tuple[str, ...], regions: tuple[str, ...], service: str, w: TimeWindow
 ) -> Result:
@@ -82,11 +81,11 @@ def _totals(
     mscope = monitoring.MetricScope(services=(service,) if service else (), regions=regions)
     whole = w.whole()
     return _unless_partial(
-        monitoring.fetch_metrics(clients(), list(projects), whole, mscope, base.TOTAL_METRICS)
+        monitoring.fetch_metrics(clients(), list(projects), whole, mscope, catalog.WINDOW_TOTALS)
     )
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _canary(
     projects: tuple[str, ...], regions: tuple[str, ...], service: str, w: TimeWindow
 ) -> Result:
@@ -105,7 +104,7 @@ def _canary(
     )
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _minute_points(project: str, region: str, service: str, w: TimeWindow) -> Result:
     """One-minute points of one service: what the replay needs (the fleet view may be coarser)."""
     minute = TimeWindow(w.start, w.end, 60, w.end)
@@ -115,11 +114,11 @@ def _minute_points(project: str, region: str, service: str, w: TimeWindow) -> Re
     )
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _service_regions(projects: tuple[str, ...], service: str, end: datetime) -> tuple[str, ...]:
     """Where ``service`` ran an instance in the 30 days before ``end`` (one Monitoring call per
     project, filtered to the service: the same cost whatever the fleet's size); () if nowhere."""
-    metrics_project = SETTINGS.metrics_scope_project
+    metrics_project = settings().metrics_scope_project
     return fleet_mod.in_use(clients(), projects, end, metrics_project, service=service)
 
 
@@ -170,7 +169,7 @@ def service_project(view: View, service: str) -> str:
 
 def projects_of(scope: Scope) -> tuple[str, ...]:
     """The projects a scope covers: its own, or every watched one."""
-    return (scope.project,) if scope.project else SETTINGS.watched_projects
+    return (scope.project,) if scope.project else settings().watched_projects
 
 
 def frames_of(view: View) -> dict[str, Result]:
@@ -259,12 +258,12 @@ def _fleet_view(view: View) -> View:
     return replace(view, scope=replace(view.scope, service="", revisions=()))
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX, show_spinner=False)
+@cached
 def _listing(projects: tuple[str, ...], regions: tuple[str, ...], end: datetime) -> Result:
     """The services of the projects (the Admin API's listing alone: no revisions, and one
     Monitoring call to learn where they run), for the sidebar: a service's own pages do not
     read the fleet's metrics."""
-    metrics_project = SETTINGS.metrics_scope_project
+    metrics_project = settings().metrics_scope_project
     where = regions or fleet_mod.in_use(clients(), projects, end, metrics_project)
     listed = services_mod.fetch_config(
         clients(), list(projects), regions=where, with_revisions=False

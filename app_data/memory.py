@@ -2,28 +2,58 @@
 negative cache), the last good value of each view (served marked stale when a refresh fails),
 when each was loaded (a value loaded for the same key within the TTL is served without loading,
 even after any viewer cleared Streamlit's caches) and partial results (kept for the error TTL,
-not the cache's whole TTL).
+not the cache's whole TTL). And the one decorator of every cached loader (``cached``): the
+only use of ``st.cache_data``.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from app_data import base, views
-from app_data.base import SETTINGS, DataError
+import streamlit as st
+
+from app_data import views
+from app_data.configuration import settings
 from collectors.rpc import RunwatchError
 from collectors.schema import Quality, Result
 from foundation import names
 from foundation.window import InvalidWindow
 
 T = TypeVar("T")
-TTL = SETTINGS.cache_ttl_s
-MAX = base.MAX_ENTRIES
+P = ParamSpec("P")
+MAX_ENTRIES = 32  # per cached loader, and the last good values kept
+
+
+class DataError(Exception):
+    """A load failed and there is no earlier result to show; the message is for the user."""
+
+
+def cached(load: Callable[P, T]) -> Callable[P, T]:
+    """``load`` cached in ``st.cache_data`` (the settings' TTL, MAX_ENTRIES, no spinner).
+
+    The cache is made on the first call, not at import: the TTL is a setting, and importing
+    app_data reads none. Streamlit keys a cache by the function itself, so st.cache_data.clear()
+    empties it like any other."""
+    made: Callable[P, T] | None = None
+    lock = threading.Lock()
+
+    @functools.wraps(load)
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        nonlocal made
+        if made is None:
+            with lock:
+                if made is None:
+                    ttl = settings().cache_ttl_s
+                    made = st.cache_data(ttl=ttl, max_entries=MAX_ENTRIES, show_spinner=False)(load)
+        return made(*args, **kwargs)
+
+    return call
 
 
 @dataclass
@@ -86,9 +116,10 @@ def guarded(
     again before it would have expired anyway."""
     mem = _memory()
     view = key if view is None else view
+    ttl = settings().cache_ttl_s
     with mem.lock:
         loaded = mem.loaded.get(view)
-        recent = loaded is not None and loaded[0] == key and time.monotonic() - loaded[1] < TTL
+        recent = loaded is not None and loaded[0] == key and time.monotonic() - loaded[1] < ttl
         if recent and view in mem.good:
             return mem.good[view]  # type: ignore[no-any-return]
         partial = mem.partial.get(key)
@@ -104,13 +135,13 @@ def guarded(
         value = load()
     except _Uncached as kept:  # a partial result: shown, retried once the error TTL ran out
         with mem.lock:
-            mem.partial[key] = (time.monotonic() + SETTINGS.error_ttl_s, kept.value)
+            mem.partial[key] = (time.monotonic() + settings().error_ttl_s, kept.value)
             for k in [k for k, (until, _) in mem.partial.items() if until <= time.monotonic()]:
                 del mem.partial[k]
         return kept.value  # type: ignore[no-any-return]
     except (RunwatchError, InvalidWindow, names.InvalidName) as exc:
         with mem.lock:
-            mem.errors[key] = (time.monotonic() + SETTINGS.error_ttl_s, str(exc))
+            mem.errors[key] = (time.monotonic() + settings().error_ttl_s, str(exc))
             last = mem.good.get(view)
         if last is not None:
             return stale(last)
@@ -122,7 +153,7 @@ def guarded(
             mem.loaded[view] = (key, time.monotonic())
         else:
             mem.loaded.pop(view, None)
-        while len(mem.good) > MAX:
+        while len(mem.good) > MAX_ENTRIES:
             dropped, _ = mem.good.popitem(last=False)
             mem.loaded.pop(dropped, None)
         mem.errors.pop(key, None)

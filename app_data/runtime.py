@@ -11,12 +11,13 @@ import ctypes
 import gc
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
 
-from app_data.base import SETTINGS, Source
+from app_data.configuration import settings
 from collectors.clients import Clients, from_settings
 
 # Streamlit's caches are not the place for what must live as long as the process: any viewer
@@ -59,8 +60,8 @@ def _emulator(
 
 def emulator_handle() -> Any | None:
     """The embedded emulator (demo mode without RUNWATCH_EMULATOR_ADDRESS), else None."""
-    if SETTINGS.is_demo and not SETTINGS.emulator_address:
-        s = SETTINGS
+    s = settings()
+    if s.is_demo and not s.emulator_address:
         home = s.demo_projects[0] if s.demo_projects else s.demo_project
         return _emulator(
             home,
@@ -101,13 +102,13 @@ def _clients(address: str) -> Clients:
     with _PROCESS_LOCK:
         built = _CLIENTS.get(address)
         if built is None:
-            built = _CLIENTS[address] = from_settings(SETTINGS, address)
+            built = _CLIENTS[address] = from_settings(settings(), address)
         return built
 
 
 def clients() -> Clients:
     emu = emulator_handle()
-    return _clients(emu.address if emu is not None else SETTINGS.emulator_address)
+    return _clients(emu.address if emu is not None else settings().emulator_address)
 
 
 def now() -> datetime:
@@ -116,6 +117,13 @@ def now() -> datetime:
     if emu is not None:
         return emu.fleet.spec.end  # type: ignore[no-any-return]
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Source:
+    label: str  # "Demo" | "Live"
+    detail: str
+    projects: tuple[str, ...]
 
 
 @st.cache_resource(ttl=3600)
@@ -128,11 +136,12 @@ def _identity() -> str:
 
 
 def source() -> Source:
-    if SETTINGS.is_demo:
-        where = SETTINGS.emulator_address or "embedded emulator"
+    s = settings()
+    if s.is_demo:
+        where = s.emulator_address or "embedded emulator"
         detail = f"simulated fleet ({where}), data until {now():%H:%M} UTC"
-        return Source("Demo", detail, SETTINGS.watched_projects)
-    return Source("Live", f"Google Cloud APIs · {_identity()}", SETTINGS.watched_projects)
+        return Source("Demo", detail, s.watched_projects)
+    return Source("Live", f"Google Cloud APIs · {_identity()}", s.watched_projects)
 
 
 def _libc_trim() -> Callable[[], None] | None:

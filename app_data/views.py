@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 import charts
-from app_data.base import quality_of, scoped
+from app_data.scoping import scoped
 from collectors.schema import FRAMES, METRIC_POINTS, Quality, Result, joined
 from costmodel import observed
 from foundation.window import TimeWindow
@@ -34,6 +34,14 @@ FAILURE_EVENTS = (
     "start_failed_500",
     "readiness_503",
 )
+
+
+def quality_of(frames: Mapping[str, Result], *names: str) -> Quality:
+    """The merged quality of the named frames (of all of them when none is named)."""
+    q = Quality()
+    for n in names or tuple(frames):
+        q = q.merge(frames[n].quality)
+    return q
 
 
 @dataclass(frozen=True)

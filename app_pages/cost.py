@@ -110,7 +110,7 @@ def pricing_options() -> None:
             key="cost_free",
             help="The free tier is per billing account: switch it "
             "off if other services already use it.",
-            **({} if "cost_free" in ss else {"value": app_data.SETTINGS.free_tier}),
+            **({} if "cost_free" in ss else {"value": app_data.settings().free_tier}),
         )
         right.selectbox(
             "Committed use discount",
@@ -152,7 +152,7 @@ def show() -> None:
     ss = st.session_state
     estimates(
         run_view,
-        free=bool(ss.get("cost_free", app_data.SETTINGS.free_tier)),
+        free=bool(ss.get("cost_free", app_data.settings().free_tier)),
         cud=ss.get("cost_cud", ""),
         cpu=ss.get("cost_cpu"),
         mem=ss.get("cost_mem"),

@@ -54,7 +54,7 @@ def emu(demo_emulator: Any) -> Iterator[Any]:
     import app_data
     from collectors.budget import PROCESS_BUDGETS
 
-    assert app_data.SETTINGS.emulator_address == demo_emulator.address, "app_data imported early"
+    assert app_data.settings().emulator_address == demo_emulator.address, "settings read too early"
     st.cache_data.clear()
     app_data.forget()
     PROCESS_BUDGETS.forget()  # an injected quota error pauses the project's Logging calls

@@ -23,6 +23,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+import app_data
+
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
 SERVICE = "checkout-api"  # mid-canary: a stable revision and a newer canary both billed
@@ -31,8 +33,6 @@ CLASS_NAME = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:Error|Exception|Failur
 
 
 def _forget() -> None:
-    import app_data
-
     st.cache_data.clear()
     forget = getattr(app_data, "forget", None)  # every remembered error and result
     if forget is not None:
@@ -44,9 +44,7 @@ def _forget() -> None:
 
 @pytest.fixture
 def emu(demo_emulator: Any) -> Iterator[Any]:
-    import app_data
-
-    assert app_data.SETTINGS.emulator_address == demo_emulator.address
+    assert app_data.settings().emulator_address == demo_emulator.address
     demo_emulator.faults.clear()
     _forget()
     yield demo_emulator

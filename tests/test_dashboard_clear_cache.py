@@ -37,7 +37,7 @@ def _clear_as_the_websocket_message_does() -> None:
 def app_data(demo_emulator: Any) -> Iterator[Any]:
     import app_data as module
 
-    assert module.SETTINGS.emulator_address == demo_emulator.address, "app_data imported early"
+    assert module.settings().emulator_address == demo_emulator.address, "settings read too early"
     st.cache_data.clear()
     module.forget()
     yield module

@@ -4,8 +4,8 @@ When the environment asks for live data (projects given, or a source other than 
 setting is invalid, every page shows the configuration error, naming the variable, and no data.
 Only when nothing asked for live data do the defaults (the demo) stay usable.
 
-Settings are read once, when app_data is imported, so each case runs the dashboard in a fresh
-process with only its environment.
+Settings are read once per process, so each case runs the dashboard in a fresh process with
+only its environment.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ for page in pages:
         "selects": [list(s.options) for s in at.selectbox],
     })
 import app_data
-out.append({"source": app_data.SETTINGS.source, "emulators": len(app_data._EMULATORS)})
+out.append({"source": app_data.settings().source, "emulators": len(app_data._EMULATORS)})
 print(json.dumps(out))
 """
 

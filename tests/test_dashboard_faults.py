@@ -13,6 +13,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+import app_data
+
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
 
@@ -53,8 +55,6 @@ def test_permission_denied_names_the_missing_role(emu: Any) -> None:
 def test_a_failed_refresh_serves_the_last_good_data_marked_stale(
     emu: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import app_data
-
     # The dashboard's clock: the window's end moves on by one rounding step between the two
     # runs, as it does every few minutes in live mode (this once failed CI by chance).
     start = emu.fleet.spec.end - timedelta(minutes=30)
@@ -145,9 +145,7 @@ def test_a_partial_result_is_retried_once_the_error_ttl_ran_out(
     import time
     import types
 
-    import app_data
-
-    assert app_data.SETTINGS.error_ttl_s < app_data.TTL
+    assert app_data.settings().error_ttl_s < app_data.settings().cache_ttl_s
     emu.faults.set("exec_errors=1")  # Monitoring: "the results may be incomplete"
     first = _run()
     assert not first.exception
@@ -158,7 +156,7 @@ def test_a_partial_result_is_retried_once_the_error_ttl_ran_out(
     assert any("partial" in w.value for w in within.warning)
     assert emu.calls.snapshot() == calls
     # the dashboard's clock moves past the error TTL, not past the cache's TTL
-    offset = app_data.SETTINGS.error_ttl_s + 1.0
+    offset = app_data.settings().error_ttl_s + 1.0
     shifted = types.SimpleNamespace(monotonic=lambda: time.monotonic() + offset)
     monkeypatch.setattr(app_data.memory, "time", shifted)
     after = _run()
@@ -172,8 +170,6 @@ def test_logs_failing_never_read_as_no_cold_starts(emu: Any) -> None:
     starts = {m.label: m.value for m in healthy.metric}["Cold starts"]
     assert float(starts.replace(",", "")) > 0
     st.cache_data.clear()
-    import app_data
-
     app_data.forget()
     emu.faults.set("ListLogEntries:UNAVAILABLE@1.0")
     at = _run({"service": "image-resizer"}, "app_pages/cold_starts.py")
@@ -186,8 +182,6 @@ def test_logs_failing_never_read_as_no_cold_starts(emu: Any) -> None:
 
 
 def test_a_canary_whose_series_failed_has_an_unknown_verdict(emu: Any) -> None:
-    import app_data
-
     scope, _ = app_data.scope_from_query({"service": "checkout-api"})
     view = app_data.resolve(scope)
     app_data.frames_of(view)  # the page's own series load; then the verdict's read fails

@@ -87,7 +87,7 @@ def assert_inert(markdown: str) -> None:
 def app_data(demo_emulator: Any) -> Iterator[Any]:
     import app_data as module
 
-    assert module.SETTINGS.emulator_address == demo_emulator.address, "app_data imported early"
+    assert module.settings().emulator_address == demo_emulator.address, "settings read too early"
     return module
 
 

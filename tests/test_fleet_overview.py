@@ -18,6 +18,7 @@ import pytest
 
 import config
 import emulator
+from app_data import views
 from collectors import catalog, monitoring
 from collectors import clients as clients_mod
 from collectors import fleet as fleet_mod
@@ -48,15 +49,6 @@ def small() -> Iterator[Any]:
 def big() -> Iterator[Any]:
     with _start(300, PROJECTS) as emu:
         yield emu
-
-
-@pytest.fixture(scope="module")
-def views(demo_emulator: Any) -> Any:
-    """app_data.views, imported once the session's demo settings are in the environment
-    (app_data reads its settings at import)."""
-    from app_data import views as module
-
-    return module
 
 
 def _clients(emu: Any) -> clients_mod.Clients:
@@ -127,7 +119,7 @@ def test_each_project_reads_only_its_own_services(big: Any) -> None:
     assert not set.intersection(*seen.values())
 
 
-def _table(views: Any, emu: Any, project: str) -> tuple[pd.DataFrame, fleet_mod.FleetBundle]:
+def _table(emu: Any, project: str) -> tuple[pd.DataFrame, fleet_mod.FleetBundle]:
     bundle, _ = _overview(emu, project)
     w = _window(emu)
     detail = views.digest(bundle.frames, w, bundle.warm)
@@ -135,8 +127,8 @@ def _table(views: Any, emu: Any, project: str) -> tuple[pd.DataFrame, fleet_mod.
     return view.table, bundle
 
 
-def test_flags_match_the_simulation(views: Any, big: Any) -> None:
-    table, _ = _table(views, big, PROJECTS[0])
+def test_flags_match_the_simulation(big: Any) -> None:
+    table, _ = _table(big, PROJECTS[0])
     w = _window(big).settled()
     spec = big.fleet.spec
     mine = {s.name: s for s in spec.services if spec.project_of(s) == PROJECTS[0]}
@@ -178,8 +170,8 @@ def test_flags_match_the_simulation(views: Any, big: Any) -> None:
     assert idle <= warm
 
 
-def test_cost_from_totals_equals_cost_from_per_period_series(views: Any, small: Any) -> None:
-    table, bundle = _table(views, small, PROJECTS[0])
+def test_cost_from_totals_equals_cost_from_per_period_series(small: Any) -> None:
+    table, bundle = _table(small, PROJECTS[0])
     w = _window(small)
     c = _clients(small)
     # every service's per-period series, as the service's own pages read them

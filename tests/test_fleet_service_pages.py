@@ -1,7 +1,7 @@
 """A service's pages cost the same calls whatever the fleet's size: its own series, logs and
 configuration, in the regions it runs in, learnt from Monitoring for that service alone (not
 from the fleet's listing). The dashboard's data layer runs in a fresh process (it reads its
-settings at import) against emulators of 10 and 300 services."""
+settings once per process) against emulators of 10 and 300 services."""
 
 from __future__ import annotations
 

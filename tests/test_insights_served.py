@@ -101,7 +101,7 @@ def test_keys_of_other_dtypes_merge_too() -> None:
 def app_data(demo_emulator: Any) -> Iterator[Any]:
     import app_data as module
 
-    assert module.SETTINGS.emulator_address == demo_emulator.address, "app_data imported early"
+    assert module.settings().emulator_address == demo_emulator.address, "settings read too early"
     return module
 
 

@@ -75,7 +75,7 @@ def test_every_accepted_custom_range_is_a_window(start: str, end: str) -> None:
 def app_data(demo_emulator: Any) -> Iterator[Any]:
     import app_data as module
 
-    assert module.SETTINGS.emulator_address == demo_emulator.address, "app_data imported early"
+    assert module.settings().emulator_address == demo_emulator.address, "settings read too early"
     st.cache_data.clear()
     module.forget()
     return module
