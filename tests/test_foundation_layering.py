@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE = ("collectors", "costmodel", "emulator")
+PURE = ("collectors", "costmodel", "emulator", "insights")
 
 
 def _modules(package: str) -> list[str]:
@@ -32,7 +32,7 @@ def _imports(path: Path, *, top_level_only: bool) -> set[str]:
 
 
 def test_pure_layers_do_not_pull_in_streamlit() -> None:
-    modules = [m for pkg in PURE for m in _modules(pkg)] + ["charts", "config"]
+    modules = [m for pkg in PURE for m in _modules(pkg)] + ["charts", "config", "presentation"]
     modules = [
         m
         for m in modules
@@ -97,6 +97,7 @@ def test_pages_only_talk_to_app_data_and_charts() -> None:
         "config",
         "app_pages",
         "widgets",
+        "presentation",
         "__future__",
         "typing",
         "datetime",
@@ -112,6 +113,28 @@ def test_pages_only_talk_to_app_data_and_charts() -> None:
             m for m in _imports(path, top_level_only=False) if m.split(".")[0] not in allowed_roots
         }
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}: pages go through app_data"
+
+
+def test_presentation_loads_no_streamlit_collectors_or_google() -> None:
+    # The pages' wording and formats: pure, so it is checked (and tested) without a server.
+    code = (
+        "import sys, presentation\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('streamlit', 'collectors', 'google', 'grpc', 'app_data', 'emulator'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "", f"presentation loads {out.stdout[:200]}"
+
+
+def test_analysis_returns_data_not_wording() -> None:
+    # insights/ hands numbers and records to presentation, which words them: never back.
+    for path in (ROOT / "insights").rglob("*.py"):
+        imports = _imports(path, top_level_only=False)
+        assert "presentation" not in imports, f"{path.relative_to(ROOT)} imports presentation"
+        assert "html" not in imports, f"{path.relative_to(ROOT)} builds markup"
 
 
 def test_only_config_reads_the_environment() -> None:
