@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
 from app_data import Quality
+from presentation import ColumnFormat, Figure
 
 # Every ASCII punctuation character (CommonMark lets a backslash escape each of them).
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
@@ -69,3 +73,25 @@ def project_failures(failed: dict[str, str]) -> None:
     """One warning per watched project that could not be read (the others still show)."""
     for project, why in failed.items():
         st.warning(f"Project {plain(project)} could not be read: {plain(why)}")
+
+
+def metric(where: Any, figure: Figure) -> None:
+    """``figure`` as a st.metric in ``where`` (a column, or st itself)."""
+    where.metric(
+        figure.label,
+        figure.value,
+        figure.delta,
+        delta_color="inverse" if figure.inverse else "normal",
+        help=figure.help,
+    )
+
+
+def column_config(formats: Mapping[str, ColumnFormat]) -> dict[str, Any]:
+    """A table's column formats (presentation's plain data) as Streamlit column configs."""
+    out: dict[str, Any] = {}
+    for col, f in formats.items():
+        if f.kind == "line":
+            out[col] = st.column_config.LineChartColumn(f.label, width=f.width)
+        else:
+            out[col] = st.column_config.NumberColumn(f.label, format=f.format, width=f.width)
+    return out

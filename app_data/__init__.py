@@ -1,7 +1,8 @@
 """The one seam between the pages and everything else: the pages' API.
 
 The only package importing both streamlit and the collectors. Pages receive view objects; they
-never call Google or compute figures. The package's rooms:
+never call Google or compute figures, and word what they show with ``presentation`` (this
+package hands them data only). The package's rooms:
 
 - ``runtime``: what lives as long as the process (the embedded emulator, the clients, the clock);
 - ``configuration``: the settings, read from the environment on first use (not at import);
@@ -22,8 +23,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import streamlit as st
-
 import scope as scope_mod
 from app_data import costview, scoping, views
 from app_data.configuration import Configuration as Configuration
@@ -33,8 +32,6 @@ from app_data.costview import CPU_CHOICES as CPU_CHOICES
 from app_data.costview import CUD_CHOICES as CUD_CHOICES
 from app_data.costview import MEMORY_CHOICES_GIB as MEMORY_CHOICES_GIB
 from app_data.costview import CostView as CostView
-from app_data.costview import calibration_caption as calibration_caption
-from app_data.costview import observed_caption as observed_caption
 from app_data.loaders import (
     _fleet_view,
     _minute_points,
@@ -57,19 +54,16 @@ from app_data.runtime import emulator_handle as emulator_handle
 from app_data.runtime import freeze_heap_once as freeze_heap_once
 from app_data.runtime import now as now
 from app_data.runtime import source as source
+from app_data.views import ColdStartsView as ColdStartsView
+from app_data.views import FleetColdStartsView as FleetColdStartsView
+from app_data.views import OverviewView as OverviewView
+from app_data.views import RevisionsView as RevisionsView
 from app_data.views import matching as matching
 from collectors.schema import Quality as Quality
 from foundation.window import PRESETS, TimeWindow, preset_label
-from insights.revisions import CARD_METRICS as CARD_METRICS  # display helpers for the pages
-from insights.revisions import VERDICT_METHOD as VERDICT_METHOD
-from insights.revisions import card_caption as card_caption
-from insights.revisions import card_header as card_header
-from insights.revisions import card_value as card_value
-from insights.tuning import delta_text as delta_text
-from insights.tuning import dollars as dollars
-from insights.tuning import labelled as labelled
+from insights.revisions import Verdict as Verdict
+from insights.tuning import labelled as labelled  # the what-if grid's lookups
 from insights.tuning import options as options
-from insights.tuning import per_day as per_day
 from insights.tuning import pick as pick
 from scope import Scope as Scope
 from scope import View as View
@@ -77,10 +71,6 @@ from scope import View as View
 WIDGET_KEYS = scope_mod.WIDGET_KEYS
 # The window choices with their labels: every preset, then a custom window.
 WINDOW_LABELS = {**{name: preset_label(name) for name in PRESETS}, scope_mod.CUSTOM: "custom"}
-MONEY_COLUMNS = {
-    col: st.column_config.NumberColumn(col.replace("_", " "), format="$%.2f")
-    for col in ("cpu", "memory", "requests_cost", "idle_min", "total", "monthly_total")
-}
 
 # ------------------------------------------------------------------ clients, clock, source
 

@@ -12,6 +12,7 @@ from app_data.views import quality_of
 from collectors.schema import Quality, Result
 from costmodel import advice, gaps, inputs, observed, prices, whatif
 from costmodel.errors import CannotEstimate as CannotEstimate
+from presentation import ObservedTotals
 from scope import Scope
 
 COST_METRICS = gaps.METRICS  # what the observed cost and the replay read
@@ -44,6 +45,7 @@ class CostView:
     price_source: str
     cannot_estimate: str  # the reason, when no estimate can be given ("" otherwise)
     quality: Quality
+    totals: ObservedTotals  # of ``observed``, for its caption
     partial: str = ""  # why the estimates shown are partial ("" when they are not)
     advice_withheld: str = ""  # why no advice is given ("" when advice is given)
 
@@ -145,6 +147,7 @@ def build_cost(
             book.source,
             grid,
             quality,
+            observed_totals(seen),
         )
     result, tips = grid
     table, current = result.table, result.current
@@ -175,44 +178,26 @@ def build_cost(
         price_source=f"{book.source} (as of {book.as_of})",
         cannot_estimate="",
         quality=quality,
+        totals=observed_totals(seen),
         partial=partial,
         advice_withheld=withheld,
     )
 
 
-def observed_caption(view: CostView) -> str:
-    t = view.observed
-    known = t[t["cannot_estimate"] == ""]
-    month = known["monthly_total"].sum()
-    idle = known["monthly_idle_min"].sum()  # the same figure as the overview's flag
-    note = f" · idle min instances ${idle:,.2f}/month of it" if idle >= 0.01 else ""
-    unknown = t[t["cannot_estimate"] != ""]
-    head = (
-        "From billable instance time, CPU/memory allocation and requests; without the free "
-        "tier (it belongs to the billing account). "
-    )
-    prices_note = f". Prices: {view.price_source}"
-    if unknown.empty:
-        return f"{head}Projected: ${month:,.2f}/month{note}{prices_note}"
-    why = "; ".join(
-        f"{', '.join(g['revision'].astype(str))}: {reason}"
-        for reason, g in unknown.groupby("cannot_estimate", sort=False)
-    )
-    rest = (
-        f" The revisions whose cost is known add up to ${month:,.2f}/month{note} (partial)."
-        if len(known)
-        else ""
-    )
-    return f"{head}Projected total: unknown, the cost of {why}.{rest}{prices_note.lstrip('.')}"
-
-
-def calibration_caption(view: CostView) -> str:
-    err = view.calibration_error
-    notes = (" " + " ".join(view.calibration_notes)) if view.calibration_notes else ""
-    return (
-        f"Replaying the current settings reproduces the observed billable time within "
-        f"{100 * err:+.1f} %; estimates carry this error. Learned from the last "
-        f"{view.history} of traffic.{notes}"
+def observed_totals(observed_cost: pd.DataFrame) -> ObservedTotals:
+    """What the observed-cost caption sums up (presentation.observed_caption words it): the
+    projected month of the revisions whose cost is known, its idle min instances (the same
+    figure as the overview's flag), and the revisions whose cost is unknown, per reason."""
+    known = observed_cost[observed_cost["cannot_estimate"] == ""]
+    unknown = observed_cost[observed_cost["cannot_estimate"] != ""]
+    return ObservedTotals(
+        monthly=float(known["monthly_total"].sum()),
+        idle_monthly=float(known["monthly_idle_min"].sum()),
+        any_known=len(known) > 0,
+        unknown=tuple(
+            (str(reason), tuple(g["revision"].astype(str)))
+            for reason, g in unknown.groupby("cannot_estimate", sort=False)
+        ),
     )
 
 

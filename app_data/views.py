@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 import charts
+import presentation
 from app_data.scoping import scoped
 from collectors.schema import FRAMES, METRIC_POINTS, Quality, Result, joined
 from costmodel import observed
@@ -48,7 +49,7 @@ def quality_of(frames: Mapping[str, Result], *names: str) -> Quality:
 class OverviewView:
     table: pd.DataFrame  # insights.overview.COLUMNS and a "trend" column (lists, for a chart)
     csv: str  # the table without the trend lists
-    attention: list[str]  # plain lines: what needs a look
+    attention: list[ov.Flagged]  # what needs a look (presentation.attention_lines)
     request_trend: pd.DataFrame  # per series (top services, the rest summed) and period: req/s
     quality: Quality
     window_s: float  # the settled part of the window the table's totals cover
@@ -109,9 +110,10 @@ class FleetDigest:
 def digest(frames: Mapping[str, Result], w: TimeWindow, warm: tuple[str, ...]) -> FleetDigest:
     """The detail's figures (see FleetDigest)."""
     revs = frames["revisions"].frame
-    notes = ov.canary_notes(
+    canaries = ov.canary_regressions(
         frames["canary"].frame, revs, frames["traffic"].frame, period_s=w.trend().alignment_s
     )
+    notes = {key: presentation.canary_note(v) for key, v in canaries.items()}
     settled = observed_window(w)
     costs = observed.observed_costs(
         frames["warm"].frame,
@@ -281,7 +283,12 @@ def _verdict(
         return None
     if canary.frame.empty and not canary.quality.complete:
         why = "; ".join(canary.quality.reasons) or "no reason given"
-        return rv.unknown_verdict(f"the request series it compares could not be read ({why})")
+        return rv.unknown_verdict(
+            f"the request series it compares could not be read ({why})",
+            candidate=candidate,
+            stable=stable,
+            period_s=w.trend().alignment_s,
+        )
     return rv.canary_verdict(
         scoped(canary.frame, scope),
         service=scope.service,
@@ -355,6 +362,13 @@ class ColdStartsView:
     # them is then unknown, not 0; the startup-latency metric still counts the starts
     events_missing: str = ""
     metric_per_day: float = float("nan")  # starts a day by the startup-latency metric
+
+    @property
+    def startup_percentiles(self) -> dict[str, float]:
+        """The startup p50 and p95 by the metric, those known (for the histogram's marks)."""
+        s = self.summary
+        pairs = (("p50", s.startup_p50_ms), ("p95", s.startup_p95_ms))
+        return {k: v for k, v in pairs if v == v}
 
 
 def build_cold_starts(

@@ -6,19 +6,14 @@ import streamlit as st
 
 import app_data
 import charts
+import presentation
 import widgets
 
 
-def _figures(
-    starts: float, per_day: float, per_1k: float, startup_p95_ms: float, *, p95_help: str
-) -> None:
-    """The four headline figures ("—" where unknown)."""
-    a, b, c, d = st.columns(4)
-    a.metric("Cold starts", f"{starts:,.0f}", help="Instance starts in the window (all reasons)")
-    b.metric("Per day", f"{per_day:,.1f}")
-    c.metric("Per 1k requests", "—" if per_1k != per_1k else f"{per_1k:.2f}")
-    p95 = "—" if startup_p95_ms != startup_p95_ms else f"{startup_p95_ms:,.0f} ms"
-    d.metric("Startup p95", p95, help=p95_help)
+def _figures(figures: list[presentation.Figure]) -> None:
+    """The four headline figures, side by side."""
+    for col, figure in zip(st.columns(4), figures, strict=True):
+        widgets.metric(col, figure)
 
 
 def _fleet(run_view: app_data.View) -> None:
@@ -48,25 +43,20 @@ def _fleet(run_view: app_data.View) -> None:
     )
     with top:
         _figures(
-            view.starts,
-            view.per_day,
-            view.per_1k_requests,
-            view.startup_p95_ms,
-            p95_help="From container/startup_latencies, every service's samples merged",
+            presentation.cold_start_figures(
+                view.starts,
+                view.per_day,
+                view.per_1k_requests,
+                view.startup_p95_ms,
+                p95_help="From container/startup_latencies, every service's samples merged",
+            )
         )
     st.subheader("Per service")
     st.dataframe(
         view.per_service,
         hide_index=True,
         key="cs_per_service",
-        column_config={
-            "cold_starts": st.column_config.NumberColumn("cold starts", format="%.0f"),
-            "per_day": st.column_config.NumberColumn("per day", format="%.1f"),
-            "requests": st.column_config.NumberColumn(format="%.0f"),
-            "per_1k_requests": st.column_config.NumberColumn("per 1k requests", format="%.2f"),
-            "startup_p50_ms": st.column_config.NumberColumn("startup p50 (ms)", format="%.0f"),
-            "startup_p95_ms": st.column_config.NumberColumn("startup p95 (ms)", format="%.0f"),
-        },
+        column_config=widgets.column_config(presentation.COLD_START_SERVICE_COLUMNS),
     )
     widgets.csv_button(view.per_service, "cold-starts-by-service.csv", "cs_service_csv")
 
@@ -89,73 +79,88 @@ def show() -> None:
         return
 
     widgets.quality_banner(view.quality)
-
-    s = view.summary
     if view.events_missing:  # nothing from the logs: say so, never "0 starts"
-        st.warning(
-            "The instance events could not be read, so starts by reason, startup times from "
-            "the logs, OOM kills and 429 rejections are unknown. The startup-latency metric "
-            f"counts {s.starts_metric:,.0f} starts in this window."
-        )
-        _figures(
-            s.starts_metric,
-            view.metric_per_day,
-            float("nan"),
-            s.startup_p95_ms,
-            p95_help="From container/startup_latencies (one sample per start)",
-        )
+        _without_events(view)
         return
     # The figures sit above the charts but are sent after them: the browser starts loading
     # plotly while it draws them (bench/bench_dashboard.py, time to first chart).
     top = st.container()
+    _charts(view)
+    with top:
+        _summary(view)
+    _tables(view)
+
+
+P95_HELP = "From container/startup_latencies (one sample per start)"
+
+
+def _without_events(view: app_data.ColdStartsView) -> None:
+    """The figures the startup-latency metric still gives when the logs could not be read."""
+    s = view.summary
+    st.warning(presentation.events_missing_note(s.starts_metric))
+    _figures(
+        presentation.cold_start_figures(
+            s.starts_metric,
+            view.metric_per_day,
+            float("nan"),
+            s.startup_p95_ms,
+            p95_help=P95_HELP,
+        )
+    )
+
+
+def _charts(view: app_data.ColdStartsView) -> None:
+    """Starts over time by reason, and the startup times from the logs."""
+    s = view.summary
     if s.starts == 0:
         st.info("No instance started in this window: nothing scaled up, rolled out or recycled.")
-    else:
-        st.plotly_chart(
-            charts.bars_over_time(
-                view.over_time,
-                title=f"Instance starts per {view.bucket} by reason",
-                unit="starts",
-                color="reason",
-                colors=charts.REASON_COLORS,
-            ),
-            key="cs_over_time",
-        )
-        pcts = {k: v for k, v in (("p50", s.startup_p50_ms), ("p95", s.startup_p95_ms)) if v == v}
-        st.plotly_chart(
-            charts.histogram(
-                view.startup_ms,
-                title="Startup time (start → ready probe, from logs)",
-                unit="ms",
-                percentiles=pcts,
-            ),
-            key="cs_startup",
-        )
+        return
+    st.plotly_chart(
+        charts.bars_over_time(
+            view.over_time,
+            title=f"Instance starts per {view.bucket} by reason",
+            unit="starts",
+            color="reason",
+            colors=charts.REASON_COLORS,
+        ),
+        key="cs_over_time",
+    )
+    st.plotly_chart(
+        charts.histogram(
+            view.startup_ms,
+            title="Startup time (start → ready probe, from logs)",
+            unit="ms",
+            percentiles=view.startup_percentiles,
+        ),
+        key="cs_startup",
+    )
 
-    with top:
-        _figures(
-            s.starts,
-            s.per_day,
-            s.per_1k_requests,
-            s.startup_p95_ms,
-            p95_help="From container/startup_latencies (one sample per start)",
-        )
-        e, f, g, h = st.columns(4)
-        for col, (reason, n) in zip((e, f, g), sorted(s.by_reason.items()), strict=False):
-            col.metric(f"Starts: {reason}", f"{n:,}")
-        h.metric("OOM kills / 429 rejections", f"{s.oom_kills:,} / {s.rejected_429:,}")
-        if s.agreement == s.agreement and abs(s.agreement - 1) > 0.05:
-            st.warning(
-                f"Logs show {s.starts:,} starts but the startup-latency metric counts "
-                f"{s.starts_metric:,.0f}: some log entries may be missing."
-            )
 
+def _summary(view: app_data.ColdStartsView) -> None:
+    """The headline figures, starts by reason, and whether the logs agree with the metric."""
+    s = view.summary
+    _figures(
+        presentation.cold_start_figures(
+            s.starts, s.per_day, s.per_1k_requests, s.startup_p95_ms, p95_help=P95_HELP
+        )
+    )
+    *reasons, failures = presentation.start_reason_figures(s.by_reason, s.oom_kills, s.rejected_429)
+    e, f, g, h = st.columns(4)
+    for col, figure in zip((e, f, g), reasons, strict=False):
+        widgets.metric(col, figure)
+    widgets.metric(h, failures)
+    if s.logs_disagree:
+        st.warning(presentation.logs_disagree_note(s.starts, s.starts_metric))
+
+
+def _tables(view: app_data.ColdStartsView) -> None:
+    """Per revision, the recent starts, and the failures, each with its CSV."""
     st.subheader("Per revision")
     st.dataframe(
         view.per_revision,
         hide_index=True,
         key="cs_per_revision",
-        column_config={"per_1k_requests": st.column_config.NumberColumn(format="%.2f")},
+        column_config=widgets.column_config(presentation.COLD_START_REVISION_COLUMNS),
     )
     widgets.csv_button(view.per_revision, "cold-starts.csv", "cs_csv")
 

@@ -6,7 +6,10 @@ import streamlit as st
 
 import app_data
 import charts
+import presentation
 import widgets
+
+CONTROLS = ("cost_concurrency", "cost_min", "cost_billing")  # the what-if widgets' keys
 
 
 @st.fragment
@@ -15,23 +18,15 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
     st.subheader("What if…")
     cur = view.current
     ss = st.session_state
-    opts = {
-        "cost_concurrency": app_data.options(view.table, "concurrency"),
-        "cost_min": app_data.options(view.table, "min_instances"),
-        "cost_billing": ["request", "instance"],
-    }
-    start = {
-        "cost_concurrency": int(cur["concurrency"]),
-        "cost_min": int(cur["min_instances"]),
-        "cost_billing": str(cur["billing"]),
-    }
+    opts, start = _choices(view)
     # The controls are drawn after the estimate and the heatmap, in a container above them (the
     # browser gets the chart first); their values come from the widgets' session state.
-    for key in opts:
+    for key in CONTROLS:
         if key in ss and ss[key] not in opts[key]:
             del ss[key]  # another service's setting: start from this one's
-    conc, mins, billing = (ss.get(key, start[key]) for key in opts)
+    conc, mins, billing = (ss.get(key, start[key]) for key in CONTROLS)
     controls = st.container()
+    plane = (cpu or float(cur["cpu"]), mem or float(cur["memory_gib"]))  # the card's size
     choice = app_data.pick(
         view.table,
         cur,
@@ -39,15 +34,17 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
         concurrency=conc,
         min_instances=mins,
         billing=billing,
-        cpu=cpu or float(cur["cpu"]),
-        memory_gib=mem or float(cur["memory_gib"]),
+        cpu=plane[0],
+        memory_gib=plane[1],
     )
     numbers = st.container()  # above the heatmap, sent after it
     if view.partial:
         st.warning(f"These estimates are partial: {view.partial}.")
-    st.caption(app_data.calibration_caption(view))
-
-    plane = (cpu or float(cur["cpu"]), mem or float(cur["memory_gib"]))  # the card's size
+    st.caption(
+        presentation.calibration_caption(
+            view.calibration_error, view.calibration_notes, view.history
+        )
+    )
     st.plotly_chart(
         charts.heatmap(
             app_data.labelled(view.table, billing, plane=plane),
@@ -55,7 +52,7 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
             y="min_instances",
             z="monthly_cost",
             z_unit="$/month",
-            title=f"Monthly cost, {billing}-based billing, {plane[0]:g} vCPU, {plane[1]:g} GiB",
+            title=presentation.heatmap_title(billing, *plane),
         ),
         key="cost_heatmap",
     )
@@ -63,41 +60,50 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
         if not choice.allowed:
             st.warning(f"Cloud Run does not allow this setting: {choice.reason}.")
         else:
-            m1, m2, m3, m4 = st.columns(4)
-            m1.metric(
-                "Monthly cost",
-                app_data.dollars(choice.monthly_cost),
-                app_data.delta_text(choice),
-                delta_color="inverse",
-                help=f"± ${choice.error_band:,.2f} from the model's error",
-            )
-            m2.metric(
-                "Cold starts / day",
-                f"{choice.cold_starts_per_day:,.1f}",
-                f"{choice.cold_starts_delta:+,.1f}",
-                delta_color="inverse",
-            )
-            m3.metric("Requests meeting a cold start", f"{100 * choice.cold_start_share:.3f} %")
-            m4.metric("Rejected (429) / day", app_data.per_day(choice.rejected_per_day))
-
+            for col, figure in zip(
+                st.columns(4), presentation.estimate_figures(choice), strict=True
+            ):
+                widgets.metric(col, figure)
     with controls:
-        c1, c2, c3 = st.columns(3)
-        keep = {key: ({} if key in ss else {"value": start[key]}) for key in opts}
-        c1.select_slider(
-            "Concurrency",
-            opts["cost_concurrency"],
-            key="cost_concurrency",
-            **keep["cost_concurrency"],
-        )
-        c2.select_slider("Min instances", opts["cost_min"], key="cost_min", **keep["cost_min"])
-        c3.radio(
-            "Billing",
-            opts["cost_billing"],
-            horizontal=True,
-            key="cost_billing",
-            index=opts["cost_billing"].index(billing),
-            format_func=lambda b: f"{b}-based",
-        )
+        _controls(opts, start, billing)
+
+
+def _choices(view: app_data.CostView) -> tuple[dict[str, list[object]], dict[str, object]]:
+    """Each control's options (the values in the grid) and its start (the current setting)."""
+    cur = view.current
+    opts: dict[str, list[object]] = {
+        "cost_concurrency": app_data.options(view.table, "concurrency"),
+        "cost_min": app_data.options(view.table, "min_instances"),
+        "cost_billing": ["request", "instance"],
+    }
+    start: dict[str, object] = {
+        "cost_concurrency": int(cur["concurrency"]),
+        "cost_min": int(cur["min_instances"]),
+        "cost_billing": str(cur["billing"]),
+    }
+    return opts, start
+
+
+def _controls(opts: dict[str, list[object]], start: dict[str, object], billing: object) -> None:
+    """The what-if widgets; a widget already in the session state keeps its value."""
+    ss = st.session_state
+    c1, c2, c3 = st.columns(3)
+    keep = {key: ({} if key in ss else {"value": start[key]}) for key in CONTROLS}
+    c1.select_slider(
+        "Concurrency",
+        opts["cost_concurrency"],
+        key="cost_concurrency",
+        **keep["cost_concurrency"],
+    )
+    c2.select_slider("Min instances", opts["cost_min"], key="cost_min", **keep["cost_min"])
+    c3.radio(
+        "Billing",
+        opts["cost_billing"],
+        horizontal=True,
+        key="cost_billing",
+        index=opts["cost_billing"].index(billing),
+        format_func=lambda b: f"{b}-based",
+    )
 
 
 def pricing_options() -> None:
@@ -203,12 +209,12 @@ def estimates(
         )
     with observed:
         st.subheader(f"Observed cost over the last {view.history}")
-        st.caption(app_data.observed_caption(view))
+        st.caption(presentation.observed_caption(view.totals, view.price_source))
         st.dataframe(
             view.observed,
             hide_index=True,
             key="cost_observed",
-            column_config=app_data.MONEY_COLUMNS,
+            column_config=widgets.column_config(presentation.MONEY_COLUMNS),
         )
         widgets.csv_button(view.observed, f"{view.service}-observed-cost.csv", "cost_observed_csv")
 

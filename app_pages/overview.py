@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pandas as pd
 import streamlit as st
 
 import app_data
 import charts
+import presentation
 import widgets
 
 
@@ -47,53 +51,52 @@ def show() -> None:
         st.caption(f"The chart shows {view.trend_note}; the table lists every service.")
 
     with top:
-        if view.attention:
-            st.subheader("Needs a look")
-            st.markdown("\n".join(f"- {line}" for line in view.attention))
-
-        st.subheader("Services")
-        st.caption("Select a row to open that service's revisions. Column headers sort.")
-        name = st.text_input(
-            "Filter services",
-            key="overview_filter",
-            placeholder=f"name or project, among {len(view.table):,} services",
-        )
-        shown = app_data.matching(view.table, name)
-        if name and shown.empty:
-            st.info(f"No service name or project contains “{widgets.plain(name)}”.")
-        table = st.dataframe(
-            shown,
-            hide_index=True,
-            width="stretch",
-            key="overview_table",
-            on_select="rerun",
-            selection_mode="single-row",
-            column_config={
-                "trend": st.column_config.LineChartColumn("requests/s trend", width="small"),
-                "requests_per_s": st.column_config.NumberColumn("req/s", format="%.2f"),
-                "error_5xx_pct": st.column_config.NumberColumn("5xx %", format="%.2f"),
-                "p95_ms": st.column_config.NumberColumn("p95 (ms)", format="%.0f"),
-                "instances_active": st.column_config.NumberColumn("active inst.", format="%.2f"),
-                "instances_idle": st.column_config.NumberColumn("idle inst.", format="%.2f"),
-                "peak_active": st.column_config.NumberColumn("peak active", format="%.0f"),
-                "cold_starts_per_day": st.column_config.NumberColumn(
-                    "cold starts/day", format="%.0f"
-                ),
-                "observed_cost": st.column_config.NumberColumn("cost in window", format="$%.2f"),
-                "monthly_cost": st.column_config.NumberColumn("projected $/month", format="$%.2f"),
-            },
-        )
-        widgets.csv_button(view.csv, "runwatch-overview.csv", "overview_csv")
+        shown, table = _services(view)
 
     rows = table.selection.rows
     if rows and rows[0] < len(shown):
-        row = shown.iloc[rows[0]]
-        service, project = str(row["service"]), str(row["project_id"])
-        # The sidebar is drawn after the page, so its choices can still be set here.
-        st.session_state[app_data.WIDGET_KEYS["service"]] = service
-        st.session_state[app_data.WIDGET_KEYS["project"]] = project
-        target = app_data.rescope(scope, project=project, service=service)
-        st.switch_page("app_pages/revisions.py", query_params=app_data.to_query(target))
+        _open(scope, shown.iloc[rows[0]])
+
+
+def _services(view: app_data.OverviewView) -> tuple[pd.DataFrame, Any]:
+    """What needs a look, then the filterable table of services; the rows shown and the
+    table (its selection opens a service)."""
+    if view.attention:
+        st.subheader("Needs a look")
+        lines = presentation.attention_lines(view.attention)
+        st.markdown("\n".join(f"- {line}" for line in lines))
+
+    st.subheader("Services")
+    st.caption("Select a row to open that service's revisions. Column headers sort.")
+    name = st.text_input(
+        "Filter services",
+        key="overview_filter",
+        placeholder=f"name or project, among {len(view.table):,} services",
+    )
+    shown = app_data.matching(view.table, name)
+    if name and shown.empty:
+        st.info(f"No service name or project contains “{widgets.plain(name)}”.")
+    table = st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        key="overview_table",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config=widgets.column_config(presentation.OVERVIEW_COLUMNS),
+    )
+    widgets.csv_button(view.csv, "runwatch-overview.csv", "overview_csv")
+    return shown, table
+
+
+def _open(scope: app_data.Scope, row: pd.Series) -> None:
+    """Open the revisions page of the service in ``row``."""
+    service, project = str(row["service"]), str(row["project_id"])
+    # The sidebar is drawn after the page, so its choices can still be set here.
+    st.session_state[app_data.WIDGET_KEYS["service"]] = service
+    st.session_state[app_data.WIDGET_KEYS["project"]] = project
+    target = app_data.rescope(scope, project=project, service=service)
+    st.switch_page("app_pages/revisions.py", query_params=app_data.to_query(target))
 
 
 show()

@@ -6,6 +6,7 @@ import streamlit as st
 
 import app_data
 import charts
+import presentation
 import widgets
 
 
@@ -31,6 +32,23 @@ def show() -> None:
         return
     widgets.quality_banner(view.quality)
 
+    view = _picked(run_view, view)
+    if len(view.selected) < 2:
+        st.info("Pick at least two revisions to compare them.")
+
+    # Cards, verdict and CSV sit above the charts but are sent after them: the browser starts
+    # loading plotly while it draws the cards (bench/bench_dashboard.py, time to first chart).
+    top = st.container()
+    _over_time(view)
+    with top:
+        _cards(view)
+        if view.verdict is not None:
+            _verdict(view.verdict)
+        widgets.csv_button(view.cards, f"{scope.service}-revisions.csv", "rev_csv")
+
+
+def _picked(run_view: app_data.View, view: app_data.RevisionsView) -> app_data.RevisionsView:
+    """The revisions chosen in the picker (the link remembers them), and their view."""
     picked = st.multiselect(
         "Revisions to compare",
         view.all_revisions,
@@ -40,14 +58,11 @@ def show() -> None:
     )
     if picked != view.selected:
         st.query_params["rev"] = ",".join(picked)
-        view = app_data.revisions(run_view, picked) or view
-    if len(view.selected) < 2:
-        st.info("Pick at least two revisions to compare them.")
+        return app_data.revisions(run_view, picked) or view
+    return view
 
-    # Cards, verdict and CSV sit above the charts but are sent after them: the browser starts
-    # loading plotly while it draws the cards (bench/bench_dashboard.py, time to first chart).
-    top = st.container()
 
+def _over_time(view: app_data.RevisionsView) -> None:
     st.plotly_chart(
         charts.panels_over_time(
             [
@@ -66,37 +81,30 @@ def show() -> None:
         key="rev_over_time",
     )
 
-    with top:
-        cols = st.columns(max(len(view.selected), 1))
-        base = view.cards.set_index("revision")
-        for col, rev in zip(cols, view.selected, strict=False):
-            card = base.loc[rev]
-            ref = base.loc[view.stable] if view.stable and rev != view.stable else None
-            with col, st.container(border=True):
-                role = (
-                    "stable"
-                    if rev == view.stable
-                    else ("candidate" if rev == view.candidate else "")
-                )
-                st.html(app_data.card_header(rev, view.colors.get(rev, "#444"), role))
-                st.caption(app_data.card_caption(card))
-                grid = st.columns(2)  # two metrics a row: the cards and the chart fit a screen
-                for i, (label, field, fmt, worse_up) in enumerate(app_data.CARD_METRICS):
-                    value, delta = app_data.card_value(card, ref, field, fmt)
-                    grid[i % 2].metric(
-                        label, value, delta, delta_color="inverse" if worse_up else "normal"
-                    )
 
-        if view.verdict is not None:
-            v = view.verdict
-            show = {"regression": st.error, "improvement": st.success}.get(v.status, st.info)
-            show(f"**Canary verdict:** {v.headline}")
-            with st.expander("How the verdict was reached"):
-                st.markdown(app_data.VERDICT_METHOD)
-                for line in v.details:
-                    st.markdown(f"- {line}")
+def _cards(view: app_data.RevisionsView) -> None:
+    """One card per chosen revision: its title, configuration and figures against stable."""
+    cols = st.columns(max(len(view.selected), 1))
+    base = view.cards.set_index("revision")
+    for col, rev in zip(cols, view.selected, strict=False):
+        card = base.loc[rev]
+        ref = base.loc[view.stable] if view.stable and rev != view.stable else None
+        with col, st.container(border=True):
+            role = presentation.card_role(rev, view.stable, view.candidate)
+            st.html(presentation.card_header(rev, view.colors.get(rev, "#444"), role))
+            st.caption(presentation.card_caption(card))
+            grid = st.columns(2)  # two metrics a row: the cards and the chart fit a screen
+            for i, figure in enumerate(presentation.card_figures(card, ref)):
+                widgets.metric(grid[i % 2], figure)
 
-        widgets.csv_button(view.cards, f"{scope.service}-revisions.csv", "rev_csv")
+
+def _verdict(v: app_data.Verdict) -> None:
+    draw = {"error": st.error, "success": st.success, "info": st.info}
+    draw[presentation.verdict_tone(v)](f"**Canary verdict:** {presentation.verdict_headline(v)}")
+    with st.expander("How the verdict was reached"):
+        st.markdown(presentation.VERDICT_METHOD)
+        for line in presentation.verdict_details(v):
+            st.markdown(f"- {line}")
 
 
 show()

@@ -37,6 +37,11 @@ class ColdStartSummary:
     rejected_429: int
     agreement: float  # logs / metric (1.0 = perfect), NaN when the metric has none
 
+    @property
+    def logs_disagree(self) -> bool:
+        """The logs and the metric count starts more than 5 % apart (log entries missing)."""
+        return self.agreement == self.agreement and abs(self.agreement - 1) > 0.05
+
 
 def summary(
     events: pd.DataFrame,

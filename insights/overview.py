@@ -11,6 +11,7 @@ computed is NaN and shown as "—", never as 0.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from insights.frames import (
     select,
     total,
 )
+from insights.revisions import Verdict, judge, verdict_cells
 
 COLUMNS = {
     "project_id": "string",
@@ -185,16 +187,14 @@ def trend(points: pd.DataFrame, metric: str, stat: str = "value") -> pd.DataFram
     )
 
 
-def canary_notes(
+def canary_regressions(
     points: pd.DataFrame, revisions: pd.DataFrame, traffic: pd.DataFrame, *, period_s: int
-) -> dict[tuple[str, str, str], str]:
+) -> dict[tuple[str, str, str], Verdict]:
     """For every service splitting traffic between revisions now, the canary verdict when the
     candidate (newest revision with traffic) is worse than the stable one (most traffic);
-    ``points`` per ``period_s`` period."""
-    from insights.revisions import judge, verdict_cells
-
+    ``points`` per ``period_s`` period. presentation.canary_note words it as a flag."""
     live = traffic[traffic["percent"] > 0]
-    out: dict[tuple[str, str, str], str] = {}
+    out: dict[tuple[str, str, str], Verdict] = {}
     created = revisions.set_index("revision")["create_time"]
     cells = verdict_cells(points, SVC_KEYS)  # every canary's figures, in one pass
     levels: list[Hashable] = list(SVC_KEYS)
@@ -214,20 +214,26 @@ def canary_notes(
         mine = by_service.get((project, location, service), empty)
         verdict = judge(mine, candidate=candidate, stable=stable, period_s=period_s)
         if verdict.status == "regression":
-            out[(project, location, service)] = (
-                f"canary {candidate} regressed against {stable}: "
-                + verdict.headline.split(": ", 1)[-1]
-            )
+            out[(project, location, service)] = verdict
     return out
 
 
-def attention(table: pd.DataFrame) -> list[str]:
-    """One plain line per service with flags, most traffic first (naming the project when the
-    table holds several)."""
+@dataclass(frozen=True)
+class Flagged:
+    """A service with flags (the overview's "needs a look" list)."""
+
+    service: str
+    location: str
+    project: str  # named only when the table holds several projects ("" otherwise)
+    flags: str  # the table's flags column
+
+
+def attention(table: pd.DataFrame) -> list[Flagged]:
+    """Every service with flags, most traffic first (the table's order)."""
     flagged = table[table["flags"] != ""]
     several = table["project_id"].nunique() > 1
     return [
-        f"**{r.service}** ({f'{r.project_id}, ' if several else ''}{r.location}): {r.flags}"
+        Flagged(str(r.service), str(r.location), str(r.project_id) if several else "", str(r.flags))
         for r in flagged.itertuples()
     ]
 

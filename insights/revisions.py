@@ -8,7 +8,6 @@ ratio and the evidence a sign test. Errors: pooled 5xx rates, two-proportion z-t
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,16 +102,37 @@ def cards(
 
 
 @dataclass(frozen=True)
+class LatencyTest:
+    """One latency statistic of a verdict, paired over the shared periods."""
+
+    stat: str  # p95 | p99
+    ratio: float  # median candidate/stable over the periods with both figures
+    periods: int  # how many periods had both figures
+    slower_share: float  # share of them in which the candidate was slower (NaN without any)
+    p_value: float  # exact sign test on that share
+
+
+@dataclass(frozen=True)
 class Verdict:
+    """The comparison as data; presentation.verdict_headline and verdict_details word it."""
+
     status: str  # regression | improvement | no_difference | not_enough_data | unknown
-    headline: str
-    details: tuple[str, ...]
+    candidate: str
+    stable: str
+    period_s: int
     shared_periods: int
     p99_ratio: float  # median candidate/stable over shared periods (NaN if unknown)
     p95_ratio: float
     error_candidate_pct: float
     error_stable_pct: float
     error_p_value: float
+    latency: tuple[LatencyTest, ...] = ()  # the statistics both revisions have series of
+    # (5xx, requests) of the candidate and of the stable revision over the shared periods
+    error_counts: tuple[float, float, float, float] = (math.nan,) * 4
+    worse: tuple[str, ...] = ()  # the figures significantly worse: "p99", "p95", "5xx"
+    better: tuple[str, ...] = ()
+    both_served: bool = True  # False: one of the two served no request in the window
+    reason: str = ""  # status "unknown": why its series could not be read
 
 
 def _sign_test_p(wins: int, n: int) -> float:
@@ -181,7 +201,6 @@ def _column(cells: pd.DataFrame, revision: str) -> pd.DataFrame | None:
 
 def judge(cells: pd.DataFrame, *, candidate: str, stable: str, period_s: int) -> Verdict:
     """The verdict from one service's verdict_cells (indexed by revision and timestamp)."""
-    periods = f"periods of {period_s // 60} min"
     cand, stab = _column(cells, candidate), _column(cells, stable)
     if (
         cand is None
@@ -189,91 +208,98 @@ def judge(cells: pd.DataFrame, *, candidate: str, stable: str, period_s: int) ->
         or cand["requests"].isna().all()
         or stab["requests"].isna().all()
     ):
-        return _thin(0, "one of the two revisions served no requests in this window")
+        return _no_verdict("not_enough_data", 0, candidate, stable, period_s, both_served=False)
     both = cand.add_suffix("_c").join(stab.add_suffix("_s"), how="inner")
     req_c, req_s = both["requests_c"].to_numpy(float), both["requests_s"].to_numpy(float)
     shared = (req_c >= MIN_REQUESTS_PER_PERIOD) & (req_s >= MIN_REQUESTS_PER_PERIOD)
     n_shared = int(shared.sum())
     if n_shared < MIN_SHARED_PERIODS:
-        return _thin(
-            n_shared,
-            f"only {n_shared} {periods} in which both served at least "
-            f"{MIN_REQUESTS_PER_PERIOD} requests",
-        )
-    details: list[str] = []
-    ratios: dict[str, float] = {}
-    slower: dict[str, tuple[float, float]] = {}
-    for stat in ("p95", "p99"):
-        if cand[stat].isna().all() or stab[stat].isna().all():  # no such series at all
-            ratios[stat] = float("nan")
-            continue
-        lat_c = both[f"{stat}_c"].to_numpy(float)[shared]
-        lat_s = both[f"{stat}_s"].to_numpy(float)[shared]
-        keep = ~np.isnan(lat_c) & ~np.isnan(lat_s) & (lat_s > 0)
-        ratio = lat_c[keep] / lat_s[keep]
-        ratios[stat] = float(np.median(ratio)) if len(ratio) else float("nan")
-        wins = int((ratio > 1).sum())
-        p = _sign_test_p(wins, len(ratio))
-        slower[stat] = (wins / len(ratio) if len(ratio) else float("nan"), p)
-        details.append(
-            f"{stat}: candidate/stable median ratio {ratios[stat]:.2f} over {len(ratio)} shared "
-            f"{periods}; candidate slower in {100 * slower[stat][0]:.0f} % of them (p = {p:.2g})"
-        )
+        return _no_verdict("not_enough_data", n_shared, candidate, stable, period_s)
+    latency = tuple(
+        _latency_test(both, shared, stat)
+        for stat in ("p95", "p99")
+        if not (cand[stat].isna().all() or stab[stat].isna().all())  # no such series at all
+    )
     x1 = float(np.nansum(both["errors_c"].to_numpy(float)[shared]))
     x2 = float(np.nansum(both["errors_s"].to_numpy(float)[shared]))
     n1, n2 = float(req_c[shared].sum()), float(req_s[shared].sum())
     p_err = _two_proportion_p(x1, n1, x2, n2)
     e1, e2 = 100 * x1 / n1, 100 * x2 / n2
-    details.append(
-        f"5xx: {e1:.2f} % vs {e2:.2f} % ({x1:,.0f} of {n1:,.0f} vs {x2:,.0f} of "
-        f"{n2:,.0f} requests; p = {p_err:.2g})"
-    )
     worse: list[str] = []
     better: list[str] = []
+    tests = {t.stat: t for t in latency}
     for stat in ("p99", "p95"):
-        if stat in slower and slower[stat][1] < ALPHA and abs(ratios[stat] - 1) >= 0.05:
-            (worse if ratios[stat] > 1 else better).append(f"{stat} {_pct(ratios[stat])}")
+        t = tests.get(stat)
+        if t is not None and t.p_value < ALPHA and abs(t.ratio - 1) >= 0.05:
+            (worse if t.ratio > 1 else better).append(stat)
     if p_err < ALPHA and abs(e1 - e2) >= 0.05:
-        (worse if e1 > e2 else better).append(f"5xx {e1:.2f} % vs {e2:.2f} %")
-    if worse:
-        status, headline = "regression", f"{candidate} is worse than {stable}: " + ", ".join(worse)
-    elif better:
-        status, headline = (
-            "improvement",
-            f"{candidate} is better than {stable}: " + ", ".join(better),
-        )
-    else:
-        status = "no_difference"
-        headline = f"No significant difference between {candidate} and {stable}"
+        (worse if e1 > e2 else better).append("5xx")
+    status = "regression" if worse else "improvement" if better else "no_difference"
     return Verdict(
         status,
-        headline,
-        tuple(details),
-        n_shared,
-        ratios.get("p99", math.nan),
-        ratios.get("p95", math.nan),
-        e1,
-        e2,
-        p_err,
+        candidate,
+        stable,
+        period_s,
+        shared_periods=n_shared,
+        p99_ratio=tests["p99"].ratio if "p99" in tests else math.nan,
+        p95_ratio=tests["p95"].ratio if "p95" in tests else math.nan,
+        error_candidate_pct=e1,
+        error_stable_pct=e2,
+        error_p_value=p_err,
+        latency=latency,
+        error_counts=(x1, n1, x2, n2),
+        worse=tuple(worse),
+        better=tuple(better),
     )
 
 
-def _pct(ratio: float) -> str:
-    return f"{100 * (ratio - 1):+.0f} %"
+def _latency_test(both: pd.DataFrame, shared: np.ndarray, stat: str) -> LatencyTest:
+    """``stat`` of the two revisions paired over the shared periods (``both``: the candidate's
+    columns suffixed _c, the stable one's _s)."""
+    lat_c = both[f"{stat}_c"].to_numpy(float)[shared]
+    lat_s = both[f"{stat}_s"].to_numpy(float)[shared]
+    keep = ~np.isnan(lat_c) & ~np.isnan(lat_s) & (lat_s > 0)
+    ratio = lat_c[keep] / lat_s[keep]
+    wins = int((ratio > 1).sum())
+    return LatencyTest(
+        stat,
+        float(np.median(ratio)) if len(ratio) else float("nan"),
+        len(ratio),
+        wins / len(ratio) if len(ratio) else float("nan"),
+        _sign_test_p(wins, len(ratio)),
+    )
 
 
-def _thin(n: int, why: str) -> Verdict:
-    return _no_verdict("not_enough_data", f"Not enough shared traffic for a verdict: {why}.", n)
-
-
-def unknown_verdict(why: str) -> Verdict:
+def unknown_verdict(why: str, *, candidate: str, stable: str, period_s: int) -> Verdict:
     """No verdict because its series could not be read (not because traffic was thin)."""
-    return _no_verdict("unknown", f"No canary verdict: {why}", 0)
+    return _no_verdict("unknown", 0, candidate, stable, period_s, reason=why)
 
 
-def _no_verdict(status: str, headline: str, n: int) -> Verdict:
+def _no_verdict(
+    status: str,
+    n: int,
+    candidate: str,
+    stable: str,
+    period_s: int,
+    *,
+    both_served: bool = True,
+    reason: str = "",
+) -> Verdict:
     nan = float("nan")
-    return Verdict(status, headline, (), n, nan, nan, nan, nan, nan)
+    return Verdict(
+        status,
+        candidate,
+        stable,
+        period_s,
+        n,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        both_served=both_served,
+        reason=reason,
+    )
 
 
 def markers(
@@ -293,67 +319,15 @@ def markers(
     return sorted(out)
 
 
-__all__ = ["REV_KEYS", "Verdict", "canary_verdict", "cards", "default_selection", "markers"]
-
-
-# (label, CARD_COLUMNS field, format, True when a rise is bad)
-CARD_METRICS: tuple[tuple[str, str, str, bool], ...] = (
-    ("p50", "p50_ms", "{:,.0f} ms", True),
-    ("p95", "p95_ms", "{:,.0f} ms", True),
-    ("p99", "p99_ms", "{:,.0f} ms", True),
-    ("5xx", "error_5xx_pct", "{:.2f} %", True),
-    ("Cold starts / 1k req", "cold_starts_per_1k", "{:.2f}", True),
-    ("Startup p95", "startup_p95_ms", "{:,.0f} ms", True),
-    ("Cost / M requests", "cost_per_million", "${:,.2f}", True),
-    ("Traffic share", "request_share_pct", "{:.1f} %", False),
-)
-VERDICT_METHOD = (
-    "Only the periods in which **both** revisions served at least "
-    f"{MIN_REQUESTS_PER_PERIOD} requests count, so daily cycles and incidents that hit both "
-    "cancel out. Latency: the candidate's per-period p95/p99 divided by the stable one's "
-    "(median ratio), with an exact sign test on how often the candidate was slower. Errors: "
-    f"pooled 5xx rates and a two-proportion z-test. A difference is called when p < {ALPHA} "
-    "and it is at least 5 % (latency) or 0.05 points (errors)."
-)
-
-
-def card_value(
-    card: pd.Series, ref: pd.Series | None, field: str, fmt: str
-) -> tuple[str, str | None]:
-    """The figure as text and its change against the reference revision ("—" when unknown)."""
-    value = card[field]
-    if pd.isna(value):
-        return "—", None
-    text = fmt.format(value)
-    if ref is None or pd.isna(ref[field]):
-        return text, None
-    base = float(ref[field])
-    if field.endswith("_pct"):
-        return text, f"{value - base:+.2f} pt"
-    if base == 0:
-        return text, None
-    return text, f"{100 * (value - base) / base:+.0f} %"
-
-
-def card_caption(card: pd.Series) -> str:
-    """The card's line under its title; says so first when the revision served no request."""
-    created = card["created"]
-    when = f"created {created:%Y-%m-%d %H:%M} UTC · " if pd.notna(created) else ""
-    conc = "?" if pd.isna(card["concurrency"]) else int(card["concurrency"])
-    idle = "served no requests in this window · " if not card["requests"] > 0 else ""
-    return (
-        f"{idle}{when}{card['traffic_pct']:.0f} % of traffic · concurrency {conc} · "
-        f"{card['cpu']:g} vCPU · {card['memory_gib']:g} GiB · {card['billing']}-based"
-    )
-
-
-def card_header(revision: str, color: str, role: str) -> str:
-    """HTML for a card's title: the revision in its chart colour, and its role."""
-    name, col, what = html.escape(revision), html.escape(color), html.escape(role)
-    return (
-        f'<div style="font-weight:600"><span style="color:{col}">&#9632;</span> '
-        f'<span style="color:{col}">{name}</span> <span style="color:#666">{what}</span></div>'
-    )
+__all__ = [
+    "REV_KEYS",
+    "LatencyTest",
+    "Verdict",
+    "canary_verdict",
+    "cards",
+    "default_selection",
+    "markers",
+]
 
 
 def _series_frame(df: pd.DataFrame) -> pd.DataFrame:

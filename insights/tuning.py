@@ -108,25 +108,3 @@ def labelled(
         )
     ]
     return ok
-
-
-def dollars(value: float) -> str:
-    """Money for display: "—" when unknown, never "$-0.00"."""
-    if not math.isfinite(value):
-        return "—"
-    return f"${round(value, 2) + 0.0:,.2f}"
-
-
-def per_day(value: float) -> str:
-    """A count a day for display: "unknown" when it could not be measured."""
-    if not math.isfinite(value):
-        return "unknown"
-    return f"{value:,.0f}"
-
-
-def delta_text(p: Pick) -> str | None:
-    """The cost change as text: dollars and percent (percent left out from a $0 base)."""
-    if not math.isfinite(p.cost_delta):
-        return None
-    pct = f" ({p.cost_delta_pct:+.0f} %)" if math.isfinite(p.cost_delta_pct) else ""
-    return f"{p.cost_delta:+,.2f} $/month{pct}"

@@ -11,6 +11,7 @@ import pytest
 import streamlit as st
 
 import charts
+import presentation
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,7 @@ def test_idle_min_instances_cost_the_same_on_the_overview_and_the_cost_page(
         scope = fleet_scope.with_service(service)
         shown = app_data.cost(app_data.resolve(scope, fleet_view.at))
         assert shown is not None
-        caption = app_data.observed_caption(shown)
+        caption = presentation.observed_caption(shown.totals, shown.price_source)
         got = re.search(r"idle min instances \$([\d,.]+)/month of it", caption)
         assert got, caption
         assert float(got.group(1).replace(",", "")) == pytest.approx(per_month, abs=0.011), service

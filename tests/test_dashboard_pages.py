@@ -160,20 +160,25 @@ def test_a_canary_has_one_verdict_on_the_overview_and_its_revisions_page(
 ) -> None:
     from dataclasses import replace
 
+    import presentation
+
     fleet_scope, _ = app_data.scope_from_query({"window": window})
     view = app_data.resolve(fleet_scope)
-    lines = [ln for ln in app_data.overview(view).attention if "**checkout-api**" in ln]
+    attention = presentation.attention_lines(app_data.overview(view).attention)
+    lines = [ln for ln in attention if "**checkout-api**" in ln]
     svc = app_data.revisions(replace(view, scope=fleet_scope.with_service("checkout-api")))
     assert svc is not None
     assert svc.verdict is not None
     v = svc.verdict
-    assert v.status == "regression", v.headline  # the demo's canary is slower in its tail
+    headline = presentation.verdict_headline(v)
+    assert v.status == "regression", headline  # the demo's canary is slower in its tail
     assert svc.period_s < view.window.trend().alignment_s  # the charts stay finer
     # the overview quotes the revisions page's verdict: same pair, same figures, same periods
     assert len(lines) == 1
     assert f"canary {svc.candidate} regressed against {svc.stable}" in lines[0]
-    assert v.headline.split(": ", 1)[1] in lines[0]
-    assert f"periods of {view.window.trend().alignment_s // 60} min" in " ".join(v.details)
+    assert headline.split(": ", 1)[1] in lines[0]
+    details = presentation.verdict_details(v)
+    assert f"periods of {view.window.trend().alignment_s // 60} min" in " ".join(details)
 
 
 def test_picking_revisions_updates_the_link_and_cards(app_data: Any) -> None:

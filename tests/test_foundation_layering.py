@@ -18,6 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("config",),  # one Settings from the environment (the collectors take it as a parameter)
     ("collectors", "costmodel", "charts", "emulator", "deploy"),  # none imports another
     ("insights", "scope"),  # derived views (over the cost model); the dashboard's scope
+    ("presentation",),  # the pages' wording of what insights and the cost model give
     ("app_data",),  # the only room importing both streamlit and the collectors
     ("widgets",),
     ("app_pages",),
@@ -160,7 +161,12 @@ def test_the_layer_check_catches_upward_and_sideways_imports() -> None:
 
 
 def test_pure_layers_do_not_pull_in_streamlit() -> None:
-    modules = [m for pkg in PURE for m in _modules(pkg)] + ["charts", "config", "scope"]
+    modules = [m for pkg in PURE for m in _modules(pkg)] + [
+        "charts",
+        "config",
+        "scope",
+        "presentation",
+    ]
     modules = [
         m
         for m in modules
@@ -225,6 +231,7 @@ def test_pages_only_talk_to_app_data_and_charts() -> None:
         "config",
         "app_pages",
         "widgets",
+        "presentation",
         "__future__",
         "typing",
         "datetime",
@@ -240,6 +247,28 @@ def test_pages_only_talk_to_app_data_and_charts() -> None:
             m for m in _imports(path, top_level_only=False) if m.split(".")[0] not in allowed_roots
         }
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}: pages go through app_data"
+
+
+def test_presentation_loads_no_streamlit_collectors_or_google() -> None:
+    # The pages' wording and formats: pure, so it is checked (and tested) without a server.
+    code = (
+        "import sys, presentation\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('streamlit', 'collectors', 'google', 'grpc', 'app_data', 'emulator'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "", f"presentation loads {out.stdout[:200]}"
+
+
+def test_analysis_returns_data_not_wording() -> None:
+    # insights/ hands numbers and records to presentation, which words them: never back.
+    for path in (ROOT / "insights").rglob("*.py"):
+        imports = _imports(path, top_level_only=False)
+        assert "presentation" not in imports, f"{path.relative_to(ROOT)} imports presentation"
+        assert "html" not in imports, f"{path.relative_to(ROOT)} builds markup"
 
 
 def test_only_config_reads_the_environment() -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import presentation
 from collectors import schema
 from insights import coldstarts, overview
 from insights import revisions as rv
@@ -152,7 +153,7 @@ def test_canary_regression_is_called_with_its_figures() -> None:
     assert v.error_candidate_pct == pytest.approx(5.0)
     assert v.error_stable_pct == pytest.approx(100 * 2 / 902)
     assert v.shared_periods == 120
-    assert "p99 +100 %" in v.headline
+    assert "p99 +100 %" in presentation.verdict_headline(v)
 
 
 def test_identical_revisions_show_no_difference() -> None:
@@ -188,7 +189,7 @@ def test_identical_revisions_show_no_difference() -> None:
                 },
             ]
     v = rv.canary_verdict(points(rows), service="a", candidate="a-2", stable="a-1", period_s=60)
-    assert v.status == "no_difference", v.headline
+    assert v.status == "no_difference", presentation.verdict_headline(v)
 
 
 def test_thin_overlap_gives_no_verdict() -> None:
@@ -196,15 +197,16 @@ def test_thin_overlap_gives_no_verdict() -> None:
     rows += traffic_rows("api", "c", 5, ok=50.0, err=0.0, p99=300.0)
     v = rv.canary_verdict(points(rows), service="api", candidate="c", stable="s", period_s=300)
     assert v.status == "not_enough_data"
-    assert "only 5 periods of 5 min" in v.headline
+    assert "only 5 periods of 5 min" in presentation.verdict_headline(v)
 
 
 def test_card_delta_text() -> None:
     card = pd.Series({"p99_ms": 300.0, "error_5xx_pct": 2.5})
     ref = pd.Series({"p99_ms": 200.0, "error_5xx_pct": 0.5})
-    assert rv.card_value(card, ref, "p99_ms", "{:,.0f} ms") == ("300 ms", "+50 %")
-    assert rv.card_value(card, ref, "error_5xx_pct", "{:.2f} %") == ("2.50 %", "+2.00 pt")
-    assert rv.card_value(pd.Series({"p99_ms": float("nan")}), ref, "p99_ms", "{}") == ("—", None)
+    card_value = presentation.card_value
+    assert card_value(card, ref, "p99_ms", "{:,.0f} ms") == ("300 ms", "+50 %")
+    assert card_value(card, ref, "error_5xx_pct", "{:.2f} %") == ("2.50 %", "+2.00 pt")
+    assert card_value(pd.Series({"p99_ms": float("nan")}), ref, "p99_ms", "{}") == ("—", None)
 
 
 def test_cold_start_summary_by_reason() -> None:
@@ -312,8 +314,8 @@ def test_pick_reads_the_grid_and_explains_refusals() -> None:
     )
     assert not missing.found
     assert math.isnan(missing.monthly_cost)
-    assert tuning.delta_text(other) == "-10.00 $/month (-20 %)"
-    assert tuning.dollars(-0.0001) == "$0.00"
+    assert presentation.delta_text(other) == "-10.00 $/month (-20 %)"
+    assert presentation.dollars(-0.0001) == "$0.00"
 
 
 def test_sparklines_are_bucket_means_counting_missing_periods_as_zero() -> None:
