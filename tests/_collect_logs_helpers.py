@@ -19,15 +19,21 @@ from google.protobuf import json_format
 import emulator
 from collectors import clients as clients_mod
 from collectors.rpc import CallPolicy
-from emulator.sim.model import (
-    FleetData,
-    FleetSpec,
-    InstanceEvent,
-    RequestEvent,
-    RevisionSpec,
-    ServiceSpec,
-    TrafficChange,
-    TrafficShape,
+from emulator.sim.model import FleetData, FleetSpec, InstanceEvent, RequestEvent, RevisionSpec
+from tests._fleet_builder import (
+    NO_INSTANCE,
+    START_REASONS,
+    Place,
+    canary_traffic,
+    cold_start,
+    fleet,
+    moment,
+    oom_kill,
+    places,
+    probe_failed,
+    request,
+    services,
+    shutdown_exit,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +83,6 @@ def v2_services(name: str) -> list[Any]:
 PROJECT = "c2-logs-test"
 END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 START = END - timedelta(days=1)
-NO_INSTANCE = "The request was aborted because there was no available instance."
 COULD_NOT_START = "The request failed because the instance could not start successfully."
 READINESS = "The request failed because the instance failed the readiness check."
 
@@ -121,97 +126,57 @@ REVS = (
 )
 
 
+SPAN_S = (END - START).total_seconds() - 3600  # events fall 60 s to SPAN_S s after START
+REQUEST_KINDS = (  # (status, platform text) of the logged requests, in turn
+    (429, NO_INSTANCE),
+    (429, None),
+    (500, COULD_NOT_START),
+    (503, READINESS),
+    (500, None),
+    (503, NO_INSTANCE),
+)
+
+
 def small_fleet(starts_per_revision: int = 30, seed: int = 3) -> FleetData:
     """A fleet with only log events (no metric series), many enough for several pages."""
     rng = np.random.default_rng(seed)
-    services = []
-    for region, svc in (("europe-west1", "shop"), ("us-central1", "worker")):
-        revs = tuple(r for reg, s, r in REVS if s == svc)
-        if len(revs) > 1:
-            change = TrafficChange(
-                at=START - timedelta(days=1),
-                percents={revs[0].name: 90, revs[1].name: 10},
-                tags={revs[1].name: "canary"},
-            )
-        else:
-            change = TrafficChange(at=START - timedelta(days=1), percents={revs[0].name: 100})
-        services.append(ServiceSpec(svc, region, revs, (change,), TrafficShape(base_rps=1.0)))
-    spec = FleetSpec(PROJECT, 987654321, START, END, tuple(services), seed)
+    svcs = services(REVS, canary_traffic(START - timedelta(days=1)), base_rps=1.0)
+    spec = FleetSpec(PROJECT, 987654321, START, END, svcs, seed)
     events: list[InstanceEvent] = []
     reqs: list[RequestEvent] = []
-    span_s = (END - START).total_seconds() - 3600
-    for region, svc, rev in REVS:
-        for k in range(starts_per_revision):
-            t = START + timedelta(seconds=float(rng.uniform(60, span_s)))
-            iid = f"00c2{k:06d}{rev.name[-3:]}" + "f" * 40
-            reason = ("AUTOSCALING", "DEPLOYMENT_ROLLOUT", "MANUAL_OR_CUSTOMER_MIN_INSTANCE")[k % 3]
-            has_id = k % 5 != 0  # some AUTOSCALING-style starts lack the instanceId
-            startup = float(rng.uniform(300, 4000))
-            events.append(
-                InstanceEvent(
-                    t, svc, rev.name, region, iid if has_id else None, "start", reason=reason
-                )
-            )
-            events.append(
-                InstanceEvent(
-                    t + timedelta(milliseconds=startup),
-                    svc,
-                    rev.name,
-                    region,
-                    iid,
-                    "ready",
-                    startup_ms=startup,
-                )
-            )
-            if k % 7 == 3:
-                events.append(
-                    InstanceEvent(
-                        t + timedelta(minutes=5),
-                        svc,
-                        rev.name,
-                        region,
-                        iid,
-                        "oom",
-                        memory_limit_mib=512,
-                        memory_used_mib=600,
-                    )
-                )
-                events.append(
-                    InstanceEvent(
-                        t + timedelta(minutes=5, seconds=1), svc, rev.name, region, iid, "signal9"
-                    )
-                )
-            if k % 9 == 4:
-                events.append(
-                    InstanceEvent(t + timedelta(minutes=30), svc, rev.name, region, iid, "shutdown")
-                )
-                events.append(
-                    InstanceEvent(
-                        t + timedelta(minutes=31), svc, rev.name, region, iid, "exit", exit_code=0
-                    )
-                )
-            if k % 11 == 5:
-                events.append(
-                    InstanceEvent(
-                        t + timedelta(seconds=2), svc, rev.name, region, iid, "probe_failed"
-                    )
-                )
-        for k in range(12):
-            t = START + timedelta(seconds=float(rng.uniform(60, span_s)))
-            status, text = (
-                (429, NO_INSTANCE),
-                (429, None),
-                (500, COULD_NOT_START),
-                (503, READINESS),
-                (500, None),
-                (503, NO_INSTANCE),
-            )[k % 6]
-            reqs.append(
-                RequestEvent(t, svc, rev.name, region, None, status, 0.01, platform_text=text)
-            )
-    events.sort(key=lambda e: e.timestamp)
-    reqs.sort(key=lambda e: e.timestamp)
-    return FleetData(spec, [], events, reqs, {})
+    for place in places(REVS):
+        events += _instance_events(rng, place, starts_per_revision)
+        reqs += _request_events(rng, place)
+    return fleet(spec, instance_events=events, request_events=reqs)
+
+
+def _instance_events(rng: np.random.Generator, place: Place, starts: int) -> list[InstanceEvent]:
+    """``starts`` instances; some starts lack the instanceId, some run out of memory, shut down
+    or fail a probe."""
+    events: list[InstanceEvent] = []
+    for k in range(starts):
+        t = moment(rng, START, 60, SPAN_S)
+        iid = f"00c2{k:06d}{place.revision[-3:]}" + "f" * 40
+        startup = float(rng.uniform(300, 4000))
+        # some AUTOSCALING-style starts lack the instanceId
+        events += cold_start(place, t, iid, START_REASONS[k % 3], startup, id_logged=k % 5 != 0)
+        if k % 7 == 3:
+            events += oom_kill(place, t + timedelta(minutes=5), iid, 512, 600)
+        if k % 9 == 4:
+            events += shutdown_exit(place, t + timedelta(minutes=30), iid, exit_code=0)
+        if k % 11 == 5:
+            events.append(probe_failed(place, t + timedelta(seconds=2), iid))
+    return events
+
+
+def _request_events(rng: np.random.Generator, place: Place) -> list[RequestEvent]:
+    """Twelve failed or refused requests, with and without the platform's text."""
+    reqs = []
+    for k in range(12):
+        t = moment(rng, START, 60, SPAN_S)
+        status, text = REQUEST_KINDS[k % 6]
+        reqs.append(request(place, t, status, 0.01, platform_text=text))
+    return reqs
 
 
 EVENT_OF_REQUEST = {

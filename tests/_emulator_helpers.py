@@ -1,4 +1,5 @@
-"""A small hand-built FleetData for the emulator tests, and real Google clients bound to it."""
+"""A small hand-built FleetData for the emulator tests (made with tests/_fleet_builder.py), and
+real Google clients bound to it."""
 
 from __future__ import annotations
 
@@ -18,16 +19,35 @@ from google.cloud.run_v2.services.services.transports import ServicesGrpcTranspo
 
 from emulator.sim.model import (
     BucketLayout,
-    DistributionSeries,
     FleetData,
     FleetSpec,
     InstanceEvent,
     RawSeries,
     RequestEvent,
     RevisionSpec,
-    ServiceSpec,
-    TrafficChange,
-    TrafficShape,
+)
+from tests._fleet_builder import (
+    NO_INSTANCE,
+    START_REASONS,
+    Place,
+    beta,
+    canary_traffic,
+    cold_start,
+    distribution,
+    double_delta,
+    fleet,
+    gappy,
+    instance_count,
+    lognormal,
+    moment,
+    oom_kill,
+    places,
+    request,
+    request_count,
+    resource,
+    services,
+    shutdown_exit,
+    sparse_dist,
 )
 
 PROJECT = "emu-test"
@@ -56,226 +76,68 @@ def _rev_spec(name: str, cpu: float, mem: float, conc: int, idle: bool) -> Revis
     )
 
 
+TABLE = tuple((r[0], r[1], _rev_spec(*r[2:])) for r in REVISIONS)
+
+
 def build_fleet(minutes: int = 360, seed: int = 7) -> FleetData:
     """Three revisions in two regions with request_count, latencies, instances, billable time,
     cpu utilizations and startup latencies; random gaps; a few log events."""
     rng = np.random.default_rng(seed)
     start = END - timedelta(minutes=minutes)
-    services = []
-    for region, svc in (("europe-west1", "checkout"), ("us-central1", "admin")):
-        revs = tuple(_rev_spec(r[2], r[3], r[4], r[5], r[6]) for r in REVISIONS if r[1] == svc)
-        pct = {revs[0].name: 90, revs[-1].name: 10} if len(revs) > 1 else {revs[0].name: 100}
-        services.append(
-            ServiceSpec(
-                name=svc,
-                region=region,
-                revisions=revs,
-                traffic=(
-                    TrafficChange(
-                        at=start - timedelta(days=1),
-                        percents=pct,
-                        tags={revs[-1].name: "canary"} if len(revs) > 1 else {},
-                    ),
-                ),
-                shape=TrafficShape(base_rps=5.0),
-            )
-        )
-    spec = FleetSpec(PROJECT, 123456789, start, END, tuple(services), seed)
-    series: list[RawSeries] = []
-    for region, svc, rev, *_ in REVISIONS:
-        res = {
-            "project_id": PROJECT,
-            "service_name": svc,
-            "revision_name": rev,
-            "location": region,
-            "configuration_name": svc,
-        }
-        for code, cls, lam in (("200", "2xx", 50.0), ("404", "4xx", 3.0), ("500", "5xx", 0.5)):
-            v = rng.poisson(lam, minutes).astype(np.int64)
-            series.append(
-                RawSeries(
-                    "run.googleapis.com/request_count",
-                    "DELTA",
-                    "INT64",
-                    "1",
-                    res,
-                    {"response_code": code, "response_code_class": cls},
-                    v,
-                )
-            )
-        for state, lam in (("active", 3.0), ("idle", 1.0)):
-            v = rng.poisson(lam, minutes).astype(float)
-            v[rng.random(minutes) < 0.05] = np.nan
-            series.append(
-                RawSeries(
-                    "run.googleapis.com/container/instance_count",
-                    "GAUGE",
-                    "INT64",
-                    "1",
-                    res,
-                    {"state": state},
-                    v,
-                )
-            )
-        bill = rng.gamma(2.0, 30.0, minutes)
-        bill[rng.random(minutes) < 0.1] = np.nan
-        series.append(
-            RawSeries(
-                "run.googleapis.com/container/billable_instance_time",
-                "DELTA",
-                "DOUBLE",
-                "s",
-                res,
-                {},
-                bill,
-            )
-        )
-        series.append(
-            RawSeries(
-                "run.googleapis.com/request_latencies",
-                "DELTA",
-                "DISTRIBUTION",
-                "ms",
-                res,
-                {},
-                random_dist(
-                    rng, minutes, LATENCY_LAYOUT, 40, lambda r, n: r.lognormal(3.5, 0.7, n)
-                ),
-            )
-        )
-        series.append(
-            RawSeries(
-                "run.googleapis.com/container/cpu/utilizations",
-                "DELTA",
-                "DISTRIBUTION",
-                "1",
-                res,
-                {},
-                random_dist(rng, minutes, CPU_LAYOUT, 5, lambda r, n: r.beta(2, 5, n)),
-            )
-        )
-        series.append(
-            RawSeries(
-                "run.googleapis.com/container/startup_latencies",
-                "DELTA",
-                "DISTRIBUTION",
-                "ms",
-                res,
-                {},
-                random_dist(
-                    rng, minutes, STARTUP_LAYOUT, 0.3, lambda r, n: r.lognormal(6.5, 0.8, n)
-                ),
-            )
-        )
+    svcs = services(TABLE, canary_traffic(start - timedelta(days=1)), base_rps=5.0)
+    spec = FleetSpec(PROJECT, 123456789, start, END, svcs, seed)
+    series = [s for place in places(TABLE) for s in _revision_series(rng, place, minutes)]
     events = instance_events(start, minutes, rng)
-    reqs = request_events(start, minutes, rng)
-    return FleetData(spec, series, events, reqs, {})
+    return fleet(spec, series, events, request_events(start, minutes, rng))
 
 
-def random_dist(
-    rng: np.random.Generator, minutes: int, layout: BucketLayout, lam: float, draw: object
-) -> DistributionSeries:
-    ub = layout.upper_bounds()
-    nb = layout.num_buckets
-    count = np.zeros(minutes, np.int64)
-    mean = np.zeros(minutes)
-    ssd = np.zeros(minutes)
-    buckets = np.zeros((minutes, nb), np.int64)
-    for i in range(minutes):
-        n = int(rng.poisson(lam))
-        if n == 0 and rng.random() < 0.7:
-            count[i] = -1  # no point this minute
-            continue
-        x = draw(rng, n)  # type: ignore[operator]
-        count[i] = n
-        if n:
-            mean[i] = x.mean()
-            ssd[i] = ((x - x.mean()) ** 2).sum()
-            buckets[i] = np.bincount(np.searchsorted(ub, x, side="right"), minlength=nb)
-    return DistributionSeries(layout, count, mean, ssd, buckets)
+def _revision_series(rng: np.random.Generator, place: Place, minutes: int) -> list[RawSeries]:
+    res = resource(PROJECT, place)
+    out = [
+        request_count(res, code, cls, rng.poisson(lam, minutes).astype(np.int64))
+        for code, cls, lam in (("200", "2xx", 50.0), ("404", "4xx", 3.0), ("500", "5xx", 0.5))
+    ]
+    out += [
+        instance_count(res, state, gappy(rng, rng.poisson(lam, minutes), 0.05))
+        for state, lam in (("active", 3.0), ("idle", 1.0))
+    ]
+    bill = gappy(rng, rng.gamma(2.0, 30.0, minutes), 0.1)
+    out.append(double_delta(res, "container/billable_instance_time", "s", bill))
+    for metric, unit, layout, rate, draw in (
+        ("request_latencies", "ms", LATENCY_LAYOUT, 40, lognormal(3.5, 0.7)),
+        ("container/cpu/utilizations", "1", CPU_LAYOUT, 5, beta(2, 5)),
+        ("container/startup_latencies", "ms", STARTUP_LAYOUT, 0.3, lognormal(6.5, 0.8)),
+    ):
+        out.append(distribution(res, metric, unit, sparse_dist(rng, layout, minutes, rate, draw)))
+    return out
 
 
 def instance_events(start: datetime, minutes: int, rng: np.random.Generator) -> list[InstanceEvent]:
+    """Six instances per revision; the fifth runs out of memory, the sixth shuts down."""
     ev: list[InstanceEvent] = []
-    for region, svc, rev, *_ in REVISIONS:
+    for place in places(TABLE):
         for k in range(6):
-            t = start + timedelta(seconds=float(rng.uniform(0, minutes * 60)))
-            iid = f"00f46b92{k:04d}{rev[-3:]}" + "a" * 20
-            reason = ("AUTOSCALING", "DEPLOYMENT_ROLLOUT", "MANUAL_OR_CUSTOMER_MIN_INSTANCE")[k % 3]
-            ev.append(
-                InstanceEvent(t, svc, rev, region, None if k == 0 else iid, "start", reason=reason)
-            )
-            ev.append(
-                InstanceEvent(
-                    t + timedelta(seconds=1.2), svc, rev, region, iid, "ready", startup_ms=1200.0
-                )
-            )
+            t = moment(rng, start, 0, minutes * 60)
+            iid = f"00f46b92{k:04d}{place.revision[-3:]}" + "a" * 20
+            ev += cold_start(place, t, iid, START_REASONS[k % 3], 1200.0, id_logged=k != 0)
             if k == 4:
-                ev.append(
-                    InstanceEvent(
-                        t + timedelta(minutes=3),
-                        svc,
-                        rev,
-                        region,
-                        iid,
-                        "oom",
-                        memory_limit_mib=512,
-                        memory_used_mib=530,
-                    )
-                )
-                ev.append(
-                    InstanceEvent(
-                        t + timedelta(minutes=3, seconds=1), svc, rev, region, iid, "signal9"
-                    )
-                )
+                ev += oom_kill(place, t + timedelta(minutes=3), iid, 512, 530)
             if k == 5:
-                ev.append(
-                    InstanceEvent(t + timedelta(minutes=20), svc, rev, region, iid, "shutdown")
-                )
-                ev.append(
-                    InstanceEvent(
-                        t + timedelta(minutes=21), svc, rev, region, iid, "exit", exit_code=1
-                    )
-                )
-    ev.sort(key=lambda e: e.timestamp)
+                ev += shutdown_exit(place, t + timedelta(minutes=20), iid, exit_code=1)
     return ev
 
 
 def request_events(start: datetime, minutes: int, rng: np.random.Generator) -> list[RequestEvent]:
+    """Eight logged requests per revision: every fourth a 429 without an instance."""
     out: list[RequestEvent] = []
-    for region, svc, rev, *_ in REVISIONS:
+    for place in places(TABLE):
         for k in range(8):
-            t = start + timedelta(seconds=float(rng.uniform(0, minutes * 60)))
+            t = moment(rng, start, 0, minutes * 60)
             if k % 4 == 0:
-                out.append(
-                    RequestEvent(
-                        t,
-                        svc,
-                        rev,
-                        region,
-                        None,
-                        429,
-                        10.0,
-                        path="/api/pay",
-                        platform_text="The request was aborted because there "
-                        "was no available instance.",
-                    )
-                )
+                out.append(request(place, t, 429, 10.0, path="/api/pay", platform_text=NO_INSTANCE))
             else:
-                out.append(
-                    RequestEvent(
-                        t,
-                        svc,
-                        rev,
-                        region,
-                        "00f46b92" + "b" * 24,
-                        (500, 200, 404)[k % 3],
-                        0.05 * (k + 1),
-                        method="POST",
-                        path=f"/api/{k}",
-                    )
-                )
-    out.sort(key=lambda e: e.timestamp)
+                iid, status = "00f46b92" + "b" * 24, (500, 200, 404)[k % 3]
+                out.append(request(place, t, status, 0.05 * (k + 1), iid, "POST", f"/api/{k}"))
     return out
 
 

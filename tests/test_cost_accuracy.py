@@ -15,7 +15,7 @@ reported, not hidden: the tolerances are not loosened for them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
@@ -25,6 +25,9 @@ from costmodel import prices
 from costmodel.bill import Usage, price
 from costmodel.inputs import service_input
 from costmodel.whatif import evaluate
+
+if TYPE_CHECKING:
+    from emulator.sim.model import SimSettings
 
 pytestmark = pytest.mark.slow
 
@@ -84,97 +87,105 @@ def _truth_cost(gt: Any, region: str) -> float:
     return price(usage.scaled(book.month_days / gt.days), book, region, free_tier="none").total
 
 
-def test_accuracy_against_ground_truth(demo: dict[str, Any]) -> None:
+Case = tuple[str, "SimSettings", dict[str, object] | None]  # name, re-simulated, table change
+
+
+def _cases(serving: Any, halved: int, doubled: int) -> list[Case]:
+    """Current settings, concurrency halved and doubled, min instances 0-3, billing switched."""
     from emulator.sim.model import SimSettings
+
+    other = "instance" if serving.billing == "request" else "request"
+    cases: list[Case] = [("current", SimSettings(), None)]
+    for c in sorted({halved, doubled} - {serving.concurrency}):
+        cases.append((f"concurrency {c}", SimSettings(concurrency=c), {"concurrency": c}))
+    for m in range(4):
+        cases.append((f"min {m}", SimSettings(min_instances=m), {"min_instances": m}))
+    cases.append((f"billing {other}", SimSettings(cpu_idle=other == "request"), {"billing": other}))
+    return cases
+
+
+def _model_row(w: Any, serving: Any, change: dict[str, object] | None) -> Any:
+    """The what-if table's row for the change (the current row when there is none)."""
+    if change is None:
+        return w.current
+    want = {
+        "concurrency": serving.concurrency,
+        "min_instances": serving.min_instances,
+        "billing": serving.billing,
+        **change,
+    }
+    m = w.table[~w.table["current"]]
+    for k, v in want.items():
+        m = m[m[k] == v]
+    return m.iloc[0]
+
+
+def _truth_rows(spec: Any, svc: Any, name: str, sim: SimSettings, row: Any) -> list[dict[str, Any]]:
+    """The case's cost and cold-start rows against the re-simulated truth (or why skipped)."""
     from emulator.sim.truth import ground_truth
 
+    try:
+        gt = ground_truth(spec, svc.region, svc.name, sim)
+    except ValueError as exc:  # e.g. min above max instances: Cloud Run refuses it
+        return [{"service": svc.name, "case": name, "skipped": str(exc)}]
+    cost = _truth_cost(gt, svc.region)
+    starts = gt.cold_starts / gt.days
+    model_starts = float(row["cold_starts_per_day"])
+    return [
+        {
+            "service": svc.name,
+            "case": name,
+            "metric": "cost",
+            "model": float(row["monthly_cost"]),
+            "truth": cost,
+            "error": float(row["monthly_cost"]) / cost - 1,
+        },
+        {
+            "service": svc.name,
+            "case": name,
+            "metric": "cold_starts",
+            "model": model_starts,
+            "truth": starts,
+            "error": model_starts / starts - 1 if starts else 0.0,
+        },
+    ]
+
+
+def _service_rows(demo: dict[str, Any], svc: Any) -> list[dict[str, Any]]:
+    """One service's rows: the replay's calibration, then every case's cost and cold starts."""
     spec = demo["spec"]
-    rows: list[dict[str, Any]] = []
-    for svc in spec.services:
-        data = service_input(
-            demo["points"],
-            demo["revisions"],
-            region=svc.region,
-            service=svc.name,
-            start=spec.start,
-            end=spec.end,
-            events=demo["events"],
-        )
-        s = data.serving
-        halved, doubled = max(1, s.concurrency // 2), s.concurrency * 2
-        w = evaluate(data, concurrencies=[halved, doubled], min_instances=[0, 1, 2, 3])
-        t = w.table[~w.table["current"]]
-        other = "instance" if s.billing == "request" else "request"
-        cases: list[tuple[str, SimSettings, dict[str, object] | None]] = [
-            ("current", SimSettings(), None)
-        ]
-        for c in sorted({halved, doubled} - {s.concurrency}):
-            cases.append((f"concurrency {c}", SimSettings(concurrency=c), {"concurrency": c}))
-        for m in range(4):
-            cases.append((f"min {m}", SimSettings(min_instances=m), {"min_instances": m}))
-        cases.append(
-            (f"billing {other}", SimSettings(cpu_idle=other == "request"), {"billing": other})
-        )
-        rows.append(
-            {
-                "service": svc.name,
-                "case": "replay vs observed billable",
-                "model": w.calibration.replayed_billable_s,
-                "truth": w.calibration.observed_billable_s,
-                "metric": "billable_s",
-                "error": w.calibration.billable_error,
-            }
-        )
-        for name, sim, change in cases:
-            if change is None:
-                row = w.current
-            else:
-                want = {
-                    "concurrency": s.concurrency,
-                    "min_instances": s.min_instances,
-                    "billing": s.billing,
-                    **change,
-                }
-                m = t
-                for k, v in want.items():
-                    m = m[m[k] == v]
-                row = m.iloc[0]
-                if not row["allowed"]:
-                    rows.append({"service": svc.name, "case": name, "skipped": row["reason"]})
-                    continue
-            try:
-                gt = ground_truth(spec, svc.region, svc.name, sim)
-            except ValueError as exc:  # e.g. min above max instances: Cloud Run refuses it
-                rows.append({"service": svc.name, "case": name, "skipped": str(exc)})
-                continue
-            cost = _truth_cost(gt, svc.region)
-            starts = gt.cold_starts / gt.days
-            rows.append(
-                {
-                    "service": svc.name,
-                    "case": name,
-                    "metric": "cost",
-                    "model": float(row["monthly_cost"]),
-                    "truth": cost,
-                    "error": float(row["monthly_cost"]) / cost - 1,
-                }
-            )
-            rows.append(
-                {
-                    "service": svc.name,
-                    "case": name,
-                    "metric": "cold_starts",
-                    "model": float(row["cold_starts_per_day"]),
-                    "truth": starts,
-                    "error": float(row["cold_starts_per_day"]) / starts - 1 if starts else 0.0,
-                }
-            )
-    table = pd.DataFrame(rows)
-    tol = {"billable_s": BILLABLE_TOL, "cost": COST_TOL, "cold_starts": STARTS_TOL}
-    judged = table.dropna(subset=["metric"]).copy()
-    judged["limit"] = judged["metric"].map(tol)
-    judged["ok"] = judged["error"].abs() <= judged["limit"]
-    judged["known"] = [(r.service, r.case, r.metric) in KNOWN_MISSES for r in judged.itertuples()]
+    data = service_input(
+        demo["points"],
+        demo["revisions"],
+        region=svc.region,
+        service=svc.name,
+        start=spec.start,
+        end=spec.end,
+        events=demo["events"],
+    )
+    s = data.serving
+    halved, doubled = max(1, s.concurrency // 2), s.concurrency * 2
+    w = evaluate(data, concurrencies=[halved, doubled], min_instances=[0, 1, 2, 3])
+    rows: list[dict[str, Any]] = [
+        {
+            "service": svc.name,
+            "case": "replay vs observed billable",
+            "model": w.calibration.replayed_billable_s,
+            "truth": w.calibration.observed_billable_s,
+            "metric": "billable_s",
+            "error": w.calibration.billable_error,
+        }
+    ]
+    for name, sim, change in _cases(s, halved, doubled):
+        row = _model_row(w, s, change)
+        if change is not None and not row["allowed"]:
+            rows.append({"service": svc.name, "case": name, "skipped": row["reason"]})
+            continue
+        rows += _truth_rows(spec, svc, name, sim, row)
+    return rows
+
+
+def _show(table: pd.DataFrame, judged: pd.DataFrame) -> None:
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         print()
         print(
@@ -185,6 +196,22 @@ def test_accuracy_against_ground_truth(demo: dict[str, Any]) -> None:
         skipped = table[table["metric"].isna()] if "skipped" in table else table.iloc[0:0]
         if not skipped.empty:
             print(skipped[["service", "case", "skipped"]].to_string(index=False))
+
+
+@pytest.fixture(scope="module")
+def judged(demo: dict[str, Any]) -> pd.DataFrame:
+    """Every judged row (model vs truth, its tolerance, ok, known miss); printed with -s."""
+    table = pd.DataFrame([r for svc in demo["spec"].services for r in _service_rows(demo, svc)])
+    tol = {"billable_s": BILLABLE_TOL, "cost": COST_TOL, "cold_starts": STARTS_TOL}
+    out = table.dropna(subset=["metric"]).copy()
+    out["limit"] = out["metric"].map(tol)
+    out["ok"] = out["error"].abs() <= out["limit"]
+    out["known"] = [(r.service, r.case, r.metric) in KNOWN_MISSES for r in out.itertuples()]
+    _show(table, out)
+    return out
+
+
+def test_accuracy_against_ground_truth(judged: pd.DataFrame) -> None:
     misses = judged[~judged["ok"]]
     unexpected = misses[~misses["known"]]
     for r in misses[misses["known"]].itertuples():
@@ -193,7 +220,13 @@ def test_accuracy_against_ground_truth(demo: dict[str, Any]) -> None:
             f"({KNOWN_MISSES[(r.service, r.case, r.metric)]})"
         )
     assert unexpected.empty, unexpected[["service", "case", "metric", "error"]].to_string()
-    # every demo service was judged, and current-settings billable time within 10 %
-    assert set(judged["service"]) == {s.name for s in spec.services}
+
+
+def test_every_demo_service_is_judged(demo: dict[str, Any], judged: pd.DataFrame) -> None:
+    assert set(judged["service"]) == {s.name for s in demo["spec"].services}
+
+
+def test_replay_reproduces_observed_billable(judged: pd.DataFrame) -> None:
+    """Current-settings billable time within 10 %."""
     cur = judged[judged["metric"] == "billable_s"]
     assert (cur["error"].abs() <= BILLABLE_TOL).all()

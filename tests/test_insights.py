@@ -42,29 +42,33 @@ def traffic_rows(
     return rows
 
 
-def test_service_table_rates_errors_and_unknowns() -> None:
-    end = minute(59)
-    totals = points(
+API_CONFIG = {
+    "service": "api",
+    "revision": "api-001",
+    "max_instances": 3,
+    "min_instances": 0,
+    "billing": "request",
+    "concurrency_set": True,
+    "startup_cpu_boost": False,
+}
+
+
+def _api_totals() -> pd.DataFrame:
+    """An hour of api-001: 600 requests a minute (10 of them 5xx), 4 cold starts, 90 active
+    instance-minutes and 30 idle, peaks of 3 active and 2 idle."""
+    at_end = {"timestamp": minute(59), "service": "api", "revision": "api-001"}
+    return points(
         [
             *traffic_rows("api", "api-001", 60, ok=590.0, err=10.0, p99=200.0),
             {
-                "timestamp": end,
-                "service": "api",
+                **at_end,
                 "revision": "",
                 "metric": "startup_latencies_service",
                 "stat": "count",
                 "value": 4.0,
             },
-            # 90 active instance-minutes in the hour, 30 idle; peaks of 3 active
             *(
-                {
-                    "timestamp": end,
-                    "service": "api",
-                    "revision": "api-001",
-                    "metric": metric,
-                    "state": state,
-                    "value": value,
-                }
+                {**at_end, "metric": metric, "state": state, "value": value}
                 for metric, state, value in (
                     ("instance_minutes", "active", 90.0),
                     ("instance_minutes", "idle", 30.0),
@@ -74,62 +78,49 @@ def test_service_table_rates_errors_and_unknowns() -> None:
             ),
         ]
     )
-    revisions = schema.conform(
-        pd.DataFrame(
-            [
-                {
-                    **KEYS,
-                    "service": "api",
-                    "revision": "api-001",
-                    "max_instances": 3,
-                    "min_instances": 0,
-                    "billing": "request",
-                    "concurrency_set": True,
-                    "startup_cpu_boost": False,
-                    **{
-                        c: None
-                        for c in schema.REVISIONS
-                        if c
-                        not in (
-                            *KEYS,
-                            "service",
-                            "revision",
-                            "max_instances",
-                            "min_instances",
-                            "billing",
-                            "concurrency_set",
-                            "startup_cpu_boost",
-                        )
-                    },
-                }
-            ]
-        ),
-        schema.REVISIONS,
-    )
+
+
+def _api_revisions() -> pd.DataFrame:
+    """api-001's configuration: request billing, max 3 instances; the other columns unknown."""
+    unknown = {c: None for c in schema.REVISIONS if c not in (*KEYS, *API_CONFIG)}
+    return schema.conform(pd.DataFrame([{**KEYS, **API_CONFIG, **unknown}]), schema.REVISIONS)
+
+
+def _api_row(totals: pd.DataFrame) -> pd.Series:
     table = overview.service_table(
         totals,
-        revisions,
+        _api_revisions(),
         schema.empty(schema.TRAFFIC),
         pd.DataFrame(),
         window_s=3600.0,
     )
-    row = table.set_index("service").loc["api"]
+    return table.set_index("service").loc["api"]
+
+
+def test_service_table_rates_and_instances() -> None:
+    row = _api_row(_api_totals())
     assert row["requests_per_s"] == pytest.approx(60 * 600 / 3600)
     assert row["error_5xx_pct"] == pytest.approx(100 * 10 / 600)
     assert row["cold_starts_per_day"] == pytest.approx(4 * 24)
     assert row["instances_active"] == pytest.approx(90 / 60)  # instance-minutes / minutes
     assert row["instances_idle"] == pytest.approx(30 / 60)
     assert row["peak_active"] == 3
+
+
+def test_service_table_unknowns_stay_unknown() -> None:
+    row = _api_row(_api_totals())
     assert math.isnan(row["p95_ms"])  # no merged histogram: unknown, not 0
     assert math.isnan(row["monthly_cost"])  # no cost: unknown, not $0
+
+
+def test_service_table_flags_errors_and_max_instances() -> None:
+    totals = _api_totals()
+    row = _api_row(totals)
     assert "% 5xx" in row["flags"]
     assert "hits max instances: api-001 peaked at 3 of 3" in row["flags"]
     # one active instance fewer at the peak: not at max
     below = totals.assign(value=totals["value"].where(totals["metric"] != "instance_peak", 2.0))
-    again = overview.service_table(
-        below, revisions, schema.empty(schema.TRAFFIC), pd.DataFrame(), window_s=3600.0
-    )
-    assert "max instances" not in again.set_index("service").loc["api", "flags"]
+    assert "max instances" not in _api_row(below)["flags"]
 
 
 def test_sign_test_matches_brute_force_binomial() -> None:
