@@ -50,7 +50,8 @@ def served() -> Iterator[Any]:
         yield emu
 
 
-def _show(emu: Any, params: dict[str, str], **settings: str) -> dict[str, Any]:
+def _shown(script: str, emu: Any, params: dict[str, str], **settings: str) -> dict[str, Any]:
+    """What ``script`` printed last, as JSON: the dashboard in a fresh process (AppTest)."""
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": "/nonexistent",
@@ -64,7 +65,7 @@ def _show(emu: Any, params: dict[str, str], **settings: str) -> dict[str, Any]:
         **settings,
     }
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, json.dumps(params)],
+        [sys.executable, "-c", script, json.dumps(params)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -74,6 +75,11 @@ def _show(emu: Any, params: dict[str, str], **settings: str) -> dict[str, Any]:
     )
     assert out.returncode == 0, out.stderr[-3000:]
     shown: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return shown
+
+
+def _show(emu: Any, params: dict[str, str], **settings: str) -> dict[str, Any]:
+    shown = _shown(SCRIPT, emu, params, **settings)
     for kind in ("warnings", "errors", "markdown"):  # as read: untrusted text comes escaped
         shown[kind] = [_read(t) for t in shown[kind]]
     return shown
@@ -150,26 +156,8 @@ def test_a_service_link_without_a_project_finds_its_project_and_lists_the_fleet_
     spec = served.fleet.spec
     theirs = sorted(s.name for s in spec.services if spec.project_of(s) == "team-c-prod")
     service = theirs[0]
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": "/nonexistent",
-        "NO_GCE_CHECK": "true",
-        "RUNWATCH_SOURCE": "demo",
-        "RUNWATCH_EMULATOR_ADDRESS": served.address,
-        "RUNWATCH_DEMO_PROJECTS": ",".join(WATCHED),
-    }
     served.calls.reset()
-    out = subprocess.run(
-        [sys.executable, "-c", PAGE_SCRIPT, json.dumps({"service": service})],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    shown = json.loads(out.stdout.strip().splitlines()[-1])
+    shown = _shown(PAGE_SCRIPT, served, {"service": service})
     # the service's project, learnt from Monitoring for that service (the link named none)
     assert shown["project"] == "team-c-prod"
     assert shown["service"] == service
