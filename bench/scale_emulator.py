@@ -1,7 +1,8 @@
 """The emulator in a process of its own, answering for its RPC counts on stdin/stdout.
 
-Used by bench/bench_scale.py, so the simulated fleet's memory is not the dashboard's and the
-bench can still read how many RPCs of each method the dashboard made. Takes the arguments of
+Used by bench/bench_scale.py (its side: bench/scale_emulator_client.py), so the simulated
+fleet's memory is not the dashboard's and the bench can still read how many RPCs of each
+method the dashboard made. Takes the arguments of
 ``python -m emulator`` that a generated fleet needs (--days, --seed, --project, --services,
 --projects). Once serving it prints one line, ``ready {json}`` (the address, the build time,
 the services per project), then answers one line per command:

@@ -27,13 +27,16 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costmodel import gaps
 from costmodel.bill import money
 from costmodel.errors import CannotEstimate
 from costmodel.estimate import Workload, estimate
 from costmodel.limits import parse_memory_gib
+
+if TYPE_CHECKING:
+    from costmodel.whatif import ServiceInput, WhatIf
 
 OK, API_FAILURE, USAGE, CANNOT_ESTIMATE, PARTIAL = 0, 1, 2, 3, 4
 
@@ -186,7 +189,6 @@ def _quality(frames: dict[str, Any], holes: gaps.Gaps) -> dict[str, Any]:
 
 
 def _whatif(args: argparse.Namespace) -> dict[str, Any]:
-    from costmodel.advice import advise
     from costmodel.inputs import service_input
     from costmodel.whatif import evaluate
 
@@ -196,16 +198,7 @@ def _whatif(args: argparse.Namespace) -> dict[str, Any]:
     points = frames["metric_points"].frame
     revisions = frames["revisions"].frame
     events = frames["instance_events"].frame
-    revs = revisions[revisions["service"] == args.service]
-    if revs.empty:
-        failed = gaps.problem(frames["revisions"].quality)
-        if failed:  # the Admin API failed: not "not found"
-            raise ApiFailure(f"the configuration of {args.service} could not be read: {failed}")
-        raise CannotEstimate(f"service {args.service!r} was not found")
-    regions = sorted(set(revs["location"]))
-    region = args.region or regions[0]
-    if not args.region and len(regions) > 1:
-        raise ValueError(f"service {args.service} runs in {', '.join(regions)}: pass --region")
+    region = _region_of(args, frames)
     holes = gaps.assess(
         points,
         revisions,
@@ -240,35 +233,64 @@ def _whatif(args: argparse.Namespace) -> dict[str, Any]:
         events=None if holes.rejections else events,
     )
     w = evaluate(data, free_tier="all" if args.free_tier else "none")
-    unknown_429 = bool(holes.rejections)
+    out.update(_whatif_figures(w, data, holes.rejections))
+    return out
 
-    def rec(row: Any) -> dict[str, Any]:
-        keys = (
-            "concurrency",
-            "min_instances",
-            "max_instances",
-            "billing",
-            "cpu",
-            "memory_gib",
-            "monthly_cost",
-            "cold_starts_per_day",
-            "cold_start_share",
-            "rejected_per_day",
-        )
-        values = {k: (row[k].item() if hasattr(row[k], "item") else row[k]) for k in keys}
-        if unknown_429:
-            values["rejected_per_day"] = None  # unknown: the logs are incomplete
-        return values
 
-    out.update(
-        current=rec(w.current),
-        alternatives=[rec(r) for _, r in w.alternatives(5).iterrows()],
-        calibration_error=w.calibration.billable_error,
-        unconfirmed_rates=list(w.unconfirmed),
-    )
+def _region_of(args: argparse.Namespace, frames: dict[str, Any]) -> str:
+    """The service's region: --region, else its only one (CannotEstimate when not found)."""
+    revisions = frames["revisions"].frame
+    revs = revisions[revisions["service"] == args.service]
+    if revs.empty:
+        failed = gaps.problem(frames["revisions"].quality)
+        if failed:  # the Admin API failed: not "not found"
+            raise ApiFailure(f"the configuration of {args.service} could not be read: {failed}")
+        raise CannotEstimate(f"service {args.service!r} was not found")
+    regions = sorted(set(revs["location"]))
+    region: str = args.region or regions[0]
+    if not args.region and len(regions) > 1:
+        raise ValueError(f"service {args.service} runs in {', '.join(regions)}: pass --region")
+    return region
+
+
+_SETTING_KEYS = (
+    "concurrency",
+    "min_instances",
+    "max_instances",
+    "billing",
+    "cpu",
+    "memory_gib",
+    "monthly_cost",
+    "cold_starts_per_day",
+    "cold_start_share",
+    "rejected_per_day",
+)
+
+
+def _setting(row: Any, unknown_429: bool) -> dict[str, Any]:
+    """One what-if row as plain values; 429s unknown when the logs are incomplete."""
+    values = {k: (row[k].item() if hasattr(row[k], "item") else row[k]) for k in _SETTING_KEYS}
+    if unknown_429:
+        values["rejected_per_day"] = None  # unknown: the logs are incomplete
+    return values
+
+
+def _whatif_figures(w: WhatIf, data: ServiceInput, rejections_unknown: str) -> dict[str, Any]:
+    """The what-if's part of the output: current, alternatives, calibration error, unconfirmed
+    rates, and either the advice or why the figures are partial (``rejections_unknown``: why
+    the 429s are unknown, "" when they are known)."""
+    from costmodel.advice import advise
+
+    unknown_429 = bool(rejections_unknown)
+    out: dict[str, Any] = {
+        "current": _setting(w.current, unknown_429),
+        "alternatives": [_setting(r, unknown_429) for _, r in w.alternatives(5).iterrows()],
+        "calibration_error": w.calibration.billable_error,
+        "unconfirmed_rates": list(w.unconfirmed),
+    }
     if unknown_429:
         out["partial"] = (
-            f"requests refused with 429 are unknown because {holes.rejections}; settings "
+            f"requests refused with 429 are unknown because {rejections_unknown}; settings "
             "that would serve them may cost more than shown, and no advice is given"
         )
     else:

@@ -33,7 +33,6 @@ def advise(w: WhatIf, *, startup_s: float | None = None) -> list[str]:
     """Recommendations, most valuable first; each sentence carries its numbers."""
     cur = w.current
     t = w.table[w.table["allowed"] & ~w.table["current"]]
-    out: list[str] = []
     err = w.calibration.billable_error
     if abs(err) > MAX_TRUSTED_ERROR:
         return [
@@ -42,23 +41,47 @@ def advise(w: WhatIf, *, startup_s: float | None = None) -> list[str]:
         ]
     base = float(cur["monthly_cost"])
     cold = f" of ~{startup_s:.1f} s" if startup_s else ""
+    found = (
+        _serve_rejections(cur, t, base),
+        _switch_billing(cur, t, base),
+        _fewer_min_instances(cur, t, base, cold),
+        _other_concurrency(cur, t, base),
+    )
+    out = [tip for tip in found if tip]
+    if not out:
+        best = _best_alternative(w, base)
+        out.append(best or _keep_current(base))
+    if w.unconfirmed:
+        out.append("note: figures use unconfirmed rates (" + ", ".join(w.unconfirmed) + ")")
+    return out
 
-    def worth(saving: float) -> bool:
-        return saving >= MIN_SAVING and saving >= MIN_SAVING_SHARE * max(base, 1e-9)
 
+def _worth(saving: float, base: float) -> bool:
+    """A saving big enough to recommend, in dollars and as a share of the bill ``base``."""
+    return saving >= MIN_SAVING and saving >= MIN_SAVING_SHARE * max(base, 1e-9)
+
+
+def _switch_billing(cur: pd.Series, t: pd.DataFrame, base: float) -> str:
+    """The other billing mode at the same concurrency and min instances, if it saves enough."""
     same = t[
         (t["concurrency"] == cur["concurrency"]) & (t["min_instances"] == cur["min_instances"])
     ]
     other = same[same["billing"] != cur["billing"]]
-    if not other.empty:
-        row = other.iloc[0]
-        saving = base - float(row["monthly_cost"])
-        if worth(saving):
-            busy = float(cur["busy_share"])
-            out.append(
-                f"switch to {row['billing']}-based billing: instances are busy {busy * 100:.0f} % "
-                f"of the time; saves {money(saving)}/month ({_pct(-saving / base)})"
-            )
+    if other.empty:
+        return ""
+    row = other.iloc[0]
+    saving = base - float(row["monthly_cost"])
+    if not _worth(saving, base):
+        return ""
+    busy = float(cur["busy_share"])
+    return (
+        f"switch to {row['billing']}-based billing: instances are busy {busy * 100:.0f} % "
+        f"of the time; saves {money(saving)}/month ({_pct(-saving / base)})"
+    )
+
+
+def _fewer_min_instances(cur: pd.Series, t: pd.DataFrame, base: float, cold: str) -> str:
+    """The fewest min instances, all else equal, if that saves enough (with its cold starts)."""
     mins = t[
         (t["concurrency"] == cur["concurrency"])
         & (t["billing"] == cur["billing"])
@@ -67,54 +90,69 @@ def advise(w: WhatIf, *, startup_s: float | None = None) -> list[str]:
     for _, row in mins.sort_values("min_instances").head(1).iterrows():
         saving = base - float(row["monthly_cost"])
         extra = float(row["cold_starts_per_day"]) - float(cur["cold_starts_per_day"])
-        if worth(saving):
-            out.append(
+        if _worth(saving, base):
+            return (
                 f"min instances {int(cur['min_instances'])} → {int(row['min_instances'])} saves "
                 f"{money(saving)}/month and adds about {max(extra, 0):.0f} cold starts a day{cold}"
             )
+    return ""
+
+
+def _other_concurrency(cur: pd.Series, t: pd.DataFrame, base: float) -> str:
+    """The cheapest other concurrency refusing no more requests, if it saves enough."""
     conc = t[
         (t["min_instances"] == cur["min_instances"])
         & (t["billing"] == cur["billing"])
         & (t["concurrency"] != cur["concurrency"])
         & (t["rejected_per_day"] <= float(cur["rejected_per_day"]) + 1e-9)
     ]
-    if not conc.empty:
-        row = conc.sort_values(["monthly_cost", "concurrency"]).iloc[0]
-        saving = base - float(row["monthly_cost"])
-        if worth(saving):
-            out.append(
-                f"concurrency {int(cur['concurrency'])} → {int(row['concurrency'])} cuts cost "
-                f"{saving / base * 100:.0f} % ({money(saving)}/month); check that latency holds "
-                "at the higher concurrency before rolling it out"
-            )
+    if conc.empty:
+        return ""
+    row = conc.sort_values(["monthly_cost", "concurrency"]).iloc[0]
+    saving = base - float(row["monthly_cost"])
+    if not _worth(saving, base):
+        return ""
+    return (
+        f"concurrency {int(cur['concurrency'])} → {int(row['concurrency'])} cuts cost "
+        f"{saving / base * 100:.0f} % ({money(saving)}/month); check that latency holds "
+        "at the higher concurrency before rolling it out"
+    )
+
+
+def _serve_rejections(cur: pd.Series, t: pd.DataFrame, base: float) -> str:
+    """With requests refused today, the cheapest setting that serves them for about the same
+    cost (the most valuable advice: it comes first)."""
     rejected = float(cur["rejected_per_day"])
-    if rejected >= 1.0:
-        fix = t[
-            (t["rejected_per_day"] < 0.1 * rejected)
-            & (t["monthly_cost"] <= base * 1.05 + MIN_SAVING)
-        ]
-        if not fix.empty:
-            row = fix.sort_values(["monthly_cost", "cold_starts_per_day"]).iloc[0]
-            delta = float(row["monthly_cost"]) - base
-            out.insert(
-                0,
-                (
-                    f"{_settings(row)} would serve the ~{rejected:.0f} requests a day now refused "
-                    f"with 429 (max instances {int(cur['max_instances'])} reached); cost "
-                    f"{'+' if delta >= 0 else '-'}{money(abs(delta))}/month"
-                ),
-            )
+    if rejected < 1.0:
+        return ""
+    fix = t[
+        (t["rejected_per_day"] < 0.1 * rejected) & (t["monthly_cost"] <= base * 1.05 + MIN_SAVING)
+    ]
+    if fix.empty:
+        return ""
+    row = fix.sort_values(["monthly_cost", "cold_starts_per_day"]).iloc[0]
+    delta = float(row["monthly_cost"]) - base
+    return (
+        f"{_settings(row)} would serve the ~{rejected:.0f} requests a day now refused "
+        f"with 429 (max instances {int(cur['max_instances'])} reached); cost "
+        f"{'+' if delta >= 0 else '-'}{money(abs(delta))}/month"
+    )
+
+
+def _best_alternative(w: WhatIf, base: float) -> str:
+    """The best alternative on the Pareto front, when no other advice applies."""
     best = w.alternatives(1)
-    if not best.empty and not out:
-        row = best.iloc[0]
-        saving = base - float(row["monthly_cost"])
-        if worth(saving):
-            out.append(f"{_settings(row)} saves {money(saving)}/month ({_pct(-saving / base)})")
-    if not out:
-        out.append(
-            f"keep the current settings: no allowed alternative saves more than "
-            f"{money(max(MIN_SAVING, MIN_SAVING_SHARE * base))}/month"
-        )
-    if w.unconfirmed:
-        out.append("note: figures use unconfirmed rates (" + ", ".join(w.unconfirmed) + ")")
-    return out
+    if best.empty:
+        return ""
+    row = best.iloc[0]
+    saving = base - float(row["monthly_cost"])
+    if not _worth(saving, base):
+        return ""
+    return f"{_settings(row)} saves {money(saving)}/month ({_pct(-saving / base)})"
+
+
+def _keep_current(base: float) -> str:
+    return (
+        f"keep the current settings: no allowed alternative saves more than "
+        f"{money(max(MIN_SAVING, MIN_SAVING_SHARE * base))}/month"
+    )

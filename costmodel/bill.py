@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from costmodel.prices import BILLING_MODES, FREE_TIER_MODES, PriceBook
+from costmodel.prices import BILLING_MODES, FREE_TIER_MODES, PriceBook, Rate, TierRates
 
 
 @dataclass(frozen=True)
@@ -110,90 +110,15 @@ def price(
     if free_tier not in FREE_TIER_MODES:
         raise ValueError(f"free_tier must be one of {FREE_TIER_MODES}, not {free_tier!r}")
     rates = book.rates(region)
-    lines: list[CostLine] = []
     if usage.billing == "request":
+        lines = _request_lines(usage, rates)
         cpu_rate, mem_rate = rates.cpu_active, rates.memory_active
-        lines.append(
-            _line("CPU (active)", cpu_rate.unit, usage.active_vcpu_s, cpu_rate.price, "cpu")
-        )
-        lines.append(
-            _line("Memory (active)", mem_rate.unit, usage.active_gib_s, mem_rate.price, "memory")
-        )
-        if usage.idle_vcpu_s > 0 or usage.idle_gib_s > 0:
-            lines.append(
-                _line(
-                    "CPU (idle min instances)",
-                    rates.cpu_idle.unit,
-                    usage.idle_vcpu_s,
-                    rates.cpu_idle.price,
-                    "cpu",
-                )
-            )
-            lines.append(
-                _line(
-                    "Memory (idle min instances)",
-                    rates.memory_idle.unit,
-                    usage.idle_gib_s,
-                    rates.memory_idle.price,
-                    "memory",
-                )
-            )
-        lines.append(
-            _line(
-                "Requests",
-                rates.requests.unit,
-                usage.requests / 1e6,
-                rates.requests.price,
-                "requests",
-            )
-        )
     else:
+        lines = _instance_lines(usage, rates)
         cpu_rate, mem_rate = rates.instance_cpu, rates.instance_memory
-        lines.append(
-            _line(
-                "CPU (instance lifetime)",
-                cpu_rate.unit,
-                usage.active_vcpu_s + usage.idle_vcpu_s,
-                cpu_rate.price,
-                "cpu",
-            )
-        )
-        lines.append(
-            _line(
-                "Memory (instance lifetime)",
-                mem_rate.unit,
-                usage.active_gib_s + usage.idle_gib_s,
-                mem_rate.price,
-                "memory",
-            )
-        )
     if free_tier != "none":
-        cpu_free, mem_free, req_free = book.free_tier_value(usage.billing)
-        allow = book.free_tier[usage.billing]
-        if free_tier == "requests":
-            cpu_free = mem_free = 0.0
-        spend = {
-            c: sum(ln.cost for ln in lines if ln.component == c)
-            for c in ("cpu", "memory", "requests")
-        }
-        for comp, value, rate, label in (
-            ("cpu", cpu_free, cpu_rate, f"{allow.vcpu_s:,.0f} vCPU-s"),
-            ("memory", mem_free, mem_rate, f"{allow.gib_s:,.0f} GiB-s"),
-            ("requests", req_free, rates.requests, f"{allow.requests / 1e6:g} M requests"),
-        ):
-            discount = min(spend[comp], value)
-            if discount > 0:
-                # Expressed in the component's own unit at its (active) rate.
-                lines.append(
-                    CostLine(
-                        f"Free tier: {comp} ({label} a month)",
-                        rate.unit,
-                        discount / rate.price,
-                        -rate.price,
-                        -discount,
-                        comp,
-                    )
-                )
+        rated = (cpu_rate, mem_rate, rates.requests)
+        lines += _free_tier_lines(lines, usage.billing, book, free_tier, rated)
     chosen = book.cud(cud)
     if chosen is not None and usage.billing in chosen.billing:
         eligible = sum(ln.cost for ln in lines if ln.component in chosen.applies_to)
@@ -218,6 +143,92 @@ def price(
         source=book.source,
         as_of=book.as_of,
     )
+
+
+def _request_lines(usage: Usage, rates: TierRates) -> list[CostLine]:
+    """Request-based billing: active CPU and memory, idle min instances, requests."""
+    cpu_rate, mem_rate = rates.cpu_active, rates.memory_active
+    lines = [
+        _line("CPU (active)", cpu_rate.unit, usage.active_vcpu_s, cpu_rate.price, "cpu"),
+        _line("Memory (active)", mem_rate.unit, usage.active_gib_s, mem_rate.price, "memory"),
+    ]
+    if usage.idle_vcpu_s > 0 or usage.idle_gib_s > 0:
+        cpu_idle, mem_idle = rates.cpu_idle, rates.memory_idle
+        lines += [
+            _line(
+                "CPU (idle min instances)", cpu_idle.unit, usage.idle_vcpu_s, cpu_idle.price, "cpu"
+            ),
+            _line(
+                "Memory (idle min instances)",
+                mem_idle.unit,
+                usage.idle_gib_s,
+                mem_idle.price,
+                "memory",
+            ),
+        ]
+    req = rates.requests
+    lines.append(_line("Requests", req.unit, usage.requests / 1e6, req.price, "requests"))
+    return lines
+
+
+def _instance_lines(usage: Usage, rates: TierRates) -> list[CostLine]:
+    """Instance-based billing: every instance's whole life, CPU and memory."""
+    cpu_rate, mem_rate = rates.instance_cpu, rates.instance_memory
+    return [
+        _line(
+            "CPU (instance lifetime)",
+            cpu_rate.unit,
+            usage.active_vcpu_s + usage.idle_vcpu_s,
+            cpu_rate.price,
+            "cpu",
+        ),
+        _line(
+            "Memory (instance lifetime)",
+            mem_rate.unit,
+            usage.active_gib_s + usage.idle_gib_s,
+            mem_rate.price,
+            "memory",
+        ),
+    ]
+
+
+def _free_tier_lines(
+    lines: list[CostLine],
+    billing: str,
+    book: PriceBook,
+    free_tier: str,
+    rated: tuple[Rate, Rate, Rate],
+) -> list[CostLine]:
+    """The free tier as negative lines: per component, min(spend, the allowance's value),
+    expressed in the component's own unit at its (active) rate (``rated``: the CPU, memory and
+    requests rates)."""
+    cpu_free, mem_free, req_free = book.free_tier_value(billing)
+    allow = book.free_tier[billing]
+    if free_tier == "requests":
+        cpu_free = mem_free = 0.0
+    spend = {
+        c: sum(ln.cost for ln in lines if ln.component == c) for c in ("cpu", "memory", "requests")
+    }
+    cpu_rate, mem_rate, req_rate = rated
+    out = []
+    for comp, value, rate, label in (
+        ("cpu", cpu_free, cpu_rate, f"{allow.vcpu_s:,.0f} vCPU-s"),
+        ("memory", mem_free, mem_rate, f"{allow.gib_s:,.0f} GiB-s"),
+        ("requests", req_free, req_rate, f"{allow.requests / 1e6:g} M requests"),
+    ):
+        discount = min(spend[comp], value)
+        if discount > 0:
+            out.append(
+                CostLine(
+                    f"Free tier: {comp} ({label} a month)",
+                    rate.unit,
+                    discount / rate.price,
+                    -rate.price,
+                    -discount,
+                    comp,
+                )
+            )
+    return out
 
 
 def money(value: float) -> str:

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from costmodel.grid import Grid, Result
 from costmodel.instance_stack import (
     StackSums,
     need_probability,
@@ -48,7 +49,10 @@ from costmodel.instance_stack import (
     retention_weights,
     stack_sums,
 )
+from costmodel.poisson import poisson_excess
 from costmodel.traffic import Traffic
+
+__all__ = ["Grid", "Params", "Result", "load", "poisson_excess", "replay", "wanted_instances"]
 
 
 @dataclass(frozen=True)
@@ -77,105 +81,6 @@ class Params:
         return retention_weights(
             self.retention_lo_min, self.retention_hi_min, self.retention_points
         )
-
-
-@dataclass(frozen=True)
-class Grid:
-    """K settings as parallel arrays."""
-
-    concurrency: np.ndarray  # int
-    min_instances: np.ndarray  # int
-    max_instances: np.ndarray  # int
-    instance_billing: np.ndarray  # bool: True = instance-based
-    cpu: np.ndarray  # float vCPU
-    memory_gib: np.ndarray  # float
-
-    @classmethod
-    def of(
-        cls,
-        *,
-        concurrency: object,
-        min_instances: object,
-        max_instances: object,
-        instance_billing: object,
-        cpu: object,
-        memory_gib: object,
-    ) -> Grid:
-        arrays = [
-            np.atleast_1d(np.asarray(v))
-            for v in (concurrency, min_instances, max_instances, instance_billing, cpu, memory_gib)
-        ]
-        b = np.broadcast_arrays(*arrays)
-        return cls(
-            b[0].astype(np.int64),
-            b[1].astype(np.int64),
-            b[2].astype(np.int64),
-            b[3].astype(bool),
-            b[4].astype(float),
-            b[5].astype(float),
-        )
-
-    def __len__(self) -> int:
-        return len(self.concurrency)
-
-
-@dataclass(frozen=True)
-class Result:
-    """Totals over the replayed window, one entry per grid setting."""
-
-    minutes: int
-    served: np.ndarray  # requests served
-    rejected: np.ndarray  # requests refused with 429 (above max instances)
-    cold_starts: np.ndarray  # instance starts, all reasons
-    requests_meeting_cold_start: np.ndarray
-    instance_s: np.ndarray  # instance lifetime seconds
-    billable_s: np.ndarray  # per the setting's billing mode (excl. idle min instances)
-    idle_min_s: np.ndarray  # request-based idle min-instance seconds (0 for instance-based)
-    busy_s: np.ndarray  # instance-seconds with >= 1 request in flight (both modes)
-    active_vcpu_s: np.ndarray
-    active_gib_s: np.ndarray
-    idle_vcpu_s: np.ndarray
-    idle_gib_s: np.ndarray
-    peak_instances: np.ndarray
-    instances: np.ndarray | None = None  # (K, minutes) when asked for
-
-
-def _norm_cdf(x: np.ndarray) -> np.ndarray:
-    # Abramowitz & Stegun 7.1.26 for erf (|error| < 1.5e-7), vectorised.
-    z = np.abs(x) / np.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.3275911 * z)
-    poly = t * (
-        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
-    )
-    erf = 1.0 - poly * np.exp(-z * z)
-    return np.asarray(0.5 * (1.0 + np.sign(x) * erf))
-
-
-def poisson_excess(mu: np.ndarray, capacity: np.ndarray) -> np.ndarray:
-    """E[(N - capacity)+] for N ~ Poisson(mu), capacity a whole number.
-
-    Exact for capacity <= 100 and mu <= 300 (E[(N-K)+] = mu P(N >= K) - K P(N >= K+1), the
-    cdf summed term by term), otherwise the normal approximation with continuity correction.
-    """
-    mu, capacity = np.broadcast_arrays(np.asarray(mu, dtype=float), np.asarray(capacity, float))
-    sd = np.sqrt(np.maximum(mu, 1e-12))
-    d = (capacity + 0.5 - mu) / sd
-    pdf = np.exp(-0.5 * d * d) / np.sqrt(2.0 * np.pi)
-    out = np.clip((mu - capacity - 0.5) * (1.0 - _norm_cdf(d)) + sd * pdf, 0.0, None)
-    small = (capacity <= 100) & (mu <= 300) & (mu > 0)
-    if small.any():
-        m, k = mu[small], np.round(capacity[small])
-        pmf = np.exp(-m)
-        cdf_km1 = np.zeros_like(m)  # P(N <= K - 1)
-        cdf_k = np.zeros_like(m)  # P(N <= K)
-        for j in range(int(k.max()) + 1):
-            cdf_km1 += np.where(j <= k - 1, pmf, 0.0)
-            cdf_k += np.where(j <= k, pmf, 0.0)
-            pmf = pmf * m / (j + 1)
-        exact = m * (1.0 - cdf_km1) - k * (1.0 - cdf_k)
-        out = out.copy()
-        out[small] = np.clip(exact, 0.0, None)
-    return np.asarray(out)
 
 
 def load(traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
@@ -211,6 +116,74 @@ _TOTALS = (
     "idle_min_s",
     "peak",
 )
+StackKey = tuple[bool, int, bytes]  # (concurrency 1, concurrency the peaks depend on, curve)
+
+
+def _rejections(
+    d: np.ndarray, mu: np.ndarray, lam: np.ndarray, capacity: float
+) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """(served, rejected, and the served requests' in-flight mean and arrivals per minute) when
+    at most ``capacity`` requests can be in flight at once: the expected Poisson excess is
+    refused with 429."""
+    mu_max = float(mu.max(initial=0.0))
+    if mu_max + 6.0 * math.sqrt(mu_max) + 1 > capacity:
+        rejected = np.zeros_like(d)
+        over = mu + 6.0 * np.sqrt(mu) + 1.0 > capacity
+        excess = poisson_excess(mu[over], np.full(int(over.sum()), capacity))
+        rejected[over] = d[over] * np.minimum(excess / np.maximum(mu[over], 1e-12), 1.0)
+        keep = np.where(d > 0, 1.0 - rejected / np.maximum(d, 1e-12), 1.0)
+        return float((d - rejected).sum()), float(rejected.sum()), mu * keep, lam * keep
+    return float(d.sum()), 0.0, mu, lam
+
+
+def _busy(
+    inst: np.ndarray, mu: np.ndarray, lam: np.ndarray, conc: int, work: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(instances with a request in flight, busy periods started) per minute, in instance units.
+
+    ``work``: three scratch rows, overwritten.
+    """
+    w_idle, w_busy, w_periods = work
+    if conc <= 1:
+        busy = np.minimum(mu, inst, out=w_busy)  # one request per instance
+        periods = lam
+    else:
+        # requests spread evenly: an instance is idle w.p. exp(-mu / n)
+        idle_share = np.maximum(inst, 1e-12, out=w_idle)
+        np.divide(mu, idle_share, out=idle_share)
+        np.negative(idle_share, out=idle_share)
+        np.exp(idle_share, out=idle_share)
+        busy = np.subtract(1.0, idle_share, out=w_busy)
+        busy *= inst
+        periods = np.multiply(lam, idle_share, out=w_periods)
+    busy[~(inst > 0)] = 0.0
+    return busy, periods
+
+
+def _request_billed(
+    inst: np.ndarray,
+    busy: np.ndarray,
+    periods: np.ndarray,
+    ups: np.ndarray,
+    floor: float,
+    startup: float,
+    params: Params,
+    work: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """Request-based billing, per minute in instance units: (active = busy + rounding +
+    starting, at most the instances alive; idle min-instance seconds over the window, min
+    instances not active being billed idle). ``work``: two scratch rows, overwritten."""
+    w_act, w_tmp = work
+    act = np.multiply(periods, params.rounding_uplift_s, out=w_act)
+    act += busy
+    act += np.multiply(ups, startup / 60.0, out=w_tmp)
+    np.minimum(act, inst, out=act)
+    idle_min_s = 0.0  # without min instances (act >= 0)
+    if floor:
+        idle_min = np.minimum(inst, floor, out=w_tmp)
+        idle_min -= act
+        idle_min_s = float(np.maximum(idle_min, 0.0, out=idle_min).sum()) * 60.0
+    return act, idle_min_s
 
 
 def _setting_totals(
@@ -231,39 +204,15 @@ def _setting_totals(
     ``work``: (8, T) scratch rows, reused between calls (fresh arrays cost page faults); the
     returned instances may be one of them or a stored stack row: copy before keeping them.
     """
-    w_inst, w_ups, w_meet, w_idle, w_busy, w_periods, w_act, w_tmp = work
+    w_inst, w_ups, w_meet = work[:3]
     floor = float(min(lo, hi))
     inst = st.span("alive", lo, hi, w_inst)
     if floor:
         inst = np.add(inst, floor, out=w_inst)
     ups = st.span("starts", lo, hi, w_ups)
     meet = np.minimum(st.span("meeting", lo, hi, w_meet), d, out=w_meet)
-    capacity = float(hi * conc)  # most requests in flight at once
-    rejected_sum = 0.0
-    served = float(d.sum())
-    mu_s, lam_s = mu, lam
-    if float(mu.max(initial=0.0)) + 6.0 * math.sqrt(float(mu.max(initial=0.0))) + 1 > capacity:
-        rejected = np.zeros_like(d)
-        over = mu + 6.0 * np.sqrt(mu) + 1.0 > capacity
-        excess = poisson_excess(mu[over], np.full(int(over.sum()), capacity))
-        rejected[over] = d[over] * np.minimum(excess / np.maximum(mu[over], 1e-12), 1.0)
-        keep = np.where(d > 0, 1.0 - rejected / np.maximum(d, 1e-12), 1.0)
-        mu_s, lam_s = mu * keep, lam * keep
-        served = float((d - rejected).sum())
-        rejected_sum = float(rejected.sum())
-    if conc <= 1:
-        busy = np.minimum(mu_s, inst, out=w_busy)  # one request per instance
-        periods = lam_s
-    else:
-        # requests spread evenly: an instance is idle w.p. exp(-mu / n)
-        idle_share = np.maximum(inst, 1e-12, out=w_idle)
-        np.divide(mu_s, idle_share, out=idle_share)
-        np.negative(idle_share, out=idle_share)
-        np.exp(idle_share, out=idle_share)
-        busy = np.subtract(1.0, idle_share, out=w_busy)
-        busy *= inst
-        periods = np.multiply(lam_s, idle_share, out=w_periods)
-    busy[~(inst > 0)] = 0.0
+    served, rejected, mu_s, lam_s = _rejections(d, mu, lam, float(hi * conc))
+    busy, periods = _busy(inst, mu_s, lam_s, conc, work[3:6])
     _, _, overshoot = params.retention()
     n_ups = float(ups.sum())
     life_min = float(inst.sum()) - overshoot * n_ups
@@ -271,20 +220,10 @@ def _setting_totals(
     extra = params.recycle_per_min_instance_h * min_h + params.background_starts_per_h * min(
         life_min / 60.0, hours
     )
-    # Request-based, per minute in instance units: active = busy + rounding + starting, at
-    # most the instances alive; min instances not active are billed idle.
-    act = np.multiply(periods, params.rounding_uplift_s, out=w_act)
-    act += busy
-    act += np.multiply(ups, startup / 60.0, out=w_tmp)
-    np.minimum(act, inst, out=act)
-    idle_min_s = 0.0  # without min instances (act >= 0)
-    if floor:
-        idle_min = np.minimum(inst, floor, out=w_tmp)
-        idle_min -= act
-        idle_min_s = float(np.maximum(idle_min, 0.0, out=idle_min).sum()) * 60.0
+    act, idle_min_s = _request_billed(inst, busy, periods, ups, floor, startup, params, work[6:])
     totals = {
         "served": served,
-        "rejected": rejected_sum,
+        "rejected": rejected,
         "cold_starts": params.autoscaling_starts_scale * n_ups + extra,
         "meeting": float(meet.sum()),
         "instance_s": max(life_min, 0.0) * 60.0,
@@ -294,6 +233,72 @@ def _setting_totals(
         "peak": float(np.round(inst.max(initial=0.0))),
     }
     return totals, inst
+
+
+def _stack_groups(
+    traffic: Traffic,
+    grid: Grid,
+    params: Params,
+    mu_lam: tuple[np.ndarray, np.ndarray],
+    first_instance: bool,
+) -> tuple[dict[StackKey, np.ndarray], dict[StackKey, list[int]]]:
+    """The settings grouped by the instance stack they share: (need probabilities per stack,
+    settings per stack). ``first_instance``: the first minute wants at least one instance (a
+    deployment's check).
+
+    The need probabilities depend on concurrency only when within-minute peaks reach level 2
+    or above; the stack on them and on concurrency 1 or not.
+    """
+    mu, lam = mu_lam
+    mu_max = float(mu.max(initial=0.0))
+    probs: dict[tuple[int, bytes], np.ndarray] = {}
+    curves: dict[tuple[int, float], StackKey] = {}
+    need: dict[StackKey, np.ndarray] = {}  # stack key -> need probabilities
+    groups: dict[StackKey, list[int]] = {}  # stack key -> settings
+    for k in range(len(grid)):
+        conc, cpu = int(grid.concurrency[k]), float(grid.cpu[k])
+        if (conc, cpu) not in curves:
+            wanted, _, _ = wanted_instances(traffic, conc, cpu, params, mu_lam)
+            if first_instance:
+                wanted[0] = max(wanted[0], 1.0)
+            # Settings with the same mean-load curve (e.g. cpu that never limits) share a stack.
+            pconc = conc if peak_level_count(mu_max, conc, params.peak_scale) >= 2 else 0
+            pkey = (pconc, wanted.tobytes())
+            if pkey not in probs:
+                probs[pkey] = need_probability(wanted, mu, lam, conc, params.peak_scale)
+            p = probs[pkey]
+            # Level 1 never depends on concurrency.
+            skey = (conc <= 1, pconc if p.shape[0] >= 2 else 0, pkey[1])
+            curves[conc, cpu] = skey
+            need[skey] = p
+        groups.setdefault(curves[conc, cpu], []).append(k)
+    return need, groups
+
+
+def _result(
+    grid: Grid, minutes: int, out: dict[str, np.ndarray], kept: np.ndarray | None
+) -> Result:
+    """The Result of the per-setting totals ``out``, priced by each setting's billing mode."""
+    inst_b = grid.instance_billing
+    billable = np.where(inst_b, out["instance_s"], out["active_s"])
+    idle_min_s = np.where(inst_b, 0.0, out["idle_min_s"])
+    return Result(
+        minutes=minutes,
+        served=out["served"],
+        rejected=out["rejected"],
+        cold_starts=out["cold_starts"],
+        requests_meeting_cold_start=out["meeting"],
+        instance_s=out["instance_s"],
+        billable_s=billable,
+        idle_min_s=idle_min_s,
+        busy_s=out["busy_s"],
+        active_vcpu_s=billable * grid.cpu,
+        active_gib_s=billable * grid.memory_gib,
+        idle_vcpu_s=idle_min_s * grid.cpu,
+        idle_gib_s=idle_min_s * grid.memory_gib,
+        peak_instances=out["peak"],
+        instances=kept,
+    )
 
 
 def replay(
@@ -310,11 +315,10 @@ def replay(
     None: inferred from the traffic (observed instances in minute 0 and no startup observed
     then; a startup in minute 0 is a deployment, whose first instance is a cold start).
     """
-    k_all = len(grid)
     t_len = traffic.minutes
     startup = traffic.startup_s if params.startup_s is None else params.startup_s
-    out = {name: np.zeros(k_all) for name in _TOTALS}
-    minutes_out = np.zeros((k_all, t_len)) if keep_minutes else None
+    out = {name: np.zeros(len(grid)) for name in _TOTALS}
+    minutes_out = np.zeros((len(grid), t_len)) if keep_minutes else None
     d = traffic.demand
     # A startup observed in the first minute: the revision was deployed then, and Cloud Run
     # started one instance to check it whatever the traffic (a cold start under any setting).
@@ -331,31 +335,10 @@ def replay(
     }
     mu_max = float(mu.max(initial=0.0))
     reach = mu_max + 6.0 * math.sqrt(mu_max) + 1  # in flight at once: above it, no rejections
-    # Work is shared between settings that cannot differ. The need probabilities depend on
-    # concurrency only when within-minute peaks reach level 2 or above; the stack on them and
-    # on concurrency 1 or not; a setting's totals on the stack, min and max instances,
-    # concurrency 1 or not, and on the concurrency itself only when rejections are possible.
-    probs: dict[tuple[int, bytes], np.ndarray] = {}
-    curves: dict[tuple[int, float], tuple[bool, int, bytes]] = {}
-    need: dict[tuple[bool, int, bytes], np.ndarray] = {}  # stack key -> need probabilities
-    groups: dict[tuple[bool, int, bytes], list[int]] = {}  # stack key -> settings
-    for k in range(k_all):
-        conc, cpu = int(grid.concurrency[k]), float(grid.cpu[k])
-        if (conc, cpu) not in curves:
-            wanted, _, _ = wanted_instances(traffic, conc, cpu, params, mu_lam)
-            if deployed and not warm_start:
-                wanted[0] = max(wanted[0], 1.0)
-            # Settings with the same mean-load curve (e.g. cpu that never limits) share a stack.
-            pconc = conc if peak_level_count(mu_max, conc, params.peak_scale) >= 2 else 0
-            pkey = (pconc, wanted.tobytes())
-            if pkey not in probs:
-                probs[pkey] = need_probability(wanted, mu, lam, conc, params.peak_scale)
-            p = probs[pkey]
-            # Level 1 never depends on concurrency.
-            skey = (conc <= 1, pconc if p.shape[0] >= 2 else 0, pkey[1])
-            curves[conc, cpu] = skey
-            need[skey] = p
-        groups.setdefault(curves[conc, cpu], []).append(k)
+    # Work is shared between settings that cannot differ: a setting's totals depend on its
+    # stack, min and max instances, concurrency 1 or not, and on the concurrency itself only
+    # when rejections are possible.
+    need, groups = _stack_groups(traffic, grid, params, mu_lam, deployed and not warm_start)
     # One stack at a time, its storage and the totals' scratch rows reused (fresh large arrays
     # cost page faults).
     block = np.empty((3 * len(bounds) + 1, t_len))
@@ -379,24 +362,4 @@ def replay(
                 out[name][k] = totals[name]
             if minutes_out is not None and kept is not None:
                 minutes_out[k] = kept
-
-    inst_b = grid.instance_billing
-    billable = np.where(inst_b, out["instance_s"], out["active_s"])
-    idle_min_s = np.where(inst_b, 0.0, out["idle_min_s"])
-    return Result(
-        minutes=t_len,
-        served=out["served"],
-        rejected=out["rejected"],
-        cold_starts=out["cold_starts"],
-        requests_meeting_cold_start=out["meeting"],
-        instance_s=out["instance_s"],
-        billable_s=billable,
-        idle_min_s=idle_min_s,
-        busy_s=out["busy_s"],
-        active_vcpu_s=billable * grid.cpu,
-        active_gib_s=billable * grid.memory_gib,
-        idle_vcpu_s=idle_min_s * grid.cpu,
-        idle_gib_s=idle_min_s * grid.memory_gib,
-        peak_instances=out["peak"],
-        instances=minutes_out,
-    )
+    return _result(grid, t_len, out, minutes_out)

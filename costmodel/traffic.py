@@ -14,7 +14,7 @@ requests and billable time are 0 there. Pending points (inside the ingestion del
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -246,61 +246,58 @@ def from_metric_points(
         pts = pts[~pts["pending"].astype(bool)]
     pm = max(1, period_s // 60)
     index = pd.date_range(start + MINUTE, periods=minutes, freq="min", tz="UTC")
-    zero = np.nan_to_num
-    _series = _Points(pts, index).series
+    series = _Points(pts, index).series
+    observed = _observed(series, start, pm)
+    util = series("cpu_utilizations", "mean", period_min=pm, total=False)
+    return replace(
+        observed,
+        rejected=np.zeros(minutes) if rejected is None else np.asarray(rejected, dtype=float),
+        cpu_s_per_request=_cpu_s_per_request(observed, config, util),
+    )
 
-    req = zero(_series("request_count", "value", period_min=pm))
-    lat_ms = _series("request_latencies", "mean", period_min=pm, total=False)
-    lat = np.where(req > 0, lat_ms / 1000.0, np.nan)
-    active = zero(_series("instance_count", "value", "active", period_min=pm, total=False))
-    idle = zero(_series("instance_count", "value", "idle", period_min=pm, total=False))
-    billable = zero(_series("billable_instance_time", "value", period_min=pm))
-    cpu_alloc = zero(_series("cpu_allocation_time", "value", period_min=pm))
-    mem_alloc = zero(_series("memory_allocation_time", "value", period_min=pm))
-    starts = zero(_series("startup_latencies", "count", period_min=pm))
-    startup_mean = _series("startup_latencies", "mean", period_min=pm, total=False)
+
+def _observed(series: Callable[..., np.ndarray], start: datetime, pm: int) -> Traffic:
+    """The observed series of one revision (no 429s, CPU per request unknown)."""
+    zero = np.nan_to_num
+    req = zero(series("request_count", "value", period_min=pm))
+    lat_ms = series("request_latencies", "mean", period_min=pm, total=False)
+    active = zero(series("instance_count", "value", "active", period_min=pm, total=False))
+    idle = zero(series("instance_count", "value", "idle", period_min=pm, total=False))
+    starts = zero(series("startup_latencies", "count", period_min=pm))
+    startup_mean = series("startup_latencies", "mean", period_min=pm, total=False)
     ok = np.isfinite(startup_mean) & (starts > 0)
     startup_s = (
         float(np.average(startup_mean[ok], weights=starts[ok])) / 1000.0
         if ok.any()
         else DEFAULT_STARTUP_S
     )
-    tr = Traffic(
-        start=start,
-        requests=req,
-        latency_s=lat,
-        instances=active + idle,
-        instances_active=active,
-        billable_s=billable,
-        starts=starts,
-        startup_s=startup_s,
-    )
-    act_s, _ = active_idle_split(tr, config)
-    # CPU actually used: utilization of the active instances x allocated vCPU-seconds while
-    # active. The utilization distribution mixes active and idle instances (idle ones near 0),
-    # so its mean is scaled by instances / active instances.
-    util = _series("cpu_utilizations", "mean", period_min=pm, total=False)
-    inst = active + idle
-    u_active = np.where(
-        np.isfinite(util) & (active > 0), util * inst / np.maximum(active, 1e-9), 0.0
-    )
-    used = np.minimum(u_active, 1.0) * config.cpu * act_s
-    cps = float(used.sum() / req.sum()) if req.sum() > 0 else 0.0
     return Traffic(
         start=start,
         requests=req,
-        latency_s=lat,
-        rejected=np.zeros(minutes) if rejected is None else np.asarray(rejected, dtype=float),
+        latency_s=np.where(req > 0, lat_ms / 1000.0, np.nan),
         instances=active + idle,
         instances_active=active,
-        billable_s=billable,
-        cpu_alloc_s=cpu_alloc,
-        memory_alloc_s=mem_alloc,
+        billable_s=zero(series("billable_instance_time", "value", period_min=pm)),
+        cpu_alloc_s=zero(series("cpu_allocation_time", "value", period_min=pm)),
+        memory_alloc_s=zero(series("memory_allocation_time", "value", period_min=pm)),
         starts=starts,
         startup_s=startup_s,
-        cpu_s_per_request=cps,
         has_observations=True,
     )
+
+
+def _cpu_s_per_request(tr: Traffic, config: Config, util: np.ndarray) -> float:
+    """CPU seconds a request actually used: utilization of the active instances x allocated
+    vCPU-seconds while active, over the requests. The utilization distribution (``util``, its
+    mean per minute) mixes active and idle instances (idle ones near 0), so its mean is scaled
+    by instances / active instances."""
+    act_s, _ = active_idle_split(tr, config)
+    active, req = tr.instances_active, tr.requests
+    u_active = np.where(
+        np.isfinite(util) & (active > 0), util * tr.instances / np.maximum(active, 1e-9), 0.0
+    )
+    used = np.minimum(u_active, 1.0) * config.cpu * act_s
+    return float(used.sum() / req.sum()) if req.sum() > 0 else 0.0
 
 
 def active_idle_split(traffic: Traffic, config: Config) -> tuple[np.ndarray, np.ndarray]:

@@ -161,48 +161,24 @@ def evaluate(
     totals = _replay_all(data.revisions, grid, cal.params)
     current = _replay_current(data.revisions, cal.params)
     scale = book.month_days / data.window_days
+
+    def monthly(usages: Sequence[Usage]) -> list[float]:
+        return [
+            price(u.scaled(scale), book, data.region, free_tier=free_tier, cud=cud).total
+            for u in usages
+        ]
+
     table = rows.copy()
     for col in COLUMNS[8:]:
         table[col] = np.nan
     idx = ok.index
-    costs = [
-        price(
-            _usage(totals, k, bool(grid.instance_billing[k])).scaled(scale),
-            book,
-            data.region,
-            free_tier=free_tier,
-            cud=cud,
-        ).total
-        for k in range(len(grid))
-    ]
-    table.loc[idx, "monthly_cost"] = costs
+    usages = [_usage(totals, k, bool(grid.instance_billing[k])) for k in range(len(grid))]
+    table.loc[idx, "monthly_cost"] = monthly(usages)
     _fill(table, idx, totals, data.window_days)
     table["current"] = False
     table["pareto"] = False
-    usages: list[Usage] = current["usages"]  # type: ignore[assignment]
-    cur_cost = float(
-        sum(
-            price(u.scaled(scale), book, data.region, free_tier=free_tier, cud=cud).total
-            for u in usages
-        )
-    )
-    cur = pd.DataFrame(
-        [
-            {
-                "concurrency": s.concurrency,
-                "min_instances": s.min_instances,
-                "max_instances": s.max_instances,
-                "billing": s.billing,
-                "cpu": s.cpu,
-                "memory_gib": s.memory_gib,
-                "allowed": True,
-                "reason": "",
-                "monthly_cost": cur_cost,
-                "current": True,
-                "pareto": False,
-            }
-        ]
-    )
+    current_usages: list[Usage] = current["usages"]  # type: ignore[assignment]
+    cur = _current_row(s, float(sum(monthly(current_usages))))
     _fill(cur, cur.index, current, data.window_days)
     table = pd.concat([table, cur], ignore_index=True)
     allowed = table["allowed"].to_numpy(dtype=bool)
@@ -219,6 +195,27 @@ def evaluate(
         )
     )
     return WhatIf(table[COLUMNS], table.iloc[-1], cal, data.window_days, unconfirmed)
+
+
+def _current_row(s: Config, monthly_cost: float) -> pd.DataFrame:
+    """The current setting's row (its figures filled by ``_fill``)."""
+    return pd.DataFrame(
+        [
+            {
+                "concurrency": s.concurrency,
+                "min_instances": s.min_instances,
+                "max_instances": s.max_instances,
+                "billing": s.billing,
+                "cpu": s.cpu,
+                "memory_gib": s.memory_gib,
+                "allowed": True,
+                "reason": "",
+                "monthly_cost": monthly_cost,
+                "current": True,
+                "pareto": False,
+            }
+        ]
+    )
 
 
 def _usage(t: dict[str, np.ndarray], k: int, instance: bool) -> Usage:

@@ -100,78 +100,16 @@ def deploy_argv(opts: Options) -> tuple[str, ...]:
 
 
 def steps(opts: Options) -> list[Step]:
-    p, r, s = f"--project={opts.project}", f"--region={opts.region}", opts.service
-    sa_member = f"serviceAccount:{opts.sa_email}"
+    """Every step of the deployment, in order: APIs, the dashboard's service account and its
+    viewer roles, the cookie secret (when needed), the build and deploy, who may invoke."""
+    p = f"--project={opts.project}"
     out = [
         Step("Enable the APIs", ("gcloud", "services", "enable", *apis(opts), p), timeout_s=600),
-        Step(
-            "Create the dashboard's own service account (no keys)",
-            (
-                *("gcloud", "iam", "service-accounts", "create", opts.account_id, p),
-                "--display-name=runwatch dashboard (read-only)",
-            ),
-            check=(
-                "gcloud",
-                "iam",
-                "service-accounts",
-                "describe",
-                opts.sa_email,
-                p,
-                "--format=value(email)",
-            ),
-        ),
+        _account_step(opts),
+        *_viewer_steps(opts),
     ]
-    for watched in opts.watch_projects:
-        for role in VIEWER_ROLES:
-            out.append(
-                Step(
-                    f"Grant {role} on project {watched}",
-                    (
-                        *("gcloud", "projects", "add-iam-policy-binding", watched),
-                        f"--member={sa_member}",
-                        f"--role={role}",
-                        "--condition=None",
-                        "--format=none",
-                    ),
-                    check=_has_binding(
-                        ["gcloud", "projects", "get-iam-policy", watched], role, sa_member
-                    ),
-                )
-            )
     if opts.needs_cookie_secret:
-        secret = opts.cookie_secret
-        out += [
-            Step(
-                "Create the shared Streamlit cookie secret (random, never printed)",
-                (
-                    "gcloud",
-                    "secrets",
-                    "create",
-                    secret,
-                    p,
-                    "--replication-policy=automatic",
-                    "--data-file=-",
-                ),
-                check=("gcloud", "secrets", "describe", secret, p, "--format=value(name)"),
-                random_stdin=True,
-            ),
-            Step(
-                f"Let the dashboard read that one secret ({SECRET_ROLE})",
-                (
-                    "gcloud",
-                    "secrets",
-                    "add-iam-policy-binding",
-                    secret,
-                    p,
-                    f"--member={sa_member}",
-                    f"--role={SECRET_ROLE}",
-                    "--format=none",
-                ),
-                check=_has_binding(
-                    ["gcloud", "secrets", "get-iam-policy", secret, p], SECRET_ROLE, sa_member
-                ),
-            ),
-        ]
+        out += _secret_steps(opts)
     if opts.iap:
         out.append(
             Step(
@@ -192,81 +130,174 @@ def steps(opts: Options) -> list[Step]:
     out.append(
         Step("Build with Cloud Build and deploy (private)", deploy_argv(opts), timeout_s=1800)
     )
-    service_policy = ["gcloud", "run", "services", "get-iam-policy", s, p, r]
-    if opts.iap:
-        agent = f"serviceAccount:{{{{{IAP_AGENT}}}}}"
-        out.append(
-            Step(
-                "Let IAP (and only IAP) invoke the service",
-                (
-                    "gcloud",
-                    "run",
-                    "services",
-                    "add-iam-policy-binding",
-                    s,
-                    p,
-                    r,
-                    f"--member={agent}",
-                    f"--role={INVOKER_ROLE}",
-                    "--format=none",
-                ),
-                check=_has_binding(service_policy, INVOKER_ROLE, agent),
-            )
-        )
-        iap_policy = [
+    out += _iap_invoker_steps(opts) if opts.iap else _iam_invoker_steps(opts)
+    return out
+
+
+def _account_step(opts: Options) -> Step:
+    p = f"--project={opts.project}"
+    return Step(
+        "Create the dashboard's own service account (no keys)",
+        (
+            *("gcloud", "iam", "service-accounts", "create", opts.account_id, p),
+            "--display-name=runwatch dashboard (read-only)",
+        ),
+        check=(
             "gcloud",
-            "beta",
-            "iap",
-            "web",
-            "get-iam-policy",
+            "iam",
+            "service-accounts",
+            "describe",
+            opts.sa_email,
             p,
-            "--resource-type=cloud-run",
-            r,
-            f"--service={s}",
-        ]
-        for who in opts.invokers:
+            "--format=value(email)",
+        ),
+    )
+
+
+def _viewer_steps(opts: Options) -> list[Step]:
+    """The read-only roles on every watched project."""
+    sa_member = f"serviceAccount:{opts.sa_email}"
+    out = []
+    for watched in opts.watch_projects:
+        for role in VIEWER_ROLES:
             out.append(
                 Step(
-                    f"Let {who} through IAP",
+                    f"Grant {role} on project {watched}",
                     (
-                        "gcloud",
-                        "beta",
-                        "iap",
-                        "web",
-                        "add-iam-policy-binding",
-                        p,
-                        "--resource-type=cloud-run",
-                        r,
-                        f"--service={s}",
-                        f"--member={who}",
-                        f"--role={IAP_USER_ROLE}",
+                        *("gcloud", "projects", "add-iam-policy-binding", watched),
+                        f"--member={sa_member}",
+                        f"--role={role}",
                         "--condition=None",
                         "--format=none",
                     ),
-                    check=_has_binding(iap_policy, IAP_USER_ROLE, who),
-                )
-            )
-    else:
-        for who in opts.invokers:
-            out.append(
-                Step(
-                    f"Let {who} invoke the service (IAM, no IAP)",
-                    (
-                        "gcloud",
-                        "run",
-                        "services",
-                        "add-iam-policy-binding",
-                        s,
-                        p,
-                        r,
-                        f"--member={who}",
-                        f"--role={INVOKER_ROLE}",
-                        "--format=none",
+                    check=_has_binding(
+                        ["gcloud", "projects", "get-iam-policy", watched], role, sa_member
                     ),
-                    check=_has_binding(service_policy, INVOKER_ROLE, who),
                 )
             )
     return out
+
+
+def _secret_steps(opts: Options) -> list[Step]:
+    """The shared Streamlit cookie secret, and the dashboard's right to read it."""
+    p, secret = f"--project={opts.project}", opts.cookie_secret
+    sa_member = f"serviceAccount:{opts.sa_email}"
+    return [
+        Step(
+            "Create the shared Streamlit cookie secret (random, never printed)",
+            (
+                "gcloud",
+                "secrets",
+                "create",
+                secret,
+                p,
+                "--replication-policy=automatic",
+                "--data-file=-",
+            ),
+            check=("gcloud", "secrets", "describe", secret, p, "--format=value(name)"),
+            random_stdin=True,
+        ),
+        Step(
+            f"Let the dashboard read that one secret ({SECRET_ROLE})",
+            (
+                "gcloud",
+                "secrets",
+                "add-iam-policy-binding",
+                secret,
+                p,
+                f"--member={sa_member}",
+                f"--role={SECRET_ROLE}",
+                "--format=none",
+            ),
+            check=_has_binding(
+                ["gcloud", "secrets", "get-iam-policy", secret, p], SECRET_ROLE, sa_member
+            ),
+        ),
+    ]
+
+
+def _iap_invoker_steps(opts: Options) -> list[Step]:
+    """With IAP: only IAP's service agent invokes the service; the invokers pass IAP."""
+    p, r, s = f"--project={opts.project}", f"--region={opts.region}", opts.service
+    service_policy = ["gcloud", "run", "services", "get-iam-policy", s, p, r]
+    agent = f"serviceAccount:{{{{{IAP_AGENT}}}}}"
+    out = [
+        Step(
+            "Let IAP (and only IAP) invoke the service",
+            (
+                "gcloud",
+                "run",
+                "services",
+                "add-iam-policy-binding",
+                s,
+                p,
+                r,
+                f"--member={agent}",
+                f"--role={INVOKER_ROLE}",
+                "--format=none",
+            ),
+            check=_has_binding(service_policy, INVOKER_ROLE, agent),
+        )
+    ]
+    iap_policy = [
+        "gcloud",
+        "beta",
+        "iap",
+        "web",
+        "get-iam-policy",
+        p,
+        "--resource-type=cloud-run",
+        r,
+        f"--service={s}",
+    ]
+    for who in opts.invokers:
+        out.append(
+            Step(
+                f"Let {who} through IAP",
+                (
+                    "gcloud",
+                    "beta",
+                    "iap",
+                    "web",
+                    "add-iam-policy-binding",
+                    p,
+                    "--resource-type=cloud-run",
+                    r,
+                    f"--service={s}",
+                    f"--member={who}",
+                    f"--role={IAP_USER_ROLE}",
+                    "--condition=None",
+                    "--format=none",
+                ),
+                check=_has_binding(iap_policy, IAP_USER_ROLE, who),
+            )
+        )
+    return out
+
+
+def _iam_invoker_steps(opts: Options) -> list[Step]:
+    """Without IAP: the invokers call the service with IAM alone."""
+    p, r, s = f"--project={opts.project}", f"--region={opts.region}", opts.service
+    service_policy = ["gcloud", "run", "services", "get-iam-policy", s, p, r]
+    return [
+        Step(
+            f"Let {who} invoke the service (IAM, no IAP)",
+            (
+                "gcloud",
+                "run",
+                "services",
+                "add-iam-policy-binding",
+                s,
+                p,
+                r,
+                f"--member={who}",
+                f"--role={INVOKER_ROLE}",
+                "--format=none",
+            ),
+            check=_has_binding(service_policy, INVOKER_ROLE, who),
+        )
+        for who in opts.invokers
+    ]
 
 
 def url_argv(opts: Options) -> tuple[str, ...]:

@@ -25,106 +25,20 @@ from emulator.api.alignrules import _aligned_type, _check_aligner, _group, _redu
 from emulator.api.errors import invalid, not_found
 from emulator.api.faults import Faults, _error_for
 from emulator.api.monitoring_filter import parse
+from emulator.api.outseries import OutSeries, encode_all, header, points_page
 from emulator.api.paging import make_token, query_key, read_token
 from emulator.api.series_index import KNOWN_METRICS, MetricGroup, MetricIndex, build_index
-from emulator.api.wire import encode_dist_points_indexed, encode_points_indexed, length_delimited
+from emulator.api.wire import length_delimited
 from emulator.sim.model import FleetData
 
 SERVICE = "google.monitoring.v3.MetricService"
 MAX_PAGE_POINTS = 100_000
-MAX_PAGE_BYTES = 3_500_000
 _REQ = monitoring_v3.ListTimeSeriesRequest.pb()
-_TS = monitoring_v3.TimeSeries.pb()
 _AGG = monitoring_v3.Aggregation.pb()
 _ALIGNERS = {v.number: v.name[len("ALIGN_") :] for v in _AGG.Aligner.DESCRIPTOR.values}
 _REDUCERS = {v.number: v.name[len("REDUCE_") :] for v in _AGG.Reducer.DESCRIPTOR.values}
-_KIND = {"GAUGE": 1, "DELTA": 2, "CUMULATIVE": 3}
-_VTYPE = {"BOOL": 1, "INT64": 2, "DOUBLE": 3, "STRING": 4, "DISTRIBUTION": 5}
 _NUMERIC_ALIGNERS = {"DELTA", "RATE", "SUM", "MEAN", "MAX", "MIN", "COUNT"}
 _SUPPORTED_REDUCERS = {"NONE", "SUM", "MEAN", "MAX", "MIN", "COUNT", *agg.PERCENTILES}
-
-
-@dataclass
-class OutSeries:
-    resource: Mapping[str, str]
-    metric: Mapping[str, str]
-    kind: str
-    value_type: str
-    unit: str
-    ends: np.ndarray  # int64 epoch seconds, newest first
-    starts: np.ndarray
-    values: np.ndarray | None = None  # numeric
-    dist: agg.Dist | None = None
-    options: bytes = b""
-    nanos: int = 0
-    header: bytes = b""
-    encoded: bytes = b""  # every point, encoded (filled when the result is cached)
-    offsets: np.ndarray | None = None  # (len + 1,) byte offset of each point in ``encoded``
-
-    def __len__(self) -> int:
-        return len(self.ends)
-
-    def encode(self) -> None:
-        """Encode every point once; ``points`` then slices. The values are dropped."""
-        if self.dist is not None:
-            d = self.dist
-            self.encoded, self.offsets = encode_dist_points_indexed(
-                self.ends, self.starts, d.count, d.mean, d.ssd, d.buckets, self.options, self.nanos
-            )
-            self.dist = None
-        else:
-            assert self.values is not None
-            self.encoded, self.offsets = encode_points_indexed(
-                self.ends, self.starts, self.values, self.value_type, self.nanos
-            )
-            self.values = None
-
-    def points(self, lo: int, hi: int) -> bytes:
-        """The encoded points ``lo:hi`` (newest first)."""
-        if self.offsets is None:
-            self.encode()
-        assert self.offsets is not None
-        return self.encoded[int(self.offsets[lo]) : int(self.offsets[hi])]
-
-
-def encode_all(series: list[OutSeries]) -> None:
-    """``OutSeries.encode`` for many series at once: one encoding per kind of point (value
-    type, bucket options and width, nanos), split back per series. A fleet's window totals
-    are thousands of one-point series, where encoding them one by one cost most of a call."""
-    kinds: dict[tuple[str, bytes, int, int], list[OutSeries]] = {}
-    for s in series:
-        if s.offsets is not None:
-            continue
-        width = s.dist.buckets.shape[1] if s.dist is not None else -1
-        kinds.setdefault((s.value_type, s.options, s.nanos, width), []).append(s)
-    for (value_type, options, nanos, width), members in kinds.items():
-        if len(members) == 1:
-            members[0].encode()
-            continue
-        ends = np.concatenate([s.ends for s in members])
-        starts = np.concatenate([s.starts for s in members])
-        if width >= 0:
-            dists = [s.dist for s in members if s.dist is not None]
-            data, offsets = encode_dist_points_indexed(
-                ends,
-                starts,
-                np.concatenate([d.count for d in dists]),
-                np.concatenate([d.mean for d in dists]),
-                np.concatenate([d.ssd for d in dists]),
-                np.vstack([d.buckets for d in dists]),
-                options,
-                nanos,
-            )
-        else:
-            values = np.concatenate([s.values for s in members if s.values is not None])
-            data, offsets = encode_points_indexed(ends, starts, values, value_type, nanos)
-        first = 0
-        for s in members:
-            last = first + len(s)
-            lo, hi = int(offsets[first]), int(offsets[last])
-            s.encoded, s.offsets = data[lo:hi], offsets[first : last + 1] - lo
-            s.values, s.dist = None, None
-            first = last
 
 
 @dataclass(frozen=True)
@@ -376,7 +290,7 @@ class MetricService:
                 return hit
         result = self._compute(q)
         for s in result:
-            s.header = _header(s, q.metric_type)
+            s.header = header(s, q.metric_type)
         encode_all(result)
         with self._lock:
             self._cache[key] = result
@@ -400,44 +314,11 @@ class MetricService:
         page, offset = read_token(req.page_token, key)
         result = self._cached(key, q)
         size = min(req.page_size or MAX_PAGE_POINTS, MAX_PAGE_POINTS)
-        chunks: list[bytes] = []
         if headers_only:
-            for s in result[offset : offset + size]:
-                chunks.append(length_delimited(1, s.header))
+            chunks = [length_delimited(1, s.header) for s in result[offset : offset + size]]
             nxt = offset + size if offset + size < len(result) else None
         else:
-            nxt = None
-            pos = 0
-            nbytes = 0
-            budget = size
-            for s in result:
-                n = len(s)
-                if pos + n <= offset:
-                    pos += n
-                    continue
-                lo = max(0, offset - pos)
-                hi = min(n, lo + budget)
-                pts = s.points(lo, hi)
-                if nbytes + len(pts) > MAX_PAGE_BYTES and hi > lo:
-                    # keep pages under the 4 MiB gRPC default receive limit of clients
-                    fit = max(
-                        1 if not chunks else 0,
-                        (MAX_PAGE_BYTES - nbytes) * (hi - lo) // max(len(pts), 1),
-                    )
-                    hi = lo + fit
-                    pts = s.points(lo, hi)
-                    budget = hi - lo  # this page ends here
-                if hi > lo:
-                    chunks.append(length_delimited(1, s.header + pts))
-                    nbytes += len(s.header) + len(pts) + 8
-                budget -= hi - lo
-                pos += n
-                if budget == 0:
-                    taken = pos - n + hi
-                    total = sum(len(x) for x in result)
-                    if taken < total:
-                        nxt = taken
-                    break
+            chunks, nxt = points_page(result, offset, size)
         if nxt is not None:
             chunks.append(length_delimited(2, make_token(page + 1, nxt, key).encode()))
         if self.faults.snapshot().exec_errors:
@@ -453,16 +334,3 @@ def _align_stored(d: agg.Dist | agg.PackedDist, p: agg.Periods) -> agg.Dist:
     if isinstance(d, agg.PackedDist):
         return agg.align_packed(d, p)
     return agg.align_dist(d, p)
-
-
-def _header(s: OutSeries, metric_type: str) -> bytes:
-    ts = _TS()
-    ts.metric.type = metric_type
-    ts.resource.type = "cloud_run_revision"
-    ts.resource.labels.update(dict(s.resource))
-    ts.metric.labels.update(dict(s.metric))
-    ts.metric_kind = _KIND[s.kind]
-    ts.value_type = _VTYPE[s.value_type]
-    ts.unit = s.unit
-    out: bytes = ts.SerializeToString()
-    return out

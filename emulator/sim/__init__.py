@@ -6,7 +6,7 @@ emulator.api; the servers in emulator.api only read what this room produced.
 - scenarios.py, fleetgen.py: the demo fleet and generated fleets of any size
 - fleet.py: FleetSpec -> FleetData (threads; child_processes.py for big fleets)
 - arrivals.py, instances.py, routing.py, revision.py, service.py: the request-by-request model
-- fluid.py: the per-minute model of ``background`` services
+- fluid.py: the per-minute model of ``background`` services (its random draws: minute_draws.py)
 - series.py, events.py: Monitoring series and log events of a simulated revision
 - truth.py: what a service would bill and suffer under other settings (``python -m
   emulator.sim.truth``)

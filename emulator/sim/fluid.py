@@ -9,8 +9,9 @@ works per minute and keeps the semantics of the request-by-request one (revision
   are Poisson per status class (404 at ``RATE_404``, 5xx at the revision's rate, a share of
   them 503; the normal approximation from ``NORMAL_FROM`` requests on); their latencies are
   spread over the buckets of the service time's lognormal (clipped at the timeout) by
-  stratified sampling: the minute's n requests sit at the quantiles (j + u) / n, u uniform, so
-  each bucket gets its expected share on average and the counts always add up.
+  stratified sampling (minute_draws.py): the minute's n requests sit at the quantiles
+  (j + u) / n, u uniform, so each bucket gets its expected share on average and the counts
+  always add up.
 - 429s: while the mean in-flight demand exceeds max instances x concurrency, the excess share
   of the minute's requests is rejected (binomial thinning); a rejection gets a time uniform in
   its minute and a requests-log entry with the platform's text. Application
@@ -45,13 +46,12 @@ from datetime import datetime
 import numpy as np
 
 from emulator.sim.arrivals import minute_rates, traffic_timeline
-from emulator.sim.instances import (
-    AUTOSCALING,
-    STARTUP_CPU_BOOST_FACTOR,
-    STARTUP_SIGMA,
-    TARGET_UTILIZATION,
-    Lifetimes,
-    build_lifetimes,
+from emulator.sim.instances import AUTOSCALING, TARGET_UTILIZATION, Lifetimes, build_lifetimes
+from emulator.sim.minute_draws import (
+    latency_buckets,
+    minute_counts,
+    packed_latencies,
+    peak_in_flight,
 )
 from emulator.sim.model import (
     FleetSpec,
@@ -64,29 +64,15 @@ from emulator.sim.model import (
 )
 from emulator.sim.revision import (
     BILLING_GRANULARITY_S,
-    MAX_REQUEST_WAIT_MIN_S,
-    MAX_REQUEST_WAIT_STARTUPS,
     RATE_404,
     SHARE_503_OF_5XX,
     apply_settings,
+    billed_time,
+    max_request_wait_s,
 )
-from emulator.sim.series import (
-    LATENCY_LAYOUT,
-    ContainerMinutes,
-    adder,
-    bucket_index,
-    container_series,
-)
-from emulator.sim.util import (
-    _erfc,
-    fast_normal,
-    interval_integral,
-    normal_quantiles_table,
-    rng_for,
-    to_datetimes,
-)
+from emulator.sim.series import ContainerMinutes, adder, container_series
+from emulator.sim.util import interval_integral, rng_for, to_datetimes
 
-NORMAL_FROM = 30.0  # a cell with at least this many expected requests: normal approximation
 MAX_WINDOWS = 600.0  # most independent looks at the in-flight count in a minute
 BAND_P = 1e-9  # latency buckets less likely than this are left out of the band
 Stream = Callable[[str], np.random.Generator]
@@ -167,86 +153,6 @@ def simulate_fluid_service(
     return runs
 
 
-def latency_buckets(rev: RevisionSpec, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(probability, mean, mean square) of the service time in ms per LATENCY_LAYOUT bucket:
-    lognormal around the median (times ``scale``), clipped at the timeout."""
-    ub = LATENCY_LAYOUT.upper_bounds()
-    mu = np.log(rev.latency_median_ms * scale)
-    sig = max(rev.latency_sigma, 1e-6)
-    cap = rev.timeout_s * 1000.0
-    edges = np.concatenate([[0.0], np.minimum(ub, cap), [cap]])  # bucket b: [edges[b], edges[b+1])
-
-    def phi(x: np.ndarray) -> np.ndarray:
-        return np.asarray(0.5 * _erfc(-x / np.sqrt(2.0)))
-
-    with np.errstate(divide="ignore"):
-        le = np.log(edges)
-
-    def partial(k: int) -> np.ndarray:  # E[X^k ; edges[b] <= X < edges[b+1]]
-        c = phi((le - mu - k * sig * sig) / sig)
-        return np.asarray(np.exp(k * mu + k * k * sig * sig / 2.0) * np.diff(c))
-
-    p, m1, m2 = partial(0), partial(1), partial(2)
-    tail = 1.0 - float(phi(np.array([(np.log(cap) - mu) / sig]))[0])  # clipped to the timeout
-    at = int(bucket_index(LATENCY_LAYOUT, np.array([cap]))[0])
-    p[at] += tail
-    m1[at] += tail * cap
-    m2[at] += tail * cap * cap
-    p = np.clip(p, 0.0, None)
-    p /= p.sum()
-    safe = np.maximum(p, 1e-300)
-    return p, np.where(p > 0, m1 / safe, 0.0), np.where(p > 0, m2 / safe, 0.0)
-
-
-def minute_counts(lam: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Poisson counts with means ``lam`` (normal approximation from ``NORMAL_FROM`` on)."""
-    out = np.zeros(len(lam), dtype=np.int64)
-    big = lam >= NORMAL_FROM
-    small = ~big & (lam > 0)
-    out[small] = rng.poisson(lam[small])
-    lb = lam[big]
-    out[big] = np.maximum(np.rint(lb + np.sqrt(lb) * fast_normal(rng, len(lb))), 0)
-    return out
-
-
-def stratified_cells(n: np.ndarray, cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """(len(n), len(cdf)) bucket counts of ``n[k]`` requests each: the requests at quantiles
-    ``(j + u[k]) / n[k]`` of the distribution (``cdf``: cumulative bucket probabilities, the
-    last one 1). Each bucket gets ``n p`` requests on average and every row sums to ``n``."""
-    cum = np.floor(n[:, None] * cdf[None, :] + u[:, None]).astype(np.int64)
-    cum[:, -1] = n
-    np.minimum(cum, n[:, None], out=cum)
-    return np.diff(cum, axis=1, prepend=0)
-
-
-def peak_in_flight(mean: np.ndarray, windows: float, u: np.ndarray) -> np.ndarray:
-    """Most requests in flight at once in each minute: the largest of ``windows`` independent
-    Poisson(``mean``) draws, drawn by inversion from the uniforms ``u``."""
-    q = u ** (1.0 / windows)  # the largest is below k with probability F(k) ** windows
-    out = np.zeros(len(mean))
-    small = mean <= NORMAL_FROM
-    lam = mean[small]
-    qs = q[small]
-    term = np.exp(-lam)
-    cdf = term.copy()
-    k = np.zeros(len(lam))
-    todo = cdf < qs
-    for j in range(1, 200):
-        if not todo.any():
-            break
-        term = term * lam / j
-        cdf = cdf + term
-        k[todo] = j
-        todo &= cdf < qs
-    out[small] = k
-    big = ~small
-    if big.any():
-        levels = len(normal_quantiles_table())
-        z = normal_quantiles_table()[np.minimum((q[big] * levels).astype(np.int64), levels - 1)]
-        out[big] = np.ceil(mean[big] + np.sqrt(mean[big]) * z)
-    return out
-
-
 def fluid_revision(
     rev: RevisionSpec,
     svc_scale: float,
@@ -265,46 +171,15 @@ def fluid_revision(
     pb, e1, e2 = p[lo:hi] / p[lo:hi].sum(), m1[lo:hi], m2[lo:hi]
     mean_svc_s = float((pb * e1).sum()) / 1000.0
 
-    # demand and 429s (the per-request model's rule, on the minute's mean in-flight demand)
-    boost = STARTUP_CPU_BOOST_FACTOR if rev.startup_cpu_boost else 1.0
-    mean_startup_s = rev.startup_median_ms * boost * np.exp(STARTUP_SIGMA**2 / 2) / 1000.0
-    max_wait = max(MAX_REQUEST_WAIT_MIN_S, MAX_REQUEST_WAIT_STARTUPS * mean_startup_s)
-    demand = lam * mean_svc_s / 60.0
-    cap = rev.max_instances * rev.concurrency
-    frac = np.where(demand > cap, 1.0 - cap / np.maximum(demand, 1e-12), 0.0)
-    over = np.flatnonzero(frac > 0)
-
-    share = {
-        2: (1.0 - RATE_404) * (1.0 - rev.error_rate_5xx),
-        4: RATE_404 * (1.0 - rev.error_rate_5xx),
-        5: rev.error_rate_5xx,
-    }
-    req_rng, thin_rng, q_rng = stream("f-requests"), stream("f-reject"), stream("f-quantiles")
-    counts = {k: minute_counts(lam * s, req_rng) for k, s in share.items() if s > 0}
-    rejected_m = np.zeros(minutes, dtype=np.int64)
-    for n in counts.values():  # arrivals past max instances never reach a container
-        if len(over):
-            kept = thin_rng.binomial(n[over], 1.0 - frac[over])
-            rejected_m[over] += n[over] - kept
-            n[over] = kept
+    counts, rejected_m = _admitted(rev, lam, mean_svc_s, minutes, stream)
     served = sum(counts.values(), np.zeros(minutes, dtype=np.int64))
-
-    codes: dict[int, np.ndarray] = {}
-    if 2 in counts and counts[2].any():
-        codes[200] = counts[2]
-    if 4 in counts and counts[4].any():
-        codes[404] = counts[4]
-    if 5 in counts and counts[5].any():
-        n503 = stream("f-status").binomial(counts[5], SHARE_503_OF_5XX)
-        codes[500] = counts[5] - n503
-        if n503.any():
-            codes[503] = n503
-        if not codes[500].any():
-            del codes[500]
     cdf = np.cumsum(pb)
     cdf /= cdf[-1]
+    q_rng = stream("f-quantiles")
     latencies = {
-        k: _packed(n, cdf, lo, e1, e2, minutes, q_rng) for k, n in counts.items() if n.any()
+        k: packed_latencies(n, cdf, lo, e1, e2, minutes, q_rng)
+        for k, n in counts.items()
+        if n.any()
     }
     rej_rng = stream("f-reject-times")
     n_rej = int(rejected_m.sum())
@@ -324,6 +199,71 @@ def fluid_revision(
     peak = peak_in_flight(inflight, windows, stream("f-peak").random(minutes))
     peak = np.clip(peak, np.minimum(served, 1), served).astype(np.float64)
     need = np.maximum(target, np.ceil(peak / rev.concurrency - 1e-9))
+    lt = _lifetimes(rev, need, n_seconds, create_s, addressable, rollout_s, stream)
+    container = _container(rev, lt, served, work, inflight, peak, n_seconds)
+    auto = (lt.reason == AUTOSCALING) & (lt.start < n_seconds)
+    start_m = np.minimum((lt.start[auto] / 60.0).astype(np.int64), minutes - 1)
+    met = (lt.level[auto] > target[start_m]) | (lt.level[auto] == 1)
+    codes = _response_codes(counts, stream)
+    max_wait = max_request_wait_s(rev)
+    return FluidRun(rev, codes, latencies, rejected_t, max_wait, lt, container, int(met.sum()))
+
+
+def _admitted(
+    rev: RevisionSpec, lam: np.ndarray, mean_svc_s: float, minutes: int, stream: Stream
+) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """(requests reaching a container per minute by status class 2, 4, 5; 429s per minute):
+    the per-request model's rule on the minute's mean in-flight demand, arrivals past max
+    instances thinned out binomially."""
+    demand = lam * mean_svc_s / 60.0
+    cap = rev.max_instances * rev.concurrency
+    frac = np.where(demand > cap, 1.0 - cap / np.maximum(demand, 1e-12), 0.0)
+    over = np.flatnonzero(frac > 0)
+    share = {
+        2: (1.0 - RATE_404) * (1.0 - rev.error_rate_5xx),
+        4: RATE_404 * (1.0 - rev.error_rate_5xx),
+        5: rev.error_rate_5xx,
+    }
+    req_rng, thin_rng = stream("f-requests"), stream("f-reject")
+    counts = {k: minute_counts(lam * s, req_rng) for k, s in share.items() if s > 0}
+    rejected_m = np.zeros(minutes, dtype=np.int64)
+    for n in counts.values():  # arrivals past max instances never reach a container
+        if len(over):
+            kept = thin_rng.binomial(n[over], 1.0 - frac[over])
+            rejected_m[over] += n[over] - kept
+            n[over] = kept
+    return counts, rejected_m
+
+
+def _response_codes(counts: dict[int, np.ndarray], stream: Stream) -> dict[int, np.ndarray]:
+    """Requests per minute by response code (a share of the 5xx are 503); codes never
+    answered are left out."""
+    codes: dict[int, np.ndarray] = {}
+    if 2 in counts and counts[2].any():
+        codes[200] = counts[2]
+    if 4 in counts and counts[4].any():
+        codes[404] = counts[4]
+    if 5 in counts and counts[5].any():
+        n503 = stream("f-status").binomial(counts[5], SHARE_503_OF_5XX)
+        codes[500] = counts[5] - n503
+        if n503.any():
+            codes[503] = n503
+        if not codes[500].any():
+            del codes[500]
+    return codes
+
+
+def _lifetimes(
+    rev: RevisionSpec,
+    need: np.ndarray,
+    n_seconds: int,
+    create_s: float,
+    addressable: np.ndarray,
+    rollout_s: np.ndarray,
+    stream: Stream,
+) -> Lifetimes:
+    """The instances' lives for the instances needed per minute (at most max instances, at
+    least min instances while addressable, one to check a deployment)."""
     per_s = np.repeat(np.minimum(need, rev.max_instances).astype(np.int32), 60)[:n_seconds]
     if rev.min_instances:
         np.maximum(per_s, addressable * np.int32(rev.min_instances), out=per_s)
@@ -331,34 +271,39 @@ def fluid_revision(
     per_s[: min(first, n_seconds)] = 0
     if 0 <= create_s < n_seconds:  # deployment: one instance is started to check the revision
         per_s[int(create_s)] = max(per_s[int(create_s)], 1)
-    lt = build_lifetimes(
+    return build_lifetimes(
         per_s, np.array([np.inf]), create_s, rev.min_instances, addressable,
         rollout_s, rev.startup_median_ms, rev.startup_cpu_boost, rev.oom_per_instance_hour,
         stream("instances"), spread_s=60.0,
     )  # fmt: skip
 
+
+def _container(
+    rev: RevisionSpec,
+    lt: Lifetimes,
+    served: np.ndarray,
+    work: np.ndarray,
+    inflight: np.ndarray,
+    peak: np.ndarray,
+    n_seconds: int,
+) -> ContainerMinutes:
+    """The revision's minutes as series.py reads them: seconds alive, active and billable,
+    instances and active instances (serving or starting). ``work``: request-seconds served
+    per minute; ``inflight`` and ``peak``: mean and most requests in flight."""
+    minutes = n_seconds // 60
     alive_s = interval_integral(lt.start, lt.end, minutes, 60.0)
-    st = lt.started
-    startup_s = interval_integral(lt.start[st], lt.ready[st], minutes, 60.0)
     load = np.divide(work, alive_s, out=np.zeros(minutes), where=alive_s > 0)
     busy = alive_s * -np.expm1(-load)
     periods = served * np.exp(-load)
     busy_s = np.minimum(busy + periods * BILLING_GRANULARITY_S / 2.0, alive_s)
-    is_min = lt.level <= rev.min_instances
-    min_alive = interval_integral(lt.start[is_min], lt.end[is_min], minutes, 60.0)
-    if rev.cpu_idle:
-        active_s = np.minimum(busy_s + startup_s, alive_s)
-        idle_min = np.clip(min_alive - active_s, 0.0, alive_s - active_s)
-    else:
-        active_s = alive_s
-        idle_min = np.zeros(minutes)
+    active_s, idle_min = billed_time(lt, rev, alive_s, busy_s)
     instances = np.ceil(alive_s / 60.0 - 1e-9).astype(np.int64)
     inst_f = np.maximum(instances, 1).astype(np.float64)
     serving = np.where(served > 0, np.maximum(np.ceil(inst_f * -np.expm1(-served / inst_f)), 1), 0)
-    s_started = st & (lt.start < n_seconds)
+    s_started = lt.started & (lt.start < n_seconds)
     starting = np.bincount((lt.start[s_started] / 60.0).astype(np.int64), minlength=minutes)
     active = np.minimum(instances, np.maximum(serving.astype(np.int64), starting[:minutes]))
-    container = ContainerMinutes(
+    return ContainerMinutes(
         spec=rev,
         served=served,
         alive_s=alive_s,
@@ -369,40 +314,6 @@ def fluid_revision(
         mean_inflight=inflight,
         peak_inflight=peak,
         lifetimes=lt,
-    )
-    auto = (lt.reason == AUTOSCALING) & (lt.start < n_seconds)
-    start_m = np.minimum((lt.start[auto] / 60.0).astype(np.int64), minutes - 1)
-    met = (lt.level[auto] > target[start_m]) | (lt.level[auto] == 1)
-    return FluidRun(rev, codes, latencies, rejected_t, max_wait, lt, container, int(met.sum()))
-
-
-def _packed(
-    n: np.ndarray,
-    cdf: np.ndarray,
-    lo: int,
-    e1: np.ndarray,
-    e2: np.ndarray,
-    minutes: int,
-    rng: np.random.Generator,
-) -> PackedDistributionSeries:
-    """Latency distributions of the minutes with requests (``n`` per minute)."""
-    rows = np.flatnonzero(n > 0)
-    cnt = n[rows]
-    band = stratified_cells(cnt, cdf, rng.random(len(rows)))
-    nf = cnt.astype(np.float64)
-    mean = (band @ e1) / nf
-    ssd = np.maximum(band @ e2 - nf * mean * mean, 0.0)
-    used = np.flatnonzero(band.any(axis=0))
-    a, b = (int(used[0]), int(used[-1]) + 1) if len(used) else (0, 0)
-    return PackedDistributionSeries(
-        layout=LATENCY_LAYOUT,
-        minutes=minutes,
-        rows=rows.astype(np.int64),
-        count=cnt.astype(np.int64),
-        mean=mean,
-        sum_of_squared_deviation=ssd,
-        band_lo=lo + a,
-        band=np.ascontiguousarray(band[:, a:b], dtype=np.int32),
     )
 
 

@@ -171,21 +171,11 @@ def simulate_revision(
     sec = times.astype(np.int64)
     np.minimum(sec, n_seconds - 1, out=sec)
     inflight = interval_integral(times, times + svc, n_seconds, 1.0, in_window=True)
-    boost = STARTUP_CPU_BOOST_FACTOR if rev.startup_cpu_boost else 1.0
-    mean_startup_s = rev.startup_median_ms * boost * np.exp(STARTUP_SIGMA**2 / 2) / 1000.0
-    max_wait = max(MAX_REQUEST_WAIT_MIN_S, MAX_REQUEST_WAIT_STARTUPS * mean_startup_s)
-    cap = rev.max_instances * rev.concurrency
-    demand = trailing_mean(inflight, int(np.ceil(max_wait)))
-    kept: np.ndarray | None = None
-    rejected_t = np.zeros(0)
-    if n and demand.max() > cap:
-        frac = np.clip(1.0 - cap / np.maximum(demand, 1e-9), 0.0, 1.0)
-        rejected = stream("reject").random(n, dtype=np.float32) < frac[sec]
-        if rejected.any():
-            rejected_t = times[rejected]
-            kept = np.flatnonzero(~rejected)
-            times, svc, sec, status = times[kept], svc[kept], sec[kept], status[kept]
-            inflight = interval_integral(times, times + svc, n_seconds, 1.0, in_window=True)
+    max_wait = max_request_wait_s(rev)
+    rejected_t, kept = _rejected(rev, times, sec, inflight, max_wait, stream)
+    if kept is not None:
+        times, svc, sec, status = times[kept], svc[kept], sec[kept], status[kept]
+        inflight = interval_integral(times, times + svc, n_seconds, 1.0, in_window=True)
     arrivals = np.bincount(sec, minlength=n_seconds)[:n_seconds].astype(np.float64)
     ends = times + svc
     conc = rev.concurrency
@@ -206,28 +196,13 @@ def simulate_revision(
     )  # fmt: skip
     alive, ready = per_second_counts(lt, n_seconds)
     u_slot = _per_request(stream, "slot", n, kept)
-    wait = route_cold(times, lt, next_ready_per_second(lt, n_seconds), alive > ready)
-    slot = (u_slot * np.maximum(ready[sec], 1)).astype(np.int16)
-    cold = wait > 0
-    if flight is not None:
-        hot = hot_requests(flight, conc)
-        if len(hot):
-            wait[hot], slot[hot], cold[hot] = route_hot(hot, times, svc, u_slot, lt, conc)
+    wait, slot, cold = _routed(times, svc, sec, u_slot, lt, alive, ready, flight, conc)
     start = times + wait if wait.any() else times
     b_start, b_end, b_slot = _busy_periods(start, start + svc, slot)
 
     alive_s = interval_integral(lt.start, lt.end, minutes, 60.0)
-    st = lt.started
-    startup_s = interval_integral(lt.start[st], lt.ready[st], minutes, 60.0)
     busy_s = interval_integral(b_start, b_end, minutes, 60.0)
-    is_min = lt.level <= rev.min_instances
-    min_alive = interval_integral(lt.start[is_min], lt.end[is_min], minutes, 60.0)
-    if rev.cpu_idle:
-        active = np.minimum(busy_s + startup_s, alive_s)
-        idle_min = np.clip(min_alive - active, 0.0, alive_s - active)
-    else:
-        active = alive_s
-        idle_min = np.zeros(minutes)
+    active, idle_min = billed_time(lt, rev, alive_s, busy_s)
     return RevisionRun(
         spec=rev, t=times, svc=svc, wait=wait, cold=cold, status=status, slot=slot,
         rejected_t=rejected_t, max_wait_s=max_wait, lifetimes=lt,
@@ -236,6 +211,79 @@ def simulate_revision(
         alive_s=alive_s, active_s=active, idle_min_s=idle_min, billable_s=active + idle_min,
         instances=np.ceil(alive_s / 60.0 - 1e-9).astype(np.int64),
     )  # fmt: skip
+
+
+def max_request_wait_s(rev: RevisionSpec) -> float:
+    """How long a request waits for an instance past max instances before its 429: the
+    platform's wait window, max(10 s, 3.5 x the mean startup time)."""
+    boost = STARTUP_CPU_BOOST_FACTOR if rev.startup_cpu_boost else 1.0
+    mean_startup_s = rev.startup_median_ms * boost * np.exp(STARTUP_SIGMA**2 / 2) / 1000.0
+    return float(max(MAX_REQUEST_WAIT_MIN_S, MAX_REQUEST_WAIT_STARTUPS * mean_startup_s))
+
+
+def _rejected(
+    rev: RevisionSpec,
+    times: np.ndarray,
+    sec: np.ndarray,
+    inflight: np.ndarray,
+    max_wait: float,
+    stream: Callable[[str], np.random.Generator],
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(arrival times of the 429s, indices of the requests kept; None when all are): while the
+    in-flight demand over the wait window exceeds max instances x concurrency, the excess
+    fraction of arrivals is refused."""
+    cap = rev.max_instances * rev.concurrency
+    demand = trailing_mean(inflight, int(np.ceil(max_wait)))
+    if len(times) and demand.max() > cap:
+        frac = np.clip(1.0 - cap / np.maximum(demand, 1e-9), 0.0, 1.0)
+        rejected = stream("reject").random(len(times), dtype=np.float32) < frac[sec]
+        if rejected.any():
+            return times[rejected], np.flatnonzero(~rejected)
+    return np.zeros(0), None
+
+
+def _routed(
+    times: np.ndarray,
+    svc: np.ndarray,
+    sec: np.ndarray,
+    u_slot: np.ndarray,
+    lt: Lifetimes,
+    alive: np.ndarray,
+    ready: np.ndarray,
+    flight: np.ndarray | None,
+    conc: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(wait, slot, cold) of every served request (routing.py): vectorised outside hot
+    stretches, one by one inside them (``flight``: in flight after each arrival, None when
+    never above ``conc``)."""
+    wait = route_cold(times, lt, next_ready_per_second(lt, len(alive)), alive > ready)
+    slot = (u_slot * np.maximum(ready[sec], 1)).astype(np.int16)
+    cold = wait > 0
+    if flight is not None:
+        hot = hot_requests(flight, conc)
+        if len(hot):
+            wait[hot], slot[hot], cold[hot] = route_hot(hot, times, svc, u_slot, lt, conc)
+    return wait, slot, cold
+
+
+def billed_time(
+    lt: Lifetimes, rev: RevisionSpec, alive_s: np.ndarray, busy_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(active, idle min-instance) seconds per minute from the instances' lives and busy time.
+
+    Request-based: busy time + startup time, at most the time alive; min instances are billed
+    idle for the time they are not active (traffic is served by min instances first).
+    Instance-based: whole lives, nothing idle.
+    """
+    minutes = len(alive_s)
+    if not rev.cpu_idle:
+        return alive_s, np.zeros(minutes)
+    st = lt.started
+    startup_s = interval_integral(lt.start[st], lt.ready[st], minutes, 60.0)
+    is_min = lt.level <= rev.min_instances
+    min_alive = interval_integral(lt.start[is_min], lt.end[is_min], minutes, 60.0)
+    active = np.minimum(busy_s + startup_s, alive_s)
+    return active, np.clip(min_alive - active, 0.0, alive_s - active)
 
 
 def _per_request(

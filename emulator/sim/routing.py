@@ -87,6 +87,64 @@ def ready_at(lt: Lifetimes, t: np.ndarray) -> np.ndarray:
     return np.asarray(r - np.minimum(e, r), dtype=np.int64)
 
 
+class _Slots:
+    """The routing state of each instance: requests on it, alive/starting/ready, and the list
+    of ready instances with a free slot (swap-removal, positions in ``fpos``)."""
+
+    def __init__(self, n_inst: int, concurrency: int) -> None:
+        self.cap = concurrency
+        self.occ = [0] * n_inst
+        self.state = [0] * n_inst  # 0 not alive, 1 starting, 2 ready
+        self.free: list[int] = []  # ready instances with a free slot
+        self.fpos = [-1] * n_inst
+        self.starting: list[int] = []
+
+    def add_free(self, j: int) -> None:
+        self.fpos[j] = len(self.free)
+        self.free.append(j)
+
+    def drop_free(self, j: int) -> None:
+        free, fpos = self.free, self.fpos
+        p = fpos[j]
+        last = free.pop()
+        if last != j:
+            free[p] = last
+            fpos[last] = p
+        fpos[j] = -1
+
+    def instance_event(self, j: int, kind: int) -> None:
+        """Instance ``j`` became alive (``kind`` 0, starting), ready (1) or ended (2)."""
+        state = self.state
+        if kind == 0:
+            state[j] = 1
+            self.starting.append(j)
+        elif kind == 1:
+            if state[j] == 1:
+                self.starting.remove(j)
+                state[j] = 2
+                if self.occ[j] < self.cap:
+                    self.add_free(j)
+        else:
+            if state[j] == 1:
+                self.starting.remove(j)
+            elif self.fpos[j] >= 0:
+                self.drop_free(j)
+            state[j] = 0
+
+
+def _instance_events(lt: Lifetimes) -> tuple[list[float], list[int], list[int]]:
+    """(time, kind, instance) of every instance event in time order (kind 0 = alive and
+    starting, 1 = ready, 2 = ended; at one time in that order), then an infinite sentinel
+    time."""
+    n_inst = len(lt)
+    ev_t = np.concatenate([lt.start, lt.ready, lt.end])
+    ev_kind = np.repeat(np.arange(3), n_inst)
+    order = np.lexsort((ev_kind, ev_t))
+    ev_time: list[float] = ev_t[order].tolist()
+    ev_time.append(float("inf"))
+    return ev_time, ev_kind[order].tolist(), np.tile(np.arange(n_inst), 3)[order].tolist()
+
+
 def route_hot(
     idx: np.ndarray,
     times: np.ndarray,
@@ -99,7 +157,7 @@ def route_hot(
 
     ``cold``: the request waited for a starting instance (it met a cold start); a request that
     queued for a busy instance's free slot waited too but met no cold start. ``slot`` is the
-    instance's level - 1 (its place in the autoscaler's stack). State: each
+    instance's level - 1 (its place in the autoscaler's stack). State (``_Slots``): each
     instance's occupancy, the list of ready instances with a free slot (kept up to date as
     instances start, become ready and end and as requests finish), and a heap of the
     requests' end times.
@@ -107,41 +165,23 @@ def route_hot(
     k = len(idx)
     if k == 0 or len(lt) == 0:
         return np.zeros(k), np.zeros(k, dtype=np.int16), np.zeros(k, dtype=bool)
-    n_inst = len(lt)
-    # instance events, in time order: 0 = alive (starting), 1 = ready, 2 = ended
-    ev_t = np.concatenate([lt.start, lt.ready, lt.end])
-    ev_kind = np.repeat(np.arange(3), n_inst)
-    order = np.lexsort((ev_kind, ev_t))
-    ev_time = ev_t[order].tolist()
-    ev_k = ev_kind[order].tolist()
-    ev_j = np.tile(np.arange(n_inst), 3)[order].tolist()
+    ev_time, ev_k, ev_j = _instance_events(lt)
     readys = lt.ready.tolist()
     levels = (lt.level - 1).tolist()
     cap = concurrency
-    occ = [0] * n_inst
-    state = [0] * n_inst  # 0 not alive, 1 starting, 2 ready
-    free: list[int] = []  # ready instances with a free slot
-    fpos = [-1] * n_inst
-    starting: list[int] = []
+    slots = _Slots(len(lt), cap)
+    occ, state, free, fpos, starting = (
+        slots.occ,
+        slots.state,
+        slots.free,
+        slots.fpos,
+        slots.starting,
+    )
     heap: list[tuple[float, int]] = []
     push, pop = heapq.heappush, heapq.heappop
-
-    def add_free(j: int) -> None:
-        fpos[j] = len(free)
-        free.append(j)
-
-    def drop_free(j: int) -> None:
-        p = fpos[j]
-        last = free.pop()
-        if last != j:
-            free[p] = last
-            fpos[last] = p
-        fpos[j] = -1
-
     t_l, s_l, u_l = times[idx].tolist(), svc[idx].tolist(), u[idx].tolist()
     w_out, s_out, c_out = [0.0] * k, [0] * k, [False] * k
     inf = float("inf")
-    ev_time.append(inf)  # sentinel
     pe = 0
     te = ev_time[0]
     for m in range(k):
@@ -152,31 +192,16 @@ def route_hot(
             if te <= th:
                 if te > t:
                     break
-                j, kind = ev_j[pe], ev_k[pe]
+                slots.instance_event(ev_j[pe], ev_k[pe])
                 pe += 1
                 te = ev_time[pe]
-                if kind == 0:
-                    state[j] = 1
-                    starting.append(j)
-                elif kind == 1:
-                    if state[j] == 1:
-                        starting.remove(j)
-                        state[j] = 2
-                        if occ[j] < cap:
-                            add_free(j)
-                else:
-                    if state[j] == 1:
-                        starting.remove(j)
-                    elif fpos[j] >= 0:
-                        drop_free(j)
-                    state[j] = 0
             else:
                 if th > t:
                     break
                 j = pop(heap)[1]
                 occ[j] -= 1
                 if state[j] == 2 and occ[j] == cap - 1:
-                    add_free(j)
+                    slots.add_free(j)
         w = 0.0
         if free:
             j = free[int(u_l[m] * len(free))]
@@ -196,7 +221,7 @@ def route_hot(
         push(heap, (t + w + s_l[m], j))
         occ[j] += 1
         if occ[j] == cap and fpos[j] >= 0:
-            drop_free(j)
+            slots.drop_free(j)
         s_out[m] = levels[j]
         w_out[m] = w
     return np.array(w_out), np.array(s_out, dtype=np.int16), np.array(c_out, dtype=bool)

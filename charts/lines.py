@@ -1,10 +1,5 @@
-"""DataFrames -> plotly figures. Only drawing: no API calls, no streamlit, no cost math.
-
-Conventions every chart follows: axis titles carry units; hover shows the value with its unit;
-a missing period is drawn as a gap (never as zero); points still inside Monitoring's ingestion
-delay ("pending") are drawn dotted; each revision keeps one colour on every page
-(``revision_colors``); deployments and traffic changes are vertical markers.
-"""
+"""Lines over time: one chart (``time_series``) or panels stacked on one shared time axis
+(``panels_over_time``), gaps kept as gaps, pending points dotted, markers across every panel."""
 
 from __future__ import annotations
 
@@ -16,44 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-PALETTE = (
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#ff7f0e",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#7f7f7f",
-    "#bcbd22",
-)
-REASON_COLORS = {  # keyed by insights.coldstarts.REASON_LABELS
-    "demand (autoscaling)": "#d62728",
-    "rollout": "#1f77b4",
-    "min instances": "#2ca02c",
-    "unknown": "#7f7f7f",
-}
-MARGIN = {"l": 10, "r": 10, "t": 70, "b": 10}
-LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
-LAYOUT = {
-    "margin": MARGIN,
-    "hovermode": "x unified",
-    "legend": LEGEND,
-    "height": 320,
-}
-
-
-def _ms(ts: pd.Series) -> np.ndarray:
-    """Timestamps as milliseconds since the epoch (UTC) for a date axis: plotly ships numeric
-    arrays as compact typed arrays, where datetimes would become thousands of ISO strings."""
-    ns = pd.to_datetime(ts, utc=True).to_numpy(dtype="datetime64[ns]").astype("int64")
-    return np.asarray(ns // 1_000_000, dtype="float64")
-
-
-def revision_colors(revisions: Sequence[str]) -> dict[str, str]:
-    """One colour per revision, assigned in the order given (oldest first), stable across pages."""
-    return {rev: PALETTE[i % len(PALETTE)] for i, rev in enumerate(revisions)}
+from charts.style import LAYOUT, LEGEND, MARGIN, empty_note, epoch_ms, revision_colors
 
 
 def _with_gaps(df: pd.DataFrame, x: str, period_s: float) -> pd.DataFrame:
@@ -80,7 +38,7 @@ def _line_xy(part: pd.DataFrame, period_s: float, fill: float) -> dict[str, obje
     one path instead of one per gap-separated run. Off-grid points fall back to explicit x
     with a NaN between points more than a period apart (a gap even when ``fill`` is 0).
     """
-    ms = _ms(part["timestamp"])
+    ms = epoch_ms(part["timestamp"])
     y = part["value"].to_numpy(dtype="float64")
     order = np.argsort(ms, kind="stable")
     ms, y = ms[order], y[order]
@@ -93,13 +51,13 @@ def _line_xy(part: pd.DataFrame, period_s: float, fill: float) -> dict[str, obje
             dense[slots] = y
             return {"x0": float(ms[0]), "dx": step, "y": dense}
     gapped = _with_gaps(part.assign(value=part["value"].astype("float64")), "timestamp", period_s)
-    return {"x": _ms(gapped["timestamp"]), "y": gapped["value"].to_numpy(dtype="float64")}
+    return {"x": epoch_ms(gapped["timestamp"]), "y": gapped["value"].to_numpy(dtype="float64")}
 
 
 def _markers(fig: go.Figure, markers: Sequence[tuple[datetime, str]]) -> None:
     """A dotted vertical line and a label per marker, spanning every panel of the figure."""
     for when, label in markers:
-        x = float(_ms(pd.Series([when]))[0])
+        x = float(epoch_ms(pd.Series([when]))[0])
         fig.add_shape(
             type="line",
             xref="x",
@@ -220,9 +178,9 @@ def time_series(
     _markers(fig, markers)
     fig.update_layout(title=title, **LAYOUT)
     fig.update_yaxes(title=unit, rangemode="tozero" if y_floor_zero else "normal")
-    fig.update_xaxes(title=None, type="date")  # x values are epoch milliseconds (see _ms)
+    fig.update_xaxes(title=None, type="date")  # x values are epoch milliseconds (see epoch_ms)
     if df.empty:
-        _empty_note(fig, "no data in this window")
+        empty_note(fig, "no data in this window")
     return fig
 
 
@@ -291,151 +249,3 @@ def panels_over_time(
     fig = go.Figure(data=traces, layout=layout)
     _markers(fig, markers)
     return fig
-
-
-def bars_over_time(
-    df: pd.DataFrame, *, title: str, unit: str, color: str, colors: Mapping[str, str] | None = None
-) -> go.Figure:
-    """Stacked bars of ``count`` per ``timestamp`` bucket, by ``color`` (e.g. start reason)."""
-    fig = go.Figure()
-    for name, part in df.groupby(color, sort=True) if not df.empty else []:
-        fig.add_trace(
-            go.Bar(
-                x=_ms(part["timestamp"]),
-                y=part["count"],
-                name=str(name) or "unknown",
-                marker_color=(colors or {}).get(str(name)),
-                hovertemplate=f"%{{y:,d}} {unit}<extra>{name}</extra>",
-            )
-        )
-    fig.update_layout(title=title, barmode="stack", **LAYOUT)
-    fig.update_yaxes(title=unit, rangemode="tozero")
-    fig.update_xaxes(type="date")
-    if df.empty:
-        _empty_note(fig, "nothing happened in this window")
-    return fig
-
-
-def ranked_bars(
-    df: pd.DataFrame, *, label: str, value: str, title: str, unit: str, top: int = 15
-) -> go.Figure:
-    """Horizontal bars of the ``top`` largest ``value`` by ``label``, largest on top."""
-    shown = df.nlargest(top, value) if not df.empty else df
-    fig = go.Figure(
-        go.Bar(
-            x=shown[value] if not shown.empty else [],
-            y=shown[label] if not shown.empty else [],
-            orientation="h",
-            hovertemplate=f"%{{y}}: %{{x:,.1f}} {unit}<extra></extra>",
-        )
-    )
-    fig.update_layout(title=title, **{**LAYOUT, "hovermode": "closest"})
-    fig.update_xaxes(title=unit, rangemode="tozero")
-    fig.update_yaxes(title=label, autorange="reversed", type="category")
-    if shown.empty:
-        _empty_note(fig, "nothing in this window")
-    return fig
-
-
-def histogram(
-    values: pd.Series, *, title: str, unit: str, percentiles: Mapping[str, float] | None = None
-) -> go.Figure:
-    """Distribution of ``values`` with optional percentile markers (e.g. startup latency)."""
-    fig = go.Figure(
-        go.Histogram(x=values, nbinsx=40, hovertemplate=f"%{{x}} {unit}: %{{y}}<extra></extra>")
-    )
-    for label, v in (percentiles or {}).items():
-        fig.add_vline(x=v, line={"dash": "dash", "color": "#d62728"})
-        fig.add_annotation(
-            x=v,
-            y=1,
-            yref="paper",
-            text=f"{label} {v:,.0f} {unit}",
-            showarrow=False,
-            xanchor="left",  # beside its line, not across it
-            yanchor="bottom",
-        )
-    fig.update_layout(title=title, **{**LAYOUT, "hovermode": "closest"})
-    fig.update_xaxes(title=unit)
-    fig.update_yaxes(title="count")
-    if values.empty:
-        _empty_note(fig, "no samples in this window")
-    return fig
-
-
-def pareto(
-    grid: pd.DataFrame, *, x: str, y: str, x_unit: str, y_unit: str, label: str, title: str
-) -> go.Figure:
-    """Scatter of every setting (grey), the Pareto front (line) and the current one (star).
-
-    ``grid`` needs columns x, y, label, and booleans ``pareto`` and ``current``.
-    """
-    fig = go.Figure()
-    hover = f"%{{text}}<br>%{{x:,.2f}} {x_unit}<br>%{{y:,.1f}} {y_unit}<extra></extra>"
-    layers = (  # (rows, name, mode, marker), drawn in this order
-        (
-            grid[~grid["pareto"] & ~grid["current"]],
-            "other settings",
-            "markers",
-            {"color": "#c7c7c7", "size": 6},
-        ),
-        (
-            grid[grid["pareto"]].sort_values(x),
-            "best trade-offs",
-            "lines+markers",
-            {"color": "#1f77b4", "size": 8},
-        ),
-        (
-            grid[grid["current"]],
-            "current setting",
-            "markers",
-            {"color": "#d62728", "size": 16, "symbol": "star"},
-        ),
-    )
-    for rows, name, mode, marker in layers:
-        fig.add_trace(
-            go.Scatter(
-                x=rows[x],
-                y=rows[y],
-                text=rows[label],
-                mode=mode,
-                name=name,
-                marker=marker,
-                hovertemplate=hover,
-            )
-        )
-    fig.update_layout(title=title, **{**LAYOUT, "hovermode": "closest", "height": 380})
-    fig.update_xaxes(title=x_unit, rangemode="tozero")
-    fig.update_yaxes(title=y_unit, rangemode="tozero")
-    return fig
-
-
-def heatmap(grid: pd.DataFrame, *, x: str, y: str, z: str, z_unit: str, title: str) -> go.Figure:
-    """A heatmap of ``z`` over ``x`` × ``y`` (e.g. cost over concurrency × min instances)."""
-    table = grid.pivot_table(index=y, columns=x, values=z, aggfunc="min")
-    fig = go.Figure(
-        go.Heatmap(
-            z=table.to_numpy(),
-            x=[str(c) for c in table.columns],
-            y=[str(i) for i in table.index],
-            colorscale="Blues",
-            colorbar={"title": z_unit},
-            hovertemplate=f"{x} %{{x}}, {y} %{{y}}: %{{z:,.2f}} {z_unit}<extra></extra>",
-        )
-    )
-    fig.update_layout(title=title, **{**LAYOUT, "hovermode": "closest", "height": 360})
-    fig.update_xaxes(title=x, type="category")
-    fig.update_yaxes(title=y, type="category")
-    return fig
-
-
-def _empty_note(fig: go.Figure, text: str) -> None:
-    fig.add_annotation(
-        text=text,
-        showarrow=False,
-        x=0.5,
-        y=0.5,
-        xref="paper",
-        yref="paper",
-        font={"size": 14, "color": "#888"},
-    )
