@@ -108,6 +108,9 @@ class LoggingFilter:
     # instants every match must lie within, from top-level AND terms (for a fast bisect)
     after: datetime | None
     before: datetime | None
+    # the services every match belongs to, from top-level AND terms
+    # ``resource.labels.service_name = "x"`` (or an OR of them); None: any (for an index)
+    services: frozenset[str] | None = None
 
 
 def _err(text: str, pos: int, why: str) -> RpcError:
@@ -130,7 +133,7 @@ def parse(text: str) -> LoggingFilter:
     if cur.tok.kind != "end":
         raise _err(text, cur.tok.pos, f"unexpected {cur.tok.text!r}")
     after, before = _bounds(tree)
-    return LoggingFilter(tree, after, before)
+    return LoggingFilter(tree, after, before, _services(tree))
 
 
 def _or(cur: Cursor) -> Predicate:
@@ -290,3 +293,29 @@ def _bounds(tree: Predicate) -> tuple[datetime | None, datetime | None]:
                 after = p.value if after is None else max(after, p.value)
                 before = p.value if before is None else min(before, p.value)
     return after, before
+
+
+SERVICE_LABEL = "resource.labels.service_name"
+
+
+def _named_services(term: Predicate) -> frozenset[str] | None:
+    """The services a term admits when it is ``SERVICE_LABEL = "x"`` or an OR of such terms."""
+    if isinstance(term, _Cmp):
+        ok = term.name == SERVICE_LABEL and term.op == "=" and isinstance(term.value, str)
+        return frozenset((str(term.value),)) if ok else None
+    if isinstance(term, _Any):
+        found = [_named_services(p) for p in term.parts]
+        if any(f is None for f in found):
+            return None
+        return frozenset().union(*(f for f in found if f is not None))
+    return None
+
+
+def _services(tree: Predicate) -> frozenset[str] | None:
+    parts = tree.parts if isinstance(tree, _All) else [tree]
+    wanted: frozenset[str] | None = None
+    for p in parts:
+        named = _named_services(p)
+        if named is not None:
+            wanted = named if wanted is None else wanted & named
+    return wanted

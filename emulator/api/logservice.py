@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from google.cloud.logging_v2.types import ListLogEntriesRequest
@@ -41,6 +41,12 @@ class LoggingService:
         self.faults = faults
         self.entries: list[Entry] = build_entries(fleet)
         self._times = [e.record.timestamp for e in self.entries]
+        # positions (in time order) of each service's entries: a filter naming its services
+        # scans only theirs, as Cloud Logging searches an index rather than the whole bucket
+        self._by_service: dict[str, list[int]] = {}
+        for i, e in enumerate(self.entries):
+            name = e.record.resource_labels.get("service_name", "")
+            self._by_service.setdefault(name, []).append(i)
         self._cache: OrderedDict[str, list[int]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -63,7 +69,7 @@ class LoggingService:
         entries = self.entries
         idx = [
             i
-            for i in range(lo, hi)
+            for i in self._candidates(flt.services, lo, hi)
             if entries[i].project in projects and flt.matches(entries[i].record)
         ]
         if desc:
@@ -73,6 +79,17 @@ class LoggingService:
             while len(self._cache) > 32:
                 self._cache.popitem(last=False)
         return idx
+
+    def _candidates(self, services: frozenset[str] | None, lo: int, hi: int) -> Iterable[int]:
+        """Positions in [lo, hi) that may match: every one, or (a filter naming its services)
+        those of the named services, in time order."""
+        if services is None:
+            return range(lo, hi)
+        found: list[int] = []
+        for name in services:
+            at = self._by_service.get(name, [])
+            found.extend(at[bisect.bisect_left(at, lo) : bisect.bisect_left(at, hi)])
+        return sorted(found)
 
     def list_log_entries(self, req: Any) -> bytes:
         if not req.resource_names:
