@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _fresh_process import run_script
 
 import emulator
 
@@ -53,9 +52,6 @@ def served() -> Iterator[Any]:
 def _shown(script: str, emu: Any, params: dict[str, str], **settings: str) -> dict[str, Any]:
     """What ``script`` printed last, as JSON: the dashboard in a fresh process (AppTest)."""
     env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": "/nonexistent",
-        "NO_GCE_CHECK": "true",
         "RUNWATCH_SOURCE": "demo",
         **(
             {"RUNWATCH_EMULATOR_ADDRESS": emu.address, "RUNWATCH_DEMO_PROJECTS": ",".join(WATCHED)}
@@ -64,15 +60,7 @@ def _shown(script: str, emu: Any, params: dict[str, str], **settings: str) -> di
         ),
         **settings,
     }
-    out = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(params)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    out = run_script(script, json.dumps(params), env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     shown: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return shown

@@ -5,14 +5,13 @@ settings once per process) against emulators of 10 and 300 services."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _fresh_process import run_script
 
 import emulator
 
@@ -45,23 +44,12 @@ def fleets() -> Iterator[dict[int, Any]]:
 
 def _page_calls(emu: Any) -> dict[str, int]:
     env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": "/nonexistent",
-        "NO_GCE_CHECK": "true",
         "RUNWATCH_SOURCE": "demo",
         "RUNWATCH_EMULATOR_ADDRESS": emu.address,
         "RUNWATCH_DEMO_PROJECTS": PROJECT,
     }
     emu.calls.reset()
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, PROJECT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    out = run_script(SCRIPT, PROJECT, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().endswith("ok")
     return {m.rsplit("/", 1)[1]: n for m, n in emu.calls.snapshot().items()}

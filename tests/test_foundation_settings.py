@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from _fresh_process import run_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,21 +48,11 @@ print(json.dumps({
 
 
 def _import_then_read(late_projects: str) -> dict[str, Any]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": "/nonexistent",
-        "NO_GCE_CHECK": "true",
-        "RUNWATCH_SOURCE": "gcp",  # and no RUNWATCH_PROJECTS: the metadata server would be asked
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", _IMPORT_THEN_READ, late_projects],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
+    # RUNWATCH_SOURCE=gcp and no RUNWATCH_PROJECTS: the metadata server would be asked
+    done = run_script(
+        _IMPORT_THEN_READ, late_projects, env={"RUNWATCH_SOURCE": "gcp"}, timeout_s=120
     )
+    assert done.returncode == 0, done.stderr[-3000:]
     out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return out
 
