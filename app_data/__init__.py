@@ -39,6 +39,7 @@ from app_data.loaders import (
     fleet,
     frames_of,
     totals,
+    trend,
 )
 from app_data.loaders import service_list as service_list
 from app_data.loaders import service_project as service_project
@@ -58,7 +59,9 @@ from app_data.views import ColdStartsView as ColdStartsView
 from app_data.views import FleetColdStartsView as FleetColdStartsView
 from app_data.views import OverviewView as OverviewView
 from app_data.views import RevisionsView as RevisionsView
+from app_data.views import TrendView as TrendView
 from app_data.views import matching as matching
+from collectors import schema
 from collectors.schema import Quality as Quality
 from foundation.window import PRESETS, TimeWindow, preset_label
 from insights.revisions import Verdict as Verdict
@@ -132,10 +135,21 @@ def _view_of(key: tuple[Any, ...]) -> View:
 
 
 @cached
+def _overview_trend(key: tuple[Any, ...]) -> views.TrendView:
+    v = _view_of(key)
+    got, failed = trend(v)
+    return _keep(views.build_trend(v.scope, got, v.window, failed))
+
+
+@cached
 def _overview(key: tuple[Any, ...]) -> views.OverviewView:
     v = _view_of(key)
     frames, detail, failed = fleet(v)
-    return _keep(views.build_overview(v.scope, frames, v.window, detail, failed))
+    try:
+        chart = _view(lambda: _overview_trend(key))
+    except DataError as err:  # the table still shows, without its sparklines
+        chart = views.build_trend(v.scope, schema.failed(schema.METRIC_POINTS, str(err)), v.window)
+    return _keep(views.build_overview(v.scope, frames, v.window, detail, chart, failed))
 
 
 @cached
@@ -163,7 +177,13 @@ def _cold_starts(key: tuple[Any, ...]) -> views.ColdStartsView:
     return _keep(views.build_cold_starts(v.scope, frames_of(v), totals(v), v.window))
 
 
+def overview_trend(view: View) -> views.TrendView:
+    """The overview's chart: read first (one query per project), drawn before the table."""
+    return _view(lambda: _overview_trend(_fleet_view(view).key))
+
+
 def overview(view: View) -> views.OverviewView:
+    """The overview's table, "Needs a look" and CSV (with the trend's sparklines)."""
     return _view(lambda: _overview(_fleet_view(view).key))
 
 

@@ -74,6 +74,15 @@ def _fleet(
 
 
 @cached
+def _trend(project: str, regions: tuple[str, ...], w: TimeWindow) -> Result:
+    """One project's overview chart: each service's requests per period (collectors.fleet)."""
+    got = fleet_mod.collect_trend(
+        clients(), [project], w, regions, metrics_project=settings().metrics_scope_project
+    )
+    return _unless_partial(got)
+
+
+@cached
 def _totals(
     projects: tuple[str, ...], regions: tuple[str, ...], service: str, w: TimeWindow
 ) -> Result:
@@ -230,6 +239,36 @@ def fleet(view: View) -> tuple[dict[str, Result], views.FleetDigest, dict[str, s
         raise DataError("; ".join(f"{p}: {m}" for p, m in failed.items()))
     joined = parts[0] if len(parts) == 1 else views.join_frames(parts)
     return joined, views.FleetDigest.joined(digests), failed
+
+
+def _trend_of(project: str, regions: tuple[str, ...], w: TimeWindow) -> Result:
+    """One project's overview chart, guarded: its failure is its own (served stale when it was
+    loaded before)."""
+    key = ("trend", project, regions, w)
+    lasting = ("trend", project, regions, w.span, w.alignment_s)
+    return guarded(key, lambda: _trend(project, regions, w), _stale, lasting)
+
+
+def trend(view: View) -> tuple[Result, dict[str, str]]:
+    """The overview's chart data over the view's projects and regions (every service), each
+    project guarded on its own like ``fleet``'s: the projects' trends joined, and per project
+    that could not be read, why."""
+    scope, w = view.scope, view.window
+    parts: list[Result] = []
+    failed: dict[str, str] = {}
+    projects = projects_of(scope)
+    for project in projects:
+        try:
+            parts.append(_trend_of(project, scope.regions, w))
+        except DataError as err:
+            if len(projects) == 1:
+                raise
+            failed[project] = str(err)
+    if not parts:
+        raise DataError("; ".join(f"{p}: {m}" for p, m in failed.items()))
+    if len(parts) == 1:
+        return parts[0], failed
+    return schema.joined(parts, schema.METRIC_POINTS), failed
 
 
 def totals(view: View) -> Result:

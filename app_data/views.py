@@ -50,12 +50,21 @@ class OverviewView:
     table: pd.DataFrame  # insights.overview.COLUMNS and a "trend" column (lists, for a chart)
     csv: str  # the table without the trend lists
     attention: list[ov.Flagged]  # what needs a look (presentation.attention_lines)
-    request_trend: pd.DataFrame  # per series (top services, the rest summed) and period: req/s
     quality: Quality
     window_s: float  # the settled part of the window the table's totals cover
-    period_s: int  # the trend's alignment
-    trend_note: str  # what the chart leaves out ("" when it shows every service)
     failed_projects: dict[str, str]  # project -> why it could not be read (the others show)
+
+
+@dataclass(frozen=True)
+class TrendView:
+    """The overview's chart, read before its table (collectors.fleet.collect_trend)."""
+
+    chart: pd.DataFrame  # per series (top services, the rest summed) and period: req/s
+    lines: pd.Series  # (project, location, service) -> its sparkline (a list)
+    period_s: int  # the trend's alignment
+    note: str  # what the chart leaves out ("" when it shows every service)
+    quality: Quality
+    failed_projects: dict[str, str]  # project -> why its trend could not be read
 
 
 TREND_TOP = 10  # services drawn one by one in the overview's chart; the rest are summed
@@ -139,11 +148,15 @@ def fleet_costs(f: Mapping[str, pd.DataFrame], w: TimeWindow, known: pd.DataFram
     return pd.concat(shown, ignore_index=True) if shown else totals
 
 
-def _top_trend(trend: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The chart's series: the TREND_TOP busiest services by name, the rest summed as one."""
-    keys = list(zip(table["project_id"], table["location"], table["service"], strict=True))
+def _top_trend(trend: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The chart's series: the TREND_TOP busiest services (most requests in the trend) by name,
+    the rest summed as one."""
+    svc = ["project_id", "location", "service"]
+    busy = trend.groupby(svc, observed=True)["value"].sum().reset_index()
+    busy = busy.sort_values(["value", *svc], ascending=[False, True, True, True])
+    keys = list(busy[svc].itertuples(index=False, name=None))
     top = set(keys[:TREND_TOP])
-    several = table["project_id"].nunique() > 1  # a name may then be in two projects
+    several = busy["project_id"].nunique() > 1  # a name may then be in two projects
 
     def label(project: str, service: str) -> str:
         return f"{service} ({project})" if several else service
@@ -151,8 +164,7 @@ def _top_trend(trend: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.DataFrame, 
     rest = len(keys) - len(top)
     other = f"{rest:,} other services"
     # one label per service, joined onto the trend's rows (a trend has ~100k rows)
-    svc = ["project_id", "location", "service"]
-    uniq = trend[svc].drop_duplicates()
+    uniq = busy[svc].copy()
     uniq["series"] = [
         label(p, s) if (p, loc, s) in top else other for p, loc, s in uniq.itertuples(index=False)
     ]
@@ -165,16 +177,30 @@ def _top_trend(trend: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.DataFrame, 
     return summed, f"the {len(top)} busiest services, the other {rest:,} summed"
 
 
+def build_trend(
+    scope: Scope, trend: Result, w: TimeWindow, failed: Mapping[str, str] | None = None
+) -> TrendView:
+    """The overview's chart and sparklines from the per-service trend (``failed``: projects
+    whose trend could not be read, and why)."""
+    trend_w = w.trend()
+    rate = ov.trend(scoped(trend.frame, scope), "request_count_service")
+    rate = rate.assign(value=rate["value"] / trend_w.alignment_s)
+    lines = ov.sparklines(rate, period_s=trend_w.alignment_s)
+    chart, note = _top_trend(rate)
+    return TrendView(chart, lines, trend_w.alignment_s, note, trend.quality, dict(failed or {}))
+
+
 def build_overview(
     scope: Scope,
     frames: Mapping[str, Result],
     w: TimeWindow,
     detail: FleetDigest,
+    trend: TrendView,
     failed: Mapping[str, str] | None = None,
 ) -> OverviewView:
-    """``frames``: collectors.fleet.PARTS (window totals, the coarse trend, the configuration;
-    the per-minute parts already read into ``detail``); ``failed``: projects that could not be
-    read, and why."""
+    """``frames``: collectors.fleet.PARTS (window totals, the configuration; the per-minute
+    parts already read into ``detail``); ``trend``: the chart's view, whose sparklines the
+    table carries; ``failed``: projects that could not be read, and why."""
     f = _narrow(frames, scope)
     settled = w.settled()
     window_s = settled.span.total_seconds()
@@ -186,26 +212,12 @@ def build_overview(
         window_s=window_s,
         notes=detail.notes,
     )
-    trend_w = w.trend()
-    trend = ov.trend(f["trend"], "request_count_service")
-    trend = trend.assign(value=trend["value"] / trend_w.alignment_s)
-    lines = ov.sparklines(trend, period_s=trend_w.alignment_s)
     keys = list(zip(table["project_id"], table["location"], table["service"], strict=True))
     csv = table.to_csv(index=False)
-    table.insert(3, "trend", [lines.get(k, []) for k in keys])
-    chart, note = _top_trend(trend, table)
-    quality = quality_of(frames)
-    return OverviewView(
-        table,
-        csv,
-        ov.attention(table),
-        chart,
-        quality,
-        window_s,
-        trend_w.alignment_s,
-        note,
-        dict(failed or {}),
-    )
+    table.insert(3, "trend", [trend.lines.get(k, []) for k in keys])
+    quality = quality_of(frames).merge(trend.quality)
+    failed_projects = {**trend.failed_projects, **(failed or {})}
+    return OverviewView(table, csv, ov.attention(table), quality, window_s, failed_projects)
 
 
 def matching(table: pd.DataFrame, text: str) -> pd.DataFrame:

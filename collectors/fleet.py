@@ -1,10 +1,11 @@
 """The fleet overview's data: Monitoring aggregates, the configuration, and per-minute detail
 only where a figure needs it.
 
-``collect_fleet`` costs the same calls whatever the fleet's size (per project, apart from
-pages): window totals (one point per revision or service, catalog.FLEET_TOTALS), a per-service
-trend at a coarse alignment (catalog.FLEET_TREND), the Admin API's services and revisions, and
-then per-period, per-revision series for two small sets of services (``detail_services``):
+``collect_trend`` reads the overview's chart: a per-service trend at a coarse alignment
+(catalog.FLEET_TREND). ``collect_fleet`` reads its table, the same calls whatever the fleet's
+size (per project, apart from pages): window totals (one point per revision or service,
+catalog.FLEET_TOTALS), the Admin API's services and revisions, and then per-period,
+per-revision series for two small sets of services (``detail_services``):
 
 - ``canary``: services splitting traffic between revisions now; the canary verdict compares the
   revisions period by period (catalog.CANARY_DETAIL: request counts and p95/p99 only), at the
@@ -41,7 +42,8 @@ if TYPE_CHECKING:
     from foundation.window import TimeWindow
 
 # Parts of a fleet collection, in the order FleetBundle.frames holds them.
-PARTS = ("totals", "trend", "services", "revisions", "traffic", "canary", "warm")
+PARTS = ("totals", "services", "revisions", "traffic", "canary", "warm")
+CONFIG_PARTS = ("services", "revisions", "traffic")
 DETAIL = {  # part -> (metrics, the rows kept of them)
     "canary": (catalog.CANARY_DETAIL, catalog.CANARY_STATS),
     "warm": (catalog.COST_DETAIL, catalog.COST_STATS),
@@ -54,7 +56,7 @@ FILTER_BUDGET = 2048
 
 @dataclass(frozen=True)
 class FleetBundle:
-    """Every part of PARTS as a Result (METRIC_POINTS for totals, trend, canary and warm)."""
+    """Every part of PARTS as a Result (METRIC_POINTS for totals, canary and warm)."""
 
     frames: dict[str, Result]
     canaries: tuple[str, ...]  # the services whose per-period series are in "canary"
@@ -153,6 +155,37 @@ def in_use(
     return tuple(sorted(found))
 
 
+def _metric_scope(
+    projects: Sequence[str], regions: Sequence[str], metrics_project: str
+) -> tuple[list[str], tuple[str, ...], list[str], monitoring.MetricScope]:
+    """(project ids, region ids, the projects Monitoring is asked in, the scope of its queries):
+    the scoping project, filtered to ``projects`` by their project_id label, when one is set.
+    Bad names raise foundation.names.InvalidName before any call."""
+    project_ids = [names.project(p) for p in dict.fromkeys(projects)]
+    region_ids = tuple(sorted({names.region(r) for r in regions}))
+    if metrics_project:
+        scope = monitoring.MetricScope(regions=region_ids, projects=tuple(project_ids))
+        return project_ids, region_ids, [names.project(metrics_project)], scope
+    return project_ids, region_ids, project_ids, monitoring.MetricScope(regions=region_ids)
+
+
+def collect_trend(
+    clients: Clients,
+    projects: Sequence[str],
+    window: TimeWindow,
+    regions: Sequence[str] = (),
+    *,
+    metrics_project: str = "",
+) -> Result:
+    """The overview's chart: each service's request count per period at the trend's alignment
+    (TimeWindow.trend; catalog.FLEET_TREND), one query per project (or through the metrics
+    scope's project): the first thing the overview draws, before its table is read."""
+    _, _, metric_projects, mscope = _metric_scope(projects, regions, metrics_project)
+    return monitoring.fetch_metrics(
+        clients, metric_projects, window.trend(), mscope, catalog.FLEET_TREND
+    )
+
+
 def collect_fleet(
     clients: Clients,
     projects: Sequence[str],
@@ -161,33 +194,27 @@ def collect_fleet(
     *,
     metrics_project: str = "",
 ) -> FleetBundle:
-    """The overview's data for ``projects`` and ``regions`` (empty: every region) in ``window``.
+    """The overview's table data for ``projects`` and ``regions`` (empty: every region) in
+    ``window`` (its chart: collect_trend).
 
     ``metrics_project``: a scoping project whose metrics scope holds ``projects``: Monitoring is
     asked there (filtered to ``projects`` by their project_id label), the Admin API per project.
-    Bad names raise foundation.names.InvalidName before any call.
+    Bad names raise foundation.names.InvalidName before any call. The window totals are read
+    while the configuration and then the detail it calls for are: the detail waits only for
+    the configuration.
     """
-    project_ids = [names.project(p) for p in dict.fromkeys(projects)]
-    region_ids = tuple(sorted({names.region(r) for r in regions}))
-    if metrics_project:
-        metric_projects = [names.project(metrics_project)]
-        mscope = monitoring.MetricScope(regions=region_ids, projects=tuple(project_ids))
-    else:
-        metric_projects, mscope = project_ids, monitoring.MetricScope(regions=region_ids)
+    project_ids, region_ids, metric_projects, mscope = _metric_scope(
+        projects, regions, metrics_project
+    )
 
-    def totals_job() -> dict[str, Result]:
+    def totals() -> dict[str, Result]:
         whole = window.settled().whole()  # complete periods only: totals that will not grow
         got = monitoring.fetch_metrics(
             clients, metric_projects, whole, mscope, catalog.FLEET_TOTALS
         )
         return {"totals": got}
 
-    def trend_job() -> dict[str, Result]:
-        trend = window.trend()
-        got = monitoring.fetch_metrics(clients, metric_projects, trend, mscope, catalog.FLEET_TREND)
-        return {"trend": got}
-
-    def config_job() -> dict[str, Result]:
+    def config() -> dict[str, Result]:
         cfg = services.fetch_config(
             clients,
             project_ids,
@@ -195,31 +222,28 @@ def collect_fleet(
         )
         return dict(cfg.frames())
 
-    jobs: list[tuple[tuple[str, ...], Callable[[], dict[str, Result]]]] = [
-        (("totals",), totals_job),
-        (("trend",), trend_job),
-        (("services", "revisions", "traffic"), config_job),
-    ]
+    def detail(name: str, wanted: tuple[str, ...]) -> dict[str, Result]:
+        w = window.trend() if name == "canary" else window
+        return {name: _detail(clients, metric_projects, w, mscope, wanted, name)}
+
     frames: dict[str, Result] = {}
     errors: list[str] = []
-    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="runwatch-fleet") as pool:
-        futures = [(part, pool.submit(fn)) for part, fn in jobs]
-        for part, future in futures:
-            try:
-                frames.update(future.result())
-            except RunwatchError as exc:
-                errors.append(exc.message)
-                frames.update(_failed(part, exc.message))
-    canaries, warm = detail_services(
-        frames["services"].frame, frames["revisions"].frame, frames["traffic"].frame
-    )
-    detail_windows = {"canary": window.trend(), "warm": window}
-    for name, wanted in (("canary", canaries), ("warm", warm)):
+
+    def settle(part: Sequence[str], job: Callable[[], dict[str, Result]]) -> None:
         try:
-            frames[name] = _detail(
-                clients, metric_projects, detail_windows[name], mscope, wanted, name
-            )
+            frames.update(job())
         except RunwatchError as exc:
             errors.append(exc.message)
-            frames.update(_failed((name,), exc.message))
+            frames.update(_failed(part, exc.message))
+
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="runwatch-fleet") as pool:
+        totals_future = pool.submit(totals)
+        settle(CONFIG_PARTS, pool.submit(config).result)
+        canaries, warm = detail_services(
+            frames["services"].frame, frames["revisions"].frame, frames["traffic"].frame
+        )
+        details = {n: pool.submit(detail, n, s) for n, s in (("canary", canaries), ("warm", warm))}
+        settle(("totals",), totals_future.result)
+        for name, future in details.items():
+            settle((name,), future.result)
     return FleetBundle({n: frames[n] for n in PARTS}, canaries, warm, tuple(errors))

@@ -414,15 +414,13 @@ def test_the_trend_draws_the_busiest_services_and_sums_the_rest(app_data: Any) -
             for t in ts
         ]
     )  # fmt: skip
-    table = pd.DataFrame(
-        {"project_id": "p-one", "location": "r1", "service": names[::-1]}
-    )  # busiest first: svc-12 .. svc-03 shown, svc-02 .. svc-00 summed
-    chart, note = views._top_trend(trend, table)
+    # busiest (most requests) first: svc-12 .. svc-03 shown, svc-02 .. svc-00 summed
+    chart, note = views._top_trend(trend)
     assert set(chart["series"]) == {*names[3:], "3 other services"}
     rest = chart[chart["series"] == "3 other services"]
     assert list(rest["value"]) == [1.0 + 2.0 + 3.0] * 3
     assert note == "the 10 busiest services, the other 3 summed"
     four = trend[trend["service"].isin(names[:4])]
-    every, nothing_left = views._top_trend(four, table[table["service"].isin(names[:4])])
+    every, nothing_left = views._top_trend(four)
     assert set(every["series"]) == set(names[:4])  # few enough: every service by name
     assert nothing_left == ""

@@ -61,10 +61,15 @@ def _window(emu: Any) -> TimeWindow:
     return TimeWindow.preset("24h", end.replace(second=0, microsecond=0))
 
 
-def _overview(emu: Any, project: str) -> tuple[fleet_mod.FleetBundle, dict[str, int]]:
+def _overview(
+    emu: Any, project: str, chart: bool = True
+) -> tuple[fleet_mod.FleetBundle, dict[str, int]]:
+    """The overview's table data, and the calls of its table (and chart) together."""
     c = _clients(emu)
     before = emu.calls.snapshot()
     bundle = fleet_mod.collect_fleet(c, [project], _window(emu))
+    if chart:
+        fleet_mod.collect_trend(c, [project], _window(emu))
     after = emu.calls.snapshot()
     return bundle, {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
 
@@ -100,7 +105,7 @@ def test_an_overview_costs_the_same_calls_for_10_or_300_services(small: Any, big
 def test_without_metrics_the_configuration_is_read_in_every_region(small: Any) -> None:
     small.faults.set("ListTimeSeries:UNAVAILABLE")
     try:
-        bundle, calls = _overview(small, PROJECTS[0])
+        bundle, calls = _overview(small, PROJECTS[0], chart=False)
     finally:
         small.faults.clear()
     assert _method(calls, "ListLocations") == 1  # where services run is unknown: ask everywhere
@@ -123,7 +128,9 @@ def _table(emu: Any, project: str) -> tuple[pd.DataFrame, fleet_mod.FleetBundle]
     bundle, _ = _overview(emu, project)
     w = _window(emu)
     detail = views.digest(bundle.frames, w, bundle.warm)
-    view = views.build_overview(Scope(project=project), bundle.frames, w, detail)
+    scope = Scope(project=project)
+    trend = views.build_trend(scope, fleet_mod.collect_trend(_clients(emu), [project], w), w)
+    view = views.build_overview(scope, bundle.frames, w, detail, trend)
     return view.table, bundle
 
 
@@ -192,12 +199,14 @@ def test_a_metrics_scope_gives_every_project_in_one_query_per_metric(big: Any) -
     c = _clients(big)
     w = _window(big)
 
-    def counted(**kw: str) -> tuple[fleet_mod.FleetBundle, int]:
+    def counted(**kw: str) -> tuple[dict[str, pd.DataFrame], int]:
         before = big.calls.snapshot()
         got = fleet_mod.collect_fleet(c, list(PROJECTS), w, **kw)
+        trend = fleet_mod.collect_trend(c, list(PROJECTS), w, **kw)
         after = big.calls.snapshot()
         calls = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
-        return got, _method(calls, "ListTimeSeries")
+        frames = {n: r.frame for n, r in got.frames.items()} | {"trend": trend.frame}
+        return frames, _method(calls, "ListTimeSeries")
 
     apart, per_project = counted()
     scoped, through_scope = counted(metrics_project=SCOPING)
@@ -210,11 +219,11 @@ def test_a_metrics_scope_gives_every_project_in_one_query_per_metric(big: Any) -
         rows = frame[(frame["metric"] == fleet) & (frame["stat"] == "count")]
         return float(rows["value"].sum())
 
-    a_totals, b_totals = apart.frames["totals"].frame, scoped.frames["totals"].frame
+    a_totals, b_totals = apart["totals"], scoped["totals"]
     assert len(b_totals[(b_totals["metric"] == fleet) & (b_totals["stat"] == "count")]) == 1
     assert starts(b_totals) == starts(a_totals) > 0
     for part in ("totals", "trend", "canary", "warm"):
-        a, b = apart.frames[part].frame, scoped.frames[part].frame
+        a, b = apart[part], scoped[part]
         a, b = a[a["metric"] != fleet], b[b["metric"] != fleet]
         keys = [c for c in a.columns if c != "value"]
         a, b = a.sort_values(keys, ignore_index=True), b.sort_values(keys, ignore_index=True)
