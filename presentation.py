@@ -302,7 +302,8 @@ def start_reason_figures(by_reason: Mapping[str, int], oom: int, rejected: int) 
 def events_missing_note(starts_metric: float) -> str:
     return (
         "The instance events could not be read, so starts by reason, startup times from "
-        "the logs, OOM kills and 429 rejections are unknown. The startup-latency metric "
+        "the logs, OOM kills, failed starts, 429 rejections and the other platform failures "
+        "are unknown. The startup-latency metric "
         f"counts {starts_metric:,.0f} starts in this window."
     )
 

@@ -44,7 +44,7 @@ def _collect(
     collectors.fleet)."""
     mscope = monitoring.MetricScope(services=(service,) if service else (), regions=regions)
     bundle = collect_mod.collect(
-        clients(), list(projects), w, mscope, settings=settings(), metrics=catalog.FLEET_VIEW
+        clients(), list(projects), w, mscope, settings=settings(), metrics=catalog.SERVICE_VIEW
     )
     frames = dict(bundle.frames)
     if bundle.errors and all(r.frame.empty for r in frames.values()):

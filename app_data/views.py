@@ -17,6 +17,7 @@ import pandas as pd
 import charts
 import presentation
 from app_data.scoping import scoped
+from collectors.logparse import FAILURE_EVENTS
 from collectors.schema import FRAMES, METRIC_POINTS, Quality, Result, joined
 from costmodel import observed
 from foundation.window import TimeWindow
@@ -24,17 +25,6 @@ from insights import coldstarts as cs
 from insights import overview as ov
 from insights import revisions as rv
 from scope import Scope
-
-FAILURE_EVENTS = (
-    "oom",
-    "signal9",
-    "exit",
-    "probe_failed",
-    "no_instance_429",
-    "no_instance_5xx",
-    "start_failed_500",
-    "readiness_503",
-)
 
 
 def quality_of(frames: Mapping[str, Result], *names: str) -> Quality:
@@ -243,8 +233,11 @@ class RevisionsView:
     verdict: rv.Verdict | None
     request_rate: pd.DataFrame  # revision, timestamp, value (req/s), pending
     latency: pd.DataFrame  # revision, stat (p50/p95/p99), timestamp, value (ms), pending
-    instances: pd.DataFrame  # revision, timestamp, value (mean instances), pending
+    instances: pd.DataFrame  # revision, state (active/idle), timestamp, value (mean), pending
     errors: pd.DataFrame  # revision, timestamp, value (5xx/s), pending
+    cpu: pd.DataFrame  # revision, stat (p50/p99), timestamp, value (% of the vCPU limit), pending
+    memory: pd.DataFrame  # revision, stat (p50/p99), timestamp, value (% of the limit), pending
+    concurrency: pd.DataFrame  # revision, stat (p50/p99), timestamp, value (requests), pending
     markers: list[tuple[datetime, str]]
     quality: Quality
     period_s: int
@@ -258,17 +251,23 @@ def _series(
     *,
     per_s: int = 0,
     response_class: str = "",
-    keep_stat: bool = False,
+    state: str = "",
+    keep: str = "",
+    scale: float = 1.0,
 ) -> pd.DataFrame:
+    """One metric's points of ``revs`` summed per revision and period (and per ``keep``, a
+    column kept apart: "stat" or "state"), divided by ``per_s`` (a rate) or times ``scale``."""
     sel = points[(points["metric"] == metric) & points["revision"].isin(revs)]
     sel = sel[sel["stat"].isin(stat.split(","))]
     if response_class:
         sel = sel[sel["response_class"] == response_class]
-    keys = ["revision", "stat", "timestamp"] if keep_stat else ["revision", "timestamp"]
+    if state:
+        sel = sel[sel["state"] == state]
+    keys = ["revision", keep, "timestamp"] if keep else ["revision", "timestamp"]
     out = sel.groupby(keys, observed=True, as_index=False).agg(
         value=("value", "sum"), pending=("pending", "any")
     )
-    return out.assign(value=out["value"] / per_s) if per_s else out
+    return out.assign(value=out["value"] / per_s if per_s else out["value"] * scale)
 
 
 def _roles(cards: pd.DataFrame, chosen: list[str], stable: str, candidate: str) -> tuple[str, str]:
@@ -349,10 +348,15 @@ def build_revisions(
         candidate=candidate,
         verdict=verdict,
         request_rate=(rate := _series(pts, "request_count", "value", chosen, per_s=p)),
-        latency=_series(pts, "request_latencies", "p50,p95,p99", chosen, keep_stat=True),
-        instances=_series(pts, "instance_count", "value", chosen),
+        latency=_series(pts, "request_latencies", "p50,p95,p99", chosen, keep="stat"),
+        instances=_series(pts, "instance_count", "value", chosen, keep="state"),
         errors=rv.errors_where_served(
             _series(pts, "request_count", "value", chosen, per_s=p, response_class="5xx"), rate
+        ),
+        cpu=_series(pts, "cpu_utilizations", "p50,p99", chosen, keep="stat", scale=100.0),
+        memory=_series(pts, "memory_utilizations", "p50,p99", chosen, keep="stat", scale=100.0),
+        concurrency=_series(
+            pts, "max_request_concurrencies", "p50,p99", chosen, state="active", keep="stat"
         ),
         markers=rv.markers(cfg, pts, service=scope.service, start=w.start),
         quality=quality_of(frames).merge(totals.quality).merge(canary.quality),
@@ -368,7 +372,8 @@ class ColdStartsView:
     startup_ms: pd.Series
     per_revision: pd.DataFrame
     recent_starts: pd.DataFrame
-    failures: pd.DataFrame  # oom, signal9, exit, probe_failed, no_instance_429, ...
+    failures: pd.DataFrame  # the newest failure lines (collectors.logparse.FAILURE_EVENTS)
+    failure_counts: pd.DataFrame  # insights.coldstarts.failures: every kind, with its count
     quality: Quality
     # why the instance events (logs) are unknown ("" when they were read): every figure from
     # them is then unknown, not 0; the startup-latency metric still counts the starts
@@ -403,6 +408,7 @@ def build_cold_starts(
         per_revision=cs.per_revision(ev, pts),
         recent_starts=cs.recent(ev, ("start",)),
         failures=cs.recent(ev, FAILURE_EVENTS),
+        failure_counts=cs.failures(ev),
         quality=quality_of(frames, "instance_events", "metric_points"),
         events_missing="; ".join(events.quality.reasons) if missing else "",
         metric_per_day=summary.starts_metric * 86_400.0 / window_s,

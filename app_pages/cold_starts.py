@@ -167,9 +167,15 @@ def _tables(view: app_data.ColdStartsView) -> None:
     st.subheader("Recent starts")
     st.dataframe(view.recent_starts, hide_index=True, key="cs_recent")
     widgets.csv_button(view.recent_starts, "recent-starts.csv", "cs_recent_csv")
-    st.subheader("Out-of-memory kills, exits and rejected requests")
+    st.subheader("Platform failures")
+    st.caption(
+        "Cloud Run's own messages in the system and request logs; an application's own 4xx "
+        "and 5xx answers are not among them"
+    )
+    st.dataframe(view.failure_counts, hide_index=True, key="cs_failure_counts")
+    widgets.csv_button(view.failure_counts, "platform-failures.csv", "cs_fail_counts_csv")
     if view.failures.empty:
-        st.info("None in this window.")
+        st.info("No platform failure in this window.")
     else:
         st.dataframe(view.failures, hide_index=True, key="cs_failures")
         widgets.csv_button(view.failures, "failures.csv", "cs_fail_csv")

@@ -70,8 +70,20 @@ def _over_time(view: app_data.RevisionsView) -> None:
                 charts.Panel(
                     view.latency, "Latency p50 (solid) / p95 (dash) / p99 (dot)", "ms", "stat"
                 ),
-                charts.Panel(view.instances, "Instances", "instances"),
+                charts.Panel(
+                    view.instances, "Instances: active (solid) / idle (dash)", "instances", "state"
+                ),
                 charts.Panel(view.errors, "5xx errors", "errors/s", missing_is_zero=True),
+                charts.Panel(view.cpu, "CPU utilization p50 (solid) / p99 (dash)", "%", "stat"),
+                charts.Panel(
+                    view.memory, "Memory utilization p50 (solid) / p99 (dash)", "%", "stat"
+                ),
+                charts.Panel(
+                    view.concurrency,
+                    "Max concurrent requests per instance p50 (solid) / p99 (dash)",
+                    "requests",
+                    "stat",
+                ),
             ],
             title="Over time, on one time axis (zoom one panel to zoom all)",
             colors=view.colors,

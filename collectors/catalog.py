@@ -255,6 +255,14 @@ FLEET_VIEW: tuple[str, ...] = (
     "memory_allocation_time",
     "startup_latencies",
 )
+# A service's pages: the above, and the utilization and concurrency distributions its revisions
+# page charts (one service's series: a few more queries, each filtered by the service).
+SERVICE_VIEW: tuple[str, ...] = (
+    *FLEET_VIEW,
+    "cpu_utilizations",
+    "memory_utilizations",
+    "max_request_concurrencies",
+)
 # Distributions merged over a whole window (one period), per revision and per service: exact
 # window percentiles.
 WINDOW_TOTALS: tuple[str, ...] = (

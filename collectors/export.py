@@ -6,6 +6,8 @@ The summary is a plain dict that serialises to the ``--json`` object:
     {"source", "projects", "window": {"start", "end", "alignment_s"},
      "frames": {frame: rows}, "quality": {frame: {"status", "reasons"}},
      "rpc_calls": {method: calls}, "cold_starts": {"from_logs", "from_metric", "ratio", ...},
+     "platform_failures": {event: count} (collectors.logparse.failure_counts; null when the
+     instance events could not be read),
      "log_pages": {project: pages}, "files": [...], "errors": [...]}
 """
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from collectors.logparse import failure_counts
 
 if TYPE_CHECKING:
     from collectors.collect import Bundle
@@ -49,6 +53,8 @@ def summary(
 ) -> dict[str, Any]:
     """The export summary as a JSON-ready dict (NaN becomes null)."""
     cold = {k: _finite(v) for k, v in bundle.cold_starts.items() if k != "by_revision"}
+    events = bundle.frames["instance_events"]
+    unread = events.frame.empty and events.quality.status == "partial"
     return {
         "source": source,
         "projects": projects,
@@ -64,6 +70,7 @@ def summary(
         },
         "rpc_calls": dict(bundle.rpc_calls),
         "cold_starts": cold,
+        "platform_failures": None if unread else failure_counts(events.frame),
         "log_pages": {s.project: s.pages for s in bundle.log_stats},
         "files": [str(p) for p in files],
         "errors": list(bundle.errors),
@@ -90,6 +97,7 @@ def text_summary(data: dict[str, Any]) -> str:
         "",
         f"cold starts: {cold['from_logs']} from logs, {cold['from_metric']} from the "
         f"startup_latencies metric (ratio {shown})",
+        "platform failures: " + _failures_text(data["platform_failures"]),
         "API calls: "
         + (
             ", ".join(f"{m.rsplit('/', 1)[-1]} {n}" for m, n in data["rpc_calls"].items()) or "none"
@@ -98,3 +106,10 @@ def text_summary(data: dict[str, Any]) -> str:
     if data["files"]:
         lines.append(f"wrote {len(data['files'])} files to {Path(data['files'][0]).parent}")
     return "\n".join(lines)
+
+
+def _failures_text(counts: dict[str, int] | None) -> str:
+    if counts is None:
+        return "unknown (the instance events could not be read)"
+    seen = [f"{event} {n}" for event, n in counts.items() if n]
+    return ", ".join(seen) or "none"

@@ -35,11 +35,15 @@ SYSTEM_TEXTS = (
     "Container terminated on signal 9",
     "Container called exit",
     "Shutting down user disabled instance",
+    "Application failed to start",
+    "Application exec likely failed",
 )
 REQUEST_TEXTS = (
     "no available instance",
     "instance could not start successfully",
     "instance failed the readiness check",
+    "connection to the instance had an error",
+    "using too much memory and was terminated",
 )
 
 ORDER_BY = "timestamp asc"

@@ -38,10 +38,10 @@ INSTANCE_EVENTS: Schema = {
     "service": "string",
     "revision": "string",
     "instance_id": "string",  # "" when the entry carries none
-    "event": "string",  # start | ready | probe_failed | oom | signal9 | exit | shutdown |
-    # no_instance_429 | start_failed_500 | readiness_503
+    "event": "string",  # start | ready | collectors.logparse.FAILURE_EVENTS | shutdown
     "reason": "string",  # AUTOSCALING | DEPLOYMENT_ROLLOUT | MANUAL_OR_CUSTOMER_MIN_INSTANCE | ""
     "startup_ms": "float64",  # NaN when unknown
+    "outcome": "string",  # start rows: ready | failed | "" (unknown); "" on other rows
     "detail": "string",  # exit code, memory figures, probe text
     "log_name": "string",
     "insert_id": "string",

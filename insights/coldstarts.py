@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from collectors.logparse import FAILURE_EVENTS, failure_counts
 from insights.frames import ratio, requests_by_class, safe_ratio, total
 
 REASON_LABELS = {
@@ -21,6 +22,52 @@ REASON_LABELS = {
     "MANUAL_OR_CUSTOMER_MIN_INSTANCE": "min instances",
     "": "unknown",
 }
+
+
+# What each platform failure (collectors.logparse.FAILURE_EVENTS) is, and the log it is read from.
+FAILURE_LABELS = {
+    "oom": ("Out-of-memory kills", "system", "memory limit exceeded; the instance is killed"),
+    "oom_request_5xx": (
+        "Requests failed by an out-of-memory kill",
+        "requests",
+        "the instance serving the request used too much memory and was terminated (500/503)",
+    ),
+    "signal9": ("Killed on signal 9", "system", "the container was terminated on signal 9"),
+    "exit": ("Container exits", "system", "the process called exit (the code is in the detail)"),
+    "start_failed": (
+        "Failed starts",
+        "system",
+        "the application failed to start (exec failed or terminated); one per start",
+    ),
+    "probe_failed": ("Startup probe failures", "system", "the startup probe failed"),
+    "connection_error_5xx": (
+        "Requests failed: connection to the instance",
+        "requests",
+        "the response was malformed or the connection broke: the instance crashed or was "
+        "killed mid-request (503)",
+    ),
+    "no_instance_429": (
+        "Rejected: max instances (429)",
+        "requests",
+        "no available instance: max instances reached",
+    ),
+    "no_instance_5xx": (
+        "Rejected: no instance (5xx)",
+        "requests",
+        "no available instance: scaling could not keep up (500/503)",
+    ),
+    "start_failed_500": (
+        "Requests failed: instance could not start",
+        "requests",
+        "the instance that was to serve the request could not start (500)",
+    ),
+    "readiness_503": (
+        "Requests failed: readiness check",
+        "requests",
+        "the instance failed its readiness check (503)",
+    ),
+}
+assert tuple(FAILURE_LABELS) == FAILURE_EVENTS
 
 
 @dataclass(frozen=True)
@@ -143,6 +190,7 @@ def recent(events: pd.DataFrame, kinds: tuple[str, ...], limit: int = 200) -> pd
         "event",
         "reason",
         "startup_ms",
+        "outcome",
         "detail",
     ]
     out = sel[cols].head(limit).copy()
@@ -192,3 +240,14 @@ def per_service(totals: pd.DataFrame, *, window_s: float) -> pd.DataFrame:
         .astype(PER_SERVICE_COLUMNS)
         .sort_values(["cold_starts", "service"], ascending=[False, True], ignore_index=True)
     )
+
+
+def failures(events: pd.DataFrame) -> pd.DataFrame:
+    """Platform failures by kind (every kind, zeros included): failure, event, log, count,
+    meaning; the counts are collectors.logparse.failure_counts, as in the export."""
+    counts = failure_counts(events)
+    rows = [
+        {"failure": label, "event": e, "log": log, "count": counts[e], "meaning": meaning}
+        for e, (label, log, meaning) in FAILURE_LABELS.items()
+    ]
+    return pd.DataFrame(rows).astype({"count": "int64"})

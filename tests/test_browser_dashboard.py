@@ -157,6 +157,28 @@ def test_pick_revisions(dashboard: Dashboard, page: Any) -> None:
     assert_clean(page, dashboard, mark, "artifacts/screenshots/revisions-picked.png")
 
 
+UTILIZATION_PANELS = {  # panel title -> its subplot (the panels' order on the revisions page)
+    "Instances: active (solid) / idle (dash)": "x3y3",
+    "CPU utilization p50 (solid) / p99 (dash)": "x5y5",
+    "Memory utilization p50 (solid) / p99 (dash)": "x6y6",
+    "Max concurrent requests per instance p50 (solid) / p99 (dash)": "x7y7",
+}
+
+
+def test_revisions_chart_cpu_and_memory_utilization(dashboard: Dashboard, page: Any) -> None:
+    mark = dashboard.served.log_size()
+    harness.open_page(page, dashboard.served.url("/revisions?service=checkout-api&window=24h"))
+    shot = str(harness.screenshot(page, "revisions-utilization"))
+    assert_clean(page, dashboard, mark, shot)
+    chart = page.locator(harness.CHART).first
+    titles = chart.locator(".annotation-text").evaluate_all("els => els.map(e => e.textContent)")
+    assert "no data in this window" not in titles, f"an empty panel (screenshot {shot})"
+    for title, subplot in UTILIZATION_PANELS.items():
+        assert title in titles, f"no panel {title!r} (screenshot {shot})"
+        lines = chart.locator(f".subplot.{subplot} .scatterlayer .trace path.js-line")
+        assert lines.count() >= 2, f"panel {title!r} draws no line (screenshot {shot})"
+
+
 def slider_value(thumb: Any) -> str | None:
     value: str | None = thumb.get_attribute("aria-valuetext") or thumb.get_attribute(
         "aria-valuenow"

@@ -83,7 +83,7 @@ def test_full_result_matches_the_fleet(
         if e.kind == "ready"
     }
     for _, row in starts.iterrows():
-        iid = truth[(row["revision"], row["timestamp"].to_pydatetime())]
+        iid = truth[(row["revision"], row["timestamp"].floor("us").to_pydatetime())]
         if iid is None:
             assert row["instance_id"] == ""
             assert np.isnan(row["startup_ms"])

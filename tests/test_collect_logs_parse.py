@@ -264,6 +264,7 @@ def test_cold_start_agreement_counts_independently() -> None:
             "event": ["start", "start", "start", "start", "ready"],
             "reason": "",
             "startup_ms": np.nan,
+            "outcome": "",
             "detail": "",
             "log_name": "x",
             "insert_id": ["1", "2", "3", "4", "5"],

@@ -15,6 +15,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests._histograms import merged_percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
 PAGES = [
@@ -96,48 +98,13 @@ def test_overview_lists_every_simulated_service(app_data: Any, demo_emulator: An
     assert "requests rejected with 429" in shown
 
 
-def _merged_percentile(
-    fleet: Any,
-    service: str | None,
-    start: Any,
-    end: Any,
-    q: float,
-    metric: str = "run.googleapis.com/request_latencies",
-) -> tuple[float, float]:
-    """p-q of every sample of ``metric`` of ``service`` (None: every service) in [start, end)
-    from the raw simulated histograms (numpy, independent of the collectors), and the bucket's
-    width."""
-    spec = fleet.spec
-    first = int((start - spec.start).total_seconds() // 60)
-    last = int((end - spec.start).total_seconds() // 60)
-    total = None
-    bounds = None
-    for s in fleet.series:
-        if s.metric_type != metric:
-            continue
-        if service is not None and s.resource_labels["service_name"] != service:
-            continue
-        counts = np.clip(s.values.bucket_counts[first:last], 0, None).sum(axis=0)
-        total = counts if total is None else total + counts
-        bounds = s.values.layout.upper_bounds()
-    assert total is not None
-    assert bounds is not None
-    rank = q * total.sum()
-    i = int(np.searchsorted(np.cumsum(total), rank))
-    lo = 0.0 if i == 0 else bounds[i - 1]
-    hi = bounds[min(i, len(bounds) - 1)]
-    below = np.cumsum(total)[i - 1] if i else 0
-    value = lo + (hi - lo) * (rank - below) / max(total[i], 1)
-    return float(value), float(hi - lo)
-
-
 def test_overview_p95_matches_the_raw_histograms(app_data: Any, demo_emulator: Any) -> None:
     at = run()
     table = at.dataframe[0].value.set_index("service")
     scope, _ = app_data.scope_from_query({})
     w = app_data.window_of(scope)
     for service in ("web-frontend", "checkout-api"):
-        truth, width = _merged_percentile(demo_emulator.fleet, service, w.start, w.end, 0.95)
+        truth, width = merged_percentile(demo_emulator.fleet, service, w.start, w.end, 0.95)
         assert abs(table.loc[service, "p95_ms"] - truth) <= width, service
 
 
@@ -317,7 +284,7 @@ def test_fleet_startup_p95_matches_the_raw_histograms(app_data: Any, demo_emulat
     assert shown != "—", "the fleet's startup p95 should be known"
     scope, _ = app_data.scope_from_query({})
     w = app_data.window_of(scope)
-    truth, width = _merged_percentile(
+    truth, width = merged_percentile(
         demo_emulator.fleet,
         None,
         w.start,

@@ -214,6 +214,7 @@ def test_cold_start_summary_by_reason() -> None:
                 "event": "start",
                 "reason": reason,
                 "startup_ms": 1000.0 + i,
+                "outcome": "ready",
                 "detail": "",
                 "log_name": "x",
                 "insert_id": str(i),

@@ -2,9 +2,9 @@
 
 Instance events become ``run.googleapis.com%2Fvarlog%2Fsystem`` entries with the platform's
 exact wording; request events become ``run.googleapis.com%2Frequests`` entries with an
-``httpRequest`` (and a ``textPayload`` only for platform messages). insertIds, trace ids and
-receive delays are derived deterministically from the event, so the same fleet always gives the
-same entries.
+``httpRequest`` (and a ``textPayload`` only for platform messages). Timestamps carry
+nanoseconds, as Cloud Logging keeps them. insertIds, trace ids and receive delays are derived
+deterministically from the event, so the same fleet always gives the same entries.
 """
 
 from __future__ import annotations
@@ -121,11 +121,17 @@ def _system_text(ev: InstanceEvent, rev: RevisionSpec | None) -> tuple[str, str]
             else (int(rev.memory_gib * 1024) if rev else 512)
         )
         used = ev.memory_used_mib if ev.memory_used_mib is not None else limit + 1
+        if ev.memory_unit == "M":  # the older wording
+            return f"Memory limit of {limit}M exceeded with {used}M used.", "ERROR"
         return (
             f"Memory limit of {limit} MiB exceeded with {used} MiB used. Consider "
             f"increasing the memory limit, see {MEMORY_DOC}",
             "ERROR",
         )
+    if ev.kind == "start_terminated":
+        return ev.detail, "ERROR"
+    if ev.kind == "exec_failed":
+        return "Application exec likely failed", "ERROR"
     if ev.kind == "signal9":
         return "Container terminated on signal 9.", "WARNING"
     if ev.kind == "exit":
@@ -197,6 +203,8 @@ def _set_common(
     e.resource.type = "cloud_run_revision"  # type: ignore[attr-defined]
     e.resource.labels.update(res)  # type: ignore[attr-defined]
     e.timestamp.FromDatetime(ts)  # type: ignore[attr-defined]
+    # Cloud Logging keeps nanoseconds: a few hundred below the microsecond, from the insertId
+    e.timestamp.nanos += int(iid[-3:], 16) % 1000  # type: ignore[attr-defined]
     e.receive_timestamp.FromDatetime(recv)  # type: ignore[attr-defined]
     e.severity = SEVERITIES[sev]  # type: ignore[attr-defined]
     e.insert_id = iid  # type: ignore[attr-defined]

@@ -37,20 +37,31 @@ BIG_FLEET_PROCESSES = 2  # the machine's cores
 
 class CallCounter:
     """Thread-safe count of RPCs per full method name ("google.monitoring.v3.MetricService/..."),
-    and the short names of the latest SEQUENCE_KEPT in the order they came (tests ask which
-    calls a page made before which)."""
+    the short names of the latest SEQUENCE_KEPT in the order they came (tests ask which calls a
+    page made before which), and the latest REQUESTS_KEPT requests as they arrived (tests read
+    what went over the wire, e.g. a log filter)."""
 
     SEQUENCE_KEPT = 10_000
+    REQUESTS_KEPT = 200
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._sequence: deque[str] = deque(maxlen=self.SEQUENCE_KEPT)
+        self._requests: deque[tuple[str, Any]] = deque(maxlen=self.REQUESTS_KEPT)
 
-    def add(self, method: str) -> None:
+    def add(self, method: str, request: Any = None) -> None:
+        short = method.rsplit("/", 1)[-1]
         with self._lock:
             self._counts[method] += 1
-            self._sequence.append(method.rsplit("/", 1)[-1])
+            self._sequence.append(short)
+            if request is not None:
+                self._requests.append((short, request))
+
+    def requests(self, short: str) -> list[Any]:
+        """The latest requests of one method (short name), as the server decoded them."""
+        with self._lock:
+            return [r for name, r in self._requests if name == short]
 
     def sequence(self) -> list[str]:
         """Short method names ("ListServices") in arrival order since the last reset."""
@@ -76,6 +87,7 @@ class CallCounter:
         with self._lock:
             self._counts.clear()
             self._sequence.clear()
+            self._requests.clear()
 
 
 def _serialize(msg: bytes | Message) -> bytes:
@@ -140,7 +152,7 @@ class Emulator:
         self, full_name: str, short: str, fn: Handler
     ) -> Callable[[Any, grpc.ServicerContext], bytes | Message | None]:
         def handle(request: Any, context: grpc.ServicerContext) -> bytes | Message | None:
-            self.calls.add(full_name)
+            self.calls.add(full_name, request)
             try:
                 self.faults.before_call(short, page_number(getattr(request, "page_token", "")))
                 return fn(request)

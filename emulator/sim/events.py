@@ -1,9 +1,16 @@
 """Log-bound events of a simulated revision: instance lifecycle and notable requests.
 
 Only requests worth a log line a collector reads are emitted as RequestEvents: 429 rejections
-(no available instance, with Cloud Run's platform text) and 5xx answers (no platform text, as
-application errors have none). Successful and 404 requests are left out to keep memory small;
-their counts are in the request_count series.
+(no available instance, with Cloud Run's platform text), 5xx answers (no platform text, as
+application errors have none), and the requests an out-of-memory kill breaks (``oom_victims``:
+they fail with the platform's out-of-memory text or, on every other kill, its malformed-response
+text, as both are seen for OOM kills in practice; docs/facts.md). Successful and 404 requests
+are left out to keep memory small; their counts are in the request_count series.
+
+Variants the collectors must survive, as real logs have them: every third OOM line spells its
+figures the older way ("512M", not "512 MiB"); a failed start (``failed_starts_per_day``) writes
+its "terminated: Application failed to start" line either with the "Application exec likely
+failed" line at one instant or a few milliseconds before its own start line.
 
 About ``MISSING_INSTANCE_ID_SHARE`` of AUTOSCALING start entries carry no instance id, as in
 the real exports (fixtures); every other event names its instance.
@@ -30,7 +37,26 @@ NO_INSTANCE_TEXT = (
     "troubleshooting documentation can be found at: "
     "https://cloud.google.com/run/docs/troubleshooting#abort-request"
 )
+OOM_REQUEST_TEXT = (
+    "While handling this request, the container instance was found to be using too much "
+    "memory and was terminated. This is likely to cause a new container instance to be used "
+    "for the next request to this revision. If you see this message frequently, you may have "
+    "a memory leak in your code or may need more memory. Consider creating a new revision "
+    "with more memory."
+)
+CONNECTION_ERROR_TEXT = (
+    "The request failed because either the HTTP response was malformed or connection to the "
+    "instance had an error. Additional troubleshooting documentation can be found at: "
+    "https://cloud.google.com/run/docs/troubleshooting#malformed-response-or-connection-error"
+)
+START_TERMINATED_TEXTS = (
+    "terminated: Application failed to start: The container may have exited abnormally.",
+    "terminated: Application failed to start: failed to resolve binary path: error finding "
+    'executable "server" in PATH [/usr/local/bin /usr/bin /bin]: no such file or directory',
+)
 SIGNAL9_DELAY_S = 0.05
+FAILED_START_S = 0.35  # from a failed start's start line to its failure lines
+SKEW_S = 0.002  # a failure line stamped this much before its start line (see the module doc)
 PATHS = ("/", "/api/v1/items", "/api/v1/orders", "/static/app.js", "/healthz")
 Keyed = tuple[float, object]
 
@@ -50,6 +76,7 @@ def instance_events(
     mem_limit = round(run.spec.memory_gib * 1024)
     secs: list[float] = []
     rows: list[tuple[str, int, dict[str, object]]] = []
+    kills = 0
     for i in range(len(lt)):
         s, r, e = float(lt.start[i]), float(lt.ready[i]), float(lt.end[i])
         reason = int(lt.reason[i])
@@ -62,8 +89,11 @@ def instance_events(
         if e < n_seconds:
             if lt.oom_end[i]:
                 used = round(mem_limit * float(rng.uniform(1.01, 1.2)))
+                unit = "M" if kills % 3 == 2 else "MiB"
+                kills += 1
                 secs.append(e)
-                rows.append(("oom", i, {"memory_limit_mib": mem_limit, "memory_used_mib": used}))
+                mem = {"memory_limit_mib": mem_limit, "memory_used_mib": used, "memory_unit": unit}
+                rows.append(("oom", i, mem))
                 secs.append(e + SIGNAL9_DELAY_S)
                 rows.append(("signal9", i, {}))
             else:
@@ -77,7 +107,83 @@ def instance_events(
             iid = None
         ev = InstanceEvent(ts, service, revision, region, iid, kind, **extra)  # type: ignore[arg-type]
         out.append((sec, ev))
+    out += _failed_starts(run, start, n_seconds, where, rng)
     return out, ids
+
+
+def _failed_starts(
+    run: RevisionRun | FluidRun,
+    start: datetime,
+    n_seconds: int,
+    where: tuple[str, str, str],
+    rng: np.random.Generator,
+) -> list[tuple[float, InstanceEvent]]:
+    """Starts that fail (``RevisionSpec.failed_starts_per_day``) from the revision's creation
+    on: a start line, then "terminated: Application failed to start: ..." and "Application
+    exec likely failed"; drawn after every other draw, so the rest of the fleet is unchanged."""
+    rate = run.spec.failed_starts_per_day
+    born = max(0.0, (run.spec.create_time - start).total_seconds())
+    if rate <= 0 or born >= n_seconds:
+        return []
+    n = int(rng.poisson(rate * (n_seconds - born) / 86_400.0))
+    if n == 0:
+        return []
+    at = np.sort(rng.uniform(born, n_seconds - 1.0, size=n))
+    ids = instance_ids(rng, n)
+    region, service, revision = where
+    secs: list[float] = []
+    rows: list[tuple[str, str, str]] = []
+    for k in range(n):
+        s = float(at[k])
+        failed = s + FAILED_START_S if k % 2 == 0 else s - SKEW_S
+        secs += [s, failed, s + FAILED_START_S]
+        rows += [("start", ids[k], ""), ("start_terminated", ids[k], START_TERMINATED_TEXTS[k % 2])]
+        rows.append(("exec_failed", ids[k], ""))
+    stamps = to_datetimes(start, np.asarray(secs))
+    out = []
+    for sec, ts, (kind, iid, text) in zip(secs, stamps, rows, strict=True):
+        reason = "AUTOSCALING" if kind == "start" else ""
+        ev = InstanceEvent(ts, service, revision, region, iid, kind, reason=reason, detail=text)
+        out.append((sec, ev))
+    return out
+
+
+def oom_victims(run: RevisionRun) -> dict[int, tuple[int, str, int]]:
+    """The requests an out-of-memory kill breaks: request index -> (status, platform text,
+    the killed instance's lifetime index).
+
+    At each kill, the requests then in flight are shared among the ready instances; the
+    killed one's share (at most its concurrency, at least one when any is in flight) fails.
+    The platform's out-of-memory text (status 500 or 503) and its malformed-response text (503)
+    take turns by kill."""
+    lt = run.lifetimes
+    kills = np.flatnonzero(lt.oom_end)
+    if len(kills) == 0 or len(run.t) == 0:
+        return {}
+    begin = run.t + run.wait
+    end = begin + run.svc
+    out: dict[int, tuple[int, str, int]] = {}
+    for n, i in enumerate(kills):
+        e = float(lt.end[i])
+        flying = [j for j in np.flatnonzero((begin <= e) & (end > e)).tolist() if j not in out]
+        if not flying:
+            continue
+        ready = int(((lt.ready <= e) & (lt.end >= e)).sum())
+        share = min(run.spec.concurrency, -(-len(flying) // max(ready, 1)))
+        if n % 2 == 0:
+            status, text = (503 if n % 4 == 0 else 500), OOM_REQUEST_TEXT
+        else:
+            status, text = 503, CONNECTION_ERROR_TEXT
+        for j in flying[:share]:
+            out[j] = (status, text, int(i))
+    return out
+
+
+def fail_victims(run: RevisionRun, victims: dict[int, tuple[int, str, int]]) -> None:
+    """Set the victims' statuses in ``run.status`` (before its series are drawn, so the
+    request_count series count them as the logs do)."""
+    for j, (status, _, _) in victims.items():
+        run.status[j] = status
 
 
 def request_events(
@@ -86,17 +192,31 @@ def request_events(
     ids: list[str],
     where: tuple[str, str, str],
     rng: np.random.Generator,
+    victims: dict[int, tuple[int, str, int]] | None = None,
 ) -> list[tuple[float, RequestEvent]]:
-    """429 rejections and 5xx answers of the revision, keyed by their offset in seconds."""
+    """429 rejections and 5xx answers of the revision (``victims``: the ones an
+    out-of-memory kill broke, see ``oom_victims``), keyed by their offset in seconds."""
     region, service, revision = where
+    victims = victims or {}
     err = np.flatnonzero(run.status >= 500)
     t_err = run.t[err]
     owner = _owner(run, t_err)
+    texts: dict[int, str] = {}
+    lt = run.lifetimes
+    if victims:
+        for k, j in enumerate(err.tolist()):
+            hit = victims.get(j)
+            if hit is not None:
+                owner[k] = hit[2]
+                texts[len(run.rejected_t) + k] = hit[1]
     secs = np.concatenate([run.rejected_t, t_err])
     status = np.concatenate([np.full(len(run.rejected_t), 429), run.status[err]])
-    latency = np.concatenate(
-        [np.full(len(run.rejected_t), run.max_wait_s), run.svc[err] + run.wait[err]]
-    )
+    served = run.svc[err] + run.wait[err]
+    if victims:
+        for k, j in enumerate(err.tolist()):
+            if j in victims:  # the answer came when the instance was killed
+                served[k] = float(lt.end[victims[j][2]]) - float(run.t[j])
+    latency = np.concatenate([np.full(len(run.rejected_t), run.max_wait_s), served])
     owners = np.concatenate([np.full(len(run.rejected_t), -1), owner])
     paths = rng.integers(0, len(PATHS), size=len(secs))
     post = rng.random(len(secs)) < 0.3
@@ -115,7 +235,7 @@ def request_events(
             latency_s=round(float(latency[k]), 6),
             method="POST" if post[k] else "GET",
             path=PATHS[int(paths[k])],
-            platform_text=NO_INSTANCE_TEXT if code == 429 else None,
+            platform_text=NO_INSTANCE_TEXT if code == 429 else texts.get(k),
         )
         out.append((float(secs[k]), ev))
     return out

@@ -23,7 +23,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from emulator.sim.events import instance_events, request_events
+from emulator.sim.events import fail_victims, instance_events, oom_victims, request_events
 from emulator.sim.fluid import fluid_series, rejection_events, simulate_fluid_service
 from emulator.sim.model import (
     FleetData,
@@ -170,10 +170,12 @@ def _service_part(spec: FleetSpec, item: tuple[int, ServiceSpec]) -> _Part:
         where = (svc.region, svc.name, rev)
         labels = _labels(spec, svc, rev)
         m_rng, i_rng, r_rng = (rng_for(spec.seed, *where, k) for k in ("m", "i", "r"))
+        victims = oom_victims(run)
+        fail_victims(run, victims)  # before the series: they count what the logs show
         part.series += revision_series(run, labels, spec.minutes, m_rng)
         events, ids = instance_events(run, spec.start, n_seconds, where, i_rng)
         part.instance_events += events
-        part.request_events += request_events(run, spec.start, ids, where, r_rng)
+        part.request_events += request_events(run, spec.start, ids, where, r_rng, victims)
     return part
 
 

@@ -56,6 +56,9 @@ class RevisionSpec:
     error_rate_5xx: float = 0.001
     startup_median_ms: float = 1500.0  # without startup CPU boost
     oom_per_instance_hour: float = 0.0
+    # starts that fail ("Application exec likely failed", "terminated: Application failed to
+    # start: ..."), a day, Poisson; such an instance never serves and records no startup sample
+    failed_starts_per_day: float = 0.0
     image: str = "us-docker.pkg.dev/runwatch-demo/apps/app:latest"
     port: int = 8080
     container_name: str = "app"
@@ -241,7 +244,8 @@ class InstanceEvent:
     revision: str
     region: str
     instance_id: str | None  # AUTOSCALING starts may lack it (see the fixtures)
-    kind: str  # start | ready | probe_failed | oom | signal9 | exit | shutdown
+    kind: str  # start | ready | probe_failed | oom | signal9 | exit | shutdown | exec_failed |
+    # start_terminated
     reason: str = (
         ""  # for start: AUTOSCALING | DEPLOYMENT_ROLLOUT | MANUAL_OR_CUSTOMER_MIN_INSTANCE
     )
@@ -249,6 +253,8 @@ class InstanceEvent:
     exit_code: int | None = None
     memory_limit_mib: int | None = None
     memory_used_mib: int | None = None
+    memory_unit: str = "MiB"  # how the oom line spells its figures ("M" in the older wording)
+    detail: str = ""  # for start_terminated: the whole line
 
 
 @dataclass(frozen=True)
