@@ -69,6 +69,13 @@ class CostChange(Protocol):
     def cost_delta_pct(self) -> float: ...
 
 
+def bounded(value: float, bound: str, fmt: str) -> str:
+    """A percentile as text: "< 10 ms" / "> 60,000 ms" where it lies beyond the bucket layout
+    (``bound`` "<" or ">", ``value`` the layout's bound), else the number ("—" when unknown)."""
+    text = number(value, fmt)
+    return f"{bound} {text}" if bound and text != UNKNOWN else text
+
+
 def delta_text(p: CostChange) -> str | None:
     """The cost change as text: dollars and percent (percent left out from a $0 base)."""
     if not math.isfinite(p.cost_delta):
@@ -82,11 +89,12 @@ def delta_text(p: CostChange) -> str | None:
 
 @dataclass(frozen=True)
 class ColumnFormat:
-    """How a table shows a column: a number with a printf-style format, or a line chart."""
+    """How a table shows a column: a number with a printf-style format, a line chart, or text
+    (a percentile's "<" / ">" beside the bound it lies beyond)."""
 
     label: str | None = None  # the header (None: the column's name)
     format: str | None = None
-    kind: Literal["number", "line"] = "number"
+    kind: Literal["number", "line", "text"] = "number"
     width: Literal["small", "medium", "large"] | None = None
 
 
@@ -102,11 +110,15 @@ OVERVIEW_COLUMNS = {
     "trend": ColumnFormat("requests/s trend", kind="line", width="small"),
     "requests_per_s": _num("req/s", "%.2f"),
     "error_5xx_pct": _num("5xx %", "%.2f"),
+    "p95_bound": ColumnFormat(" ", kind="text", width="small"),  # "<" / ">" before the bound
     "p95_ms": _num("p95 (ms)", "%.0f"),
     "instances_active": _num("active inst.", "%.2f"),
     "instances_idle": _num("idle inst.", "%.2f"),
     "peak_active": _num("peak active", "%.0f"),
     "cold_starts_per_day": _num("cold starts/day", "%.0f"),
+    "cpu_p99_pct": _num("CPU p99 %", "%.0f"),
+    "memory_p99_pct": _num("memory p99 %", "%.0f"),
+    "concurrency_p99": _num("concurrent req. p99", "%.0f"),
     "observed_cost": _num("cost in window", "$%.2f"),
     "monthly_cost": _num("projected $/month", "$%.2f"),
 }
@@ -115,7 +127,9 @@ COLD_START_SERVICE_COLUMNS = {
     "per_day": _num("per day", "%.1f"),
     "requests": _num(None, "%.0f"),
     "per_1k_requests": _num("per 1k requests", "%.2f"),
+    "startup_p50_bound": ColumnFormat(" ", kind="text", width="small"),
     "startup_p50_ms": _num("startup p50 (ms)", "%.0f"),
+    "startup_p95_bound": ColumnFormat(" ", kind="text", width="small"),
     "startup_p95_ms": _num("startup p95 (ms)", "%.0f"),
 }
 COLD_START_REVISION_COLUMNS = {"per_1k_requests": _num(None, "%.2f")}
@@ -142,9 +156,12 @@ def card_value(
     value = card[field]
     if pd.isna(value):
         return UNKNOWN, None
-    text = fmt.format(value)
-    if ref is None or pd.isna(ref[field]):
-        return text, None
+    edge = field.removesuffix("_ms") + "_bound"
+    beyond = str(card[edge]) if edge in card.index and pd.notna(card[edge]) else ""
+    text = bounded(float(value), beyond, fmt) if beyond else fmt.format(value)
+    ref_beyond = ref is not None and edge in ref.index and bool(ref[edge])
+    if ref is None or pd.isna(ref[field]) or beyond or ref_beyond:
+        return text, None  # no change against a bound: only one side of it is known
     base = float(ref[field])
     if field.endswith("_pct"):
         return text, f"{value - base:+.2f} pt"
@@ -282,14 +299,20 @@ def attention_lines(flagged: Sequence[Flagged]) -> list[str]:
 
 
 def cold_start_figures(
-    starts: float, per_day: float, per_1k: float, startup_p95_ms: float, *, p95_help: str
+    starts: float,
+    per_day: float,
+    per_1k: float,
+    startup_p95_ms: float,
+    *,
+    p95_help: str,
+    p95_bound: str = "",
 ) -> list[Figure]:
     """The four headline figures of the cold-starts page ("—" where unknown)."""
     return [
         Figure("Cold starts", f"{starts:,.0f}", help="Instance starts in the window (all reasons)"),
         Figure("Per day", f"{per_day:,.1f}"),
         Figure("Per 1k requests", number(per_1k, "{:.2f}")),
-        Figure("Startup p95", number(startup_p95_ms, "{:,.0f} ms"), help=p95_help),
+        Figure("Startup p95", bounded(startup_p95_ms, p95_bound, "{:,.0f} ms"), help=p95_help),
     ]
 
 

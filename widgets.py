@@ -92,6 +92,8 @@ def column_config(formats: Mapping[str, ColumnFormat]) -> dict[str, Any]:
     for col, f in formats.items():
         if f.kind == "line":
             out[col] = st.column_config.LineChartColumn(f.label, width=f.width)
+        elif f.kind == "text":
+            out[col] = st.column_config.TextColumn(f.label, width=f.width)
         else:
             out[col] = st.column_config.NumberColumn(f.label, format=f.format, width=f.width)
     return out

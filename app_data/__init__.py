@@ -9,7 +9,8 @@ package hands them data only). The package's rooms:
 - ``loaders``: what each view reads, cached in ``st.cache_data`` (through ``memory.cached``);
 - ``memory``: errors, last good values, partial results (one policy, outside Streamlit's caches)
   and ``cached``, the one decorator of every cached function;
-- ``scoping`` (scope, window), ``views`` and ``costview``: pure builders;
+- ``scoping`` (scope, window), ``views`` (the fleet's), ``service_views`` (one service's)
+  and ``costview``: pure builders;
 - here: the run's view (``resolve``, from one clock reading) and the cached views per page.
 
 Window ends are rounded to the TTL so reruns hit the cache: a repeated view within the TTL
@@ -24,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import scope as scope_mod
-from app_data import costview, scoping, views
+from app_data import costview, scoping, service_views, views
 from app_data.configuration import Configuration as Configuration
 from app_data.configuration import configured as configured
 from app_data.configuration import settings as settings
@@ -55,10 +56,10 @@ from app_data.runtime import emulator_handle as emulator_handle
 from app_data.runtime import freeze_heap_once as freeze_heap_once
 from app_data.runtime import now as now
 from app_data.runtime import source as source
-from app_data.views import ColdStartsView as ColdStartsView
+from app_data.service_views import ColdStartsView as ColdStartsView
+from app_data.service_views import RevisionsView as RevisionsView
 from app_data.views import FleetColdStartsView as FleetColdStartsView
 from app_data.views import OverviewView as OverviewView
-from app_data.views import RevisionsView as RevisionsView
 from app_data.views import TrendView as TrendView
 from app_data.views import matching as matching
 from collectors import schema
@@ -155,10 +156,10 @@ def _overview(key: tuple[Any, ...]) -> views.OverviewView:
 @cached
 def _revisions(
     key: tuple[Any, ...], selected: tuple[str, ...], stable: str, candidate: str
-) -> views.RevisionsView:
+) -> service_views.RevisionsView:
     v = _view_of(key)
     return _keep(
-        views.build_revisions(
+        service_views.build_revisions(
             v.scope,
             frames_of(v),
             totals(v),
@@ -172,9 +173,9 @@ def _revisions(
 
 
 @cached
-def _cold_starts(key: tuple[Any, ...]) -> views.ColdStartsView:
+def _cold_starts(key: tuple[Any, ...]) -> service_views.ColdStartsView:
     v = _view_of(key)
-    return _keep(views.build_cold_starts(v.scope, frames_of(v), totals(v), v.window))
+    return _keep(service_views.build_cold_starts(v.scope, frames_of(v), totals(v), v.window))
 
 
 def overview_trend(view: View) -> views.TrendView:
@@ -189,7 +190,7 @@ def overview(view: View) -> views.OverviewView:
 
 def revisions(
     view: View, selected: list[str] | None = None, stable: str = "", candidate: str = ""
-) -> views.RevisionsView | None:
+) -> service_views.RevisionsView | None:
     """The comparison for the view's service; None when the view names no service."""
     if not view.scope.service:
         return None
@@ -204,7 +205,7 @@ def _fleet_cold_starts(key: tuple[Any, ...]) -> views.FleetColdStartsView:
     return _keep(views.build_fleet_cold_starts(v.scope, frames, v.window, failed))
 
 
-def cold_starts(view: View) -> views.ColdStartsView:
+def cold_starts(view: View) -> service_views.ColdStartsView:
     """One service's cold starts, from its logs and metrics (the view names a service)."""
     return _view(lambda: _cold_starts(view.key))
 

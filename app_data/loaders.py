@@ -29,7 +29,7 @@ from collectors import catalog, monitoring, schema
 from collectors import collect as collect_mod
 from collectors import fleet as fleet_mod
 from collectors import services as services_mod
-from collectors.rpc import RunwatchError
+from collectors.errors import RunwatchError
 from collectors.schema import Result
 from foundation.window import TimeWindow, floor_to
 from scope import Scope, View

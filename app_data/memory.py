@@ -20,7 +20,7 @@ import streamlit as st
 
 from app_data import views
 from app_data.configuration import settings
-from collectors.rpc import RunwatchError
+from collectors.errors import RunwatchError
 from collectors.schema import Quality, Result
 from foundation import names
 from foundation.window import InvalidWindow

@@ -1,29 +1,26 @@
-"""The pages' view objects, built from collector frames (pure: no streamlit, no API calls).
+"""The fleet pages' view objects (the overview, its chart, the fleet's cold starts) and what
+every view shares, built from collector frames (pure: no streamlit, no API calls); one
+service's pages are in app_data.service_views.
 
-Each builder takes the scope, the fleet frames of its window (every service), the window-wide
-distribution totals and the window, narrows them to the scope, and hands the computing to
-insights/ and costmodel/.
+Each builder takes the scope, the frames of its window, the window-wide distribution totals and
+the window, narrows them to the scope, and hands the computing to insights/ and costmodel/.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-import charts
 import presentation
 from app_data.scoping import scoped
-from collectors.logparse import FAILURE_EVENTS
 from collectors.schema import FRAMES, METRIC_POINTS, Quality, Result, joined
 from costmodel import observed
 from foundation.window import TimeWindow
 from insights import coldstarts as cs
 from insights import overview as ov
-from insights import revisions as rv
 from scope import Scope
 
 
@@ -67,7 +64,7 @@ def join_frames(parts: list[dict[str, Result]]) -> dict[str, Result]:
     }
 
 
-def _narrow(frames: Mapping[str, Result], scope: Scope) -> dict[str, pd.DataFrame]:
+def narrow(frames: Mapping[str, Result], scope: Scope) -> dict[str, pd.DataFrame]:
     return {k: scoped(r.frame, scope) for k, r in frames.items()}
 
 
@@ -78,7 +75,8 @@ def observed_window(w: TimeWindow) -> TimeWindow:
     return w.settled()
 
 
-def _costs(f: Mapping[str, pd.DataFrame], w: TimeWindow) -> pd.DataFrame:
+def costs(f: Mapping[str, pd.DataFrame], w: TimeWindow) -> pd.DataFrame:
+    """Per revision, the observed cost of ``f``'s per-period series over the settled window."""
     settled = observed_window(w)
     return observed.observed_costs(
         f["metric_points"],
@@ -114,14 +112,14 @@ def digest(frames: Mapping[str, Result], w: TimeWindow, warm: tuple[str, ...]) -
     )
     notes = {key: presentation.canary_note(v) for key, v in canaries.items()}
     settled = observed_window(w)
-    costs = observed.observed_costs(
+    warm_costs = observed.observed_costs(
         frames["warm"].frame,
         revs[revs["service"].isin(warm)],
         start=settled.start,
         end=settled.end,
         period_s=w.alignment_s,
     )
-    return FleetDigest(notes, costs)
+    return FleetDigest(notes, warm_costs)
 
 
 def fleet_costs(f: Mapping[str, pd.DataFrame], w: TimeWindow, known: pd.DataFrame) -> pd.DataFrame:
@@ -191,7 +189,7 @@ def build_overview(
     """``frames``: collectors.fleet.PARTS (window totals, the configuration; the per-minute
     parts already read into ``detail``); ``trend``: the chart's view, whose sparklines the
     table carries; ``failed``: projects that could not be read, and why."""
-    f = _narrow(frames, scope)
+    f = narrow(frames, scope)
     settled = w.settled()
     window_s = settled.span.total_seconds()
     table = ov.service_table(
@@ -222,200 +220,6 @@ def matching(table: pd.DataFrame, text: str) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class RevisionsView:
-    service: str
-    all_revisions: list[str]  # oldest first: fixes each revision's colour
-    colors: dict[str, str]
-    selected: list[str]
-    cards: pd.DataFrame
-    stable: str
-    candidate: str
-    verdict: rv.Verdict | None
-    request_rate: pd.DataFrame  # revision, timestamp, value (req/s), pending
-    latency: pd.DataFrame  # revision, stat (p50/p95/p99), timestamp, value (ms), pending
-    instances: pd.DataFrame  # revision, state (active/idle), timestamp, value (mean), pending
-    errors: pd.DataFrame  # revision, timestamp, value (5xx/s), pending
-    cpu: pd.DataFrame  # revision, stat (p50/p99), timestamp, value (% of the vCPU limit), pending
-    memory: pd.DataFrame  # revision, stat (p50/p99), timestamp, value (% of the limit), pending
-    concurrency: pd.DataFrame  # revision, stat (p50/p99), timestamp, value (requests), pending
-    markers: list[tuple[datetime, str]]
-    quality: Quality
-    period_s: int
-
-
-def _series(
-    points: pd.DataFrame,
-    metric: str,
-    stat: str,
-    revs: list[str],
-    *,
-    per_s: int = 0,
-    response_class: str = "",
-    state: str = "",
-    keep: str = "",
-    scale: float = 1.0,
-) -> pd.DataFrame:
-    """One metric's points of ``revs`` summed per revision and period (and per ``keep``, a
-    column kept apart: "stat" or "state"), divided by ``per_s`` (a rate) or times ``scale``."""
-    sel = points[(points["metric"] == metric) & points["revision"].isin(revs)]
-    sel = sel[sel["stat"].isin(stat.split(","))]
-    if response_class:
-        sel = sel[sel["response_class"] == response_class]
-    if state:
-        sel = sel[sel["state"] == state]
-    keys = ["revision", keep, "timestamp"] if keep else ["revision", "timestamp"]
-    out = sel.groupby(keys, observed=True, as_index=False).agg(
-        value=("value", "sum"), pending=("pending", "any")
-    )
-    return out.assign(value=out["value"] / per_s if per_s else out["value"] * scale)
-
-
-def _roles(cards: pd.DataFrame, chosen: list[str], stable: str, candidate: str) -> tuple[str, str]:
-    """Stable: the most traffic (unless chosen); candidate: the newest other revision that
-    serves traffic (unless chosen)."""
-    by_traffic = cards.sort_values(["traffic_pct", "request_share_pct"], ascending=False)
-    if stable not in chosen:
-        stable = str(by_traffic["revision"].iloc[0]) if len(cards) else ""
-    serving = set(
-        cards.loc[(cards["traffic_pct"] > 0) | (cards["request_share_pct"] > 0), "revision"]
-    )
-    newest = sorted((r for r in reversed(chosen) if r != stable), key=lambda r: r not in serving)
-    if candidate not in chosen or candidate == stable:
-        candidate = newest[0] if newest else ""
-    return stable, candidate
-
-
-def _verdict(
-    canary: Result, scope: Scope, w: TimeWindow, stable: str, candidate: str
-) -> rv.Verdict | None:
-    """The canary verdict of ``candidate`` against ``stable`` (None without both), "unknown"
-    when the series it compares could not be read at all."""
-    if not (stable and candidate):
-        return None
-    if canary.frame.empty and not canary.quality.complete:
-        why = "; ".join(canary.quality.reasons) or "no reason given"
-        return rv.unknown_verdict(
-            f"the request series it compares could not be read ({why})",
-            candidate=candidate,
-            stable=stable,
-            period_s=w.trend().alignment_s,
-        )
-    return rv.canary_verdict(
-        scoped(canary.frame, scope),
-        service=scope.service,
-        candidate=candidate,
-        stable=stable,
-        period_s=w.trend().alignment_s,
-    )
-
-
-def build_revisions(
-    scope: Scope,
-    frames: Mapping[str, Result],
-    totals: Result,
-    canary: Result,
-    w: TimeWindow,
-    *,
-    selected: list[str],
-    stable: str = "",
-    candidate: str = "",
-) -> RevisionsView:
-    """``canary``: the service's request counts and p95/p99 at the trend's alignment, which the
-    verdict compares (the overview's verdict reads the same periods)."""
-    f = _narrow(frames, scope)
-    pts, cfg, tr = f["metric_points"], f["revisions"], f["traffic"]
-    every = rv.revisions_of(cfg, pts, scope.service)
-    chosen = [r for r in selected if r in every] or rv.default_selection(cfg, tr, scope.service)
-    cards = rv.cards(
-        pts,
-        scoped(totals.frame, scope),
-        cfg,
-        tr,
-        _costs(f, w),
-        service=scope.service,
-        selected=chosen,
-    )
-    stable, candidate = _roles(cards, chosen, stable, candidate)
-    verdict = _verdict(canary, scope, w, stable, candidate)
-    p = w.alignment_s
-    return RevisionsView(
-        service=scope.service,
-        all_revisions=every,
-        colors=charts.revision_colors(every),
-        selected=chosen,
-        cards=cards,
-        stable=stable,
-        candidate=candidate,
-        verdict=verdict,
-        request_rate=(rate := _series(pts, "request_count", "value", chosen, per_s=p)),
-        latency=_series(pts, "request_latencies", "p50,p95,p99", chosen, keep="stat"),
-        instances=_series(pts, "instance_count", "value", chosen, keep="state"),
-        errors=rv.errors_where_served(
-            _series(pts, "request_count", "value", chosen, per_s=p, response_class="5xx"), rate
-        ),
-        cpu=_series(pts, "cpu_utilizations", "p50,p99", chosen, keep="stat", scale=100.0),
-        memory=_series(pts, "memory_utilizations", "p50,p99", chosen, keep="stat", scale=100.0),
-        concurrency=_series(
-            pts, "max_request_concurrencies", "p50,p99", chosen, state="active", keep="stat"
-        ),
-        markers=rv.markers(cfg, pts, service=scope.service, start=w.start),
-        quality=quality_of(frames).merge(totals.quality).merge(canary.quality),
-        period_s=p,
-    )
-
-
-@dataclass(frozen=True)
-class ColdStartsView:
-    summary: cs.ColdStartSummary
-    over_time: pd.DataFrame  # timestamp, reason, count
-    bucket: str
-    startup_ms: pd.Series
-    per_revision: pd.DataFrame
-    recent_starts: pd.DataFrame
-    failures: pd.DataFrame  # the newest failure lines (collectors.logparse.FAILURE_EVENTS)
-    failure_counts: pd.DataFrame  # insights.coldstarts.failures: every kind, with its count
-    quality: Quality
-    # why the instance events (logs) are unknown ("" when they were read): every figure from
-    # them is then unknown, not 0; the startup-latency metric still counts the starts
-    events_missing: str = ""
-    metric_per_day: float = float("nan")  # starts a day by the startup-latency metric
-
-    @property
-    def startup_percentiles(self) -> dict[str, float]:
-        """The startup p50 and p95 by the metric, those known (for the histogram's marks)."""
-        s = self.summary
-        pairs = (("p50", s.startup_p50_ms), ("p95", s.startup_p95_ms))
-        return {k: v for k, v in pairs if v == v}
-
-
-def build_cold_starts(
-    scope: Scope, frames: Mapping[str, Result], totals: Result, w: TimeWindow
-) -> ColdStartsView:
-    """One service's cold starts (``scope.service``), from its logs and metrics."""
-    f = _narrow(frames, scope)
-    tot = scoped(totals.frame, scope)
-    window_s = (w.end - w.start).total_seconds()
-    ev, pts = f["instance_events"], f["metric_points"]
-    bucket = cs.bucket_for(window_s)
-    events = frames["instance_events"]
-    missing = events.frame.empty and events.quality.status == "partial"
-    summary = cs.summary(ev, pts, tot, window_s=window_s)
-    return ColdStartsView(
-        summary=summary,
-        over_time=cs.starts_over_time(ev, bucket=bucket),
-        bucket=bucket,
-        startup_ms=cs.startup_samples(ev),
-        per_revision=cs.per_revision(ev, pts),
-        recent_starts=cs.recent(ev, ("start",)),
-        failures=cs.recent(ev, FAILURE_EVENTS),
-        failure_counts=cs.failures(ev),
-        quality=quality_of(frames, "instance_events", "metric_points"),
-        events_missing="; ".join(events.quality.reasons) if missing else "",
-        metric_per_day=summary.starts_metric * 86_400.0 / window_s,
-    )
-
-
-@dataclass(frozen=True)
 class FleetColdStartsView:
     """Cold starts of every service in scope, from Monitoring alone (the instance events, from
     logs, are read one service at a time)."""
@@ -425,6 +229,7 @@ class FleetColdStartsView:
     per_1k_requests: float
     startup_p50_ms: float  # the fleet's merged histogram (NaN over several projects)
     startup_p95_ms: float
+    startup_p95_bound: str  # "<" / ">": beyond the bucket layout (the value is the bound)
     per_service: pd.DataFrame  # insights.coldstarts.PER_SERVICE_COLUMNS
     quality: Quality
     failed_projects: dict[str, str]
@@ -444,6 +249,9 @@ def build_fleet_cold_starts(
         rows = fleet_rows[fleet_rows["stat"] == stat]["value"]
         return float(rows.iloc[0]) if len(rows) == 1 else float("nan")
 
+    p95_rows = fleet_rows[fleet_rows["stat"] == "p95"]["bound"]
+    p95_bound = str(p95_rows.iloc[0]) if len(p95_rows) == 1 else ""
+
     starts = float(table["cold_starts"].sum())
     requests = float(table["requests"].sum())
     return FleetColdStartsView(
@@ -452,6 +260,7 @@ def build_fleet_cold_starts(
         per_1k_requests=1000 * starts / requests if requests else float("nan"),
         startup_p50_ms=pct("p50"),
         startup_p95_ms=pct("p95"),
+        startup_p95_bound=p95_bound,
         per_service=table,
         quality=quality_of(frames, "totals"),
         failed_projects=dict(failed),

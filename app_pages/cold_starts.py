@@ -49,6 +49,7 @@ def _fleet(run_view: app_data.View) -> None:
                 view.per_1k_requests,
                 view.startup_p95_ms,
                 p95_help="From container/startup_latencies, every service's samples merged",
+                p95_bound=view.startup_p95_bound,
             )
         )
     st.subheader("Per service")
@@ -105,6 +106,7 @@ def _without_events(view: app_data.ColdStartsView) -> None:
             float("nan"),
             s.startup_p95_ms,
             p95_help=P95_HELP,
+            p95_bound=s.startup_p95_bound,
         )
     )
 
@@ -141,7 +143,12 @@ def _summary(view: app_data.ColdStartsView) -> None:
     s = view.summary
     _figures(
         presentation.cold_start_figures(
-            s.starts, s.per_day, s.per_1k_requests, s.startup_p95_ms, p95_help=P95_HELP
+            s.starts,
+            s.per_day,
+            s.per_1k_requests,
+            s.startup_p95_ms,
+            p95_help=P95_HELP,
+            p95_bound=s.startup_p95_bound,
         )
     )
     *reasons, failures = presentation.start_reason_figures(s.by_reason, s.oom_kills, s.rejected_429)

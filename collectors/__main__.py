@@ -88,7 +88,7 @@ def export(args: argparse.Namespace, now: datetime) -> int:
     from collectors import clients as clients_mod
     from collectors import export as export_mod
     from collectors.collect import collect
-    from collectors.rpc import RunwatchError
+    from collectors.errors import RunwatchError
     from foundation.window import TimeWindow
 
     try:

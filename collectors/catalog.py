@@ -146,7 +146,27 @@ CATALOG += tuple(
         default=False,
     )
     for base in CATALOG
-    if base.short in ("request_latencies", "startup_latencies")
+    if base.short
+    in ("request_latencies", "startup_latencies", "cpu_utilizations", "memory_utilizations")
+)
+# Max concurrent requests per instance, per service and instance state (an idle instance serves
+# none: its zeros would pull an active instance's percentiles down).
+CATALOG += tuple(
+    MetricSpec(
+        f"{base.short}_service",
+        base.metric_type,
+        base.kind,
+        base.value_type,
+        base.unit,
+        base.aligner,
+        base.reducer,
+        (*BY_SERVICE, f"metric.label.{base.state_label}"),
+        base.stats,
+        state_label=base.state_label,
+        default=False,
+    )
+    for base in CATALOG
+    if base.short == "max_request_concurrencies"
 )
 
 # Fleet-level startup histogram (all services in the query's scope merged), for exact fleet
@@ -287,6 +307,9 @@ FLEET_TOTALS: tuple[str, ...] = (
     "request_latencies_service",
     "startup_latencies_service",
     "startup_latencies_fleet",
+    "cpu_utilizations_service",
+    "memory_utilizations_service",
+    "max_request_concurrencies_service",
 )
 # The overview's trend: requests per service at a coarse alignment (window.trend_alignment).
 FLEET_TREND: tuple[str, ...] = ("request_count_service",)

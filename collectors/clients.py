@@ -35,7 +35,8 @@ from google.cloud.monitoring_v3.services.metric_service.transports import (
 from google.cloud.run_v2.services.revisions.transports import RevisionsGrpcTransport
 from google.cloud.run_v2.services.services.transports import ServicesGrpcTransport
 
-from collectors.rpc import CallPolicy, Method, Paged, RpcCounter, RunwatchError, call, fetch_pages
+from collectors.errors import RunwatchError
+from collectors.rpc import CallPolicy, Method, Paged, RpcCounter, call, fetch_pages
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from collectors import catalog, logs, monitoring, schema, services
 from collectors.budget import Budgets
+from collectors.errors import RunwatchError
 from collectors.logparse import cold_start_agreement
-from collectors.rpc import RunwatchError
 from collectors.schema import Quality, Result
 from foundation import names
 

@@ -10,11 +10,12 @@ is the overflow [bN, +inf). The finite bounds come from one of three layouts:
 
 A percentile q of a distribution with ``count`` samples is found by rank: the first bucket whose
 cumulative count reaches ``q/100 * count``, then linear interpolation inside that bucket by the
-fraction of the bucket's samples needed. The underflow bucket is taken to start at
-``min(0, b0)`` (Cloud Run's values are non-negative); the overflow bucket has no upper edge, so
-a rank landing there gives its lower edge ``bN``. The result is therefore always within the
-bucket holding the true sample of that rank, i.e. within one bucket width of any other in-bucket
-estimate (such as Monitoring's percentile aligners). ``count == 0`` gives NaN (no samples is not
+fraction of the bucket's samples needed. A rank landing in the underflow bucket (-inf, b0) or
+the overflow bucket [bN, +inf) is not interpolated: the percentile is only known to be below b0
+or at least bN, so it is given as that bound with ``edge`` -1 or +1 (``percentiles_with_edges``;
+the pages show "< b0" / "> bN"). Elsewhere the result is within the bucket holding the true
+sample of that rank, i.e. within one bucket width of any other in-bucket estimate (such as
+Monitoring's percentile aligners). ``count == 0`` gives NaN (no samples is not
 a latency of zero). ``bucket_counts`` shorter than the layout's bucket count is padded with
 zeros (the proto allows trailing zero counts to be omitted).
 """
@@ -76,8 +77,17 @@ def pad_counts(rows: Sequence[Sequence[int]], num_buckets: int) -> np.ndarray:
 def percentiles(bounds: np.ndarray, counts: np.ndarray, qs: Sequence[float]) -> np.ndarray:
     """Percentiles ``qs`` (0 < q <= 100) of each row of ``counts``: shape (rows, len(qs)).
 
-    Rows with no samples give NaN.
+    Rows with no samples give NaN; a rank in an edge bucket gives that bucket's finite bound.
     """
+    return percentiles_with_edges(bounds, counts, qs)[0]
+
+
+def percentiles_with_edges(
+    bounds: np.ndarray, counts: np.ndarray, qs: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``percentiles`` and, of the same shape, where each fell: -1 in the underflow bucket (the
+    value is b0: the percentile is below it), +1 in the overflow bucket (the value is bN: the
+    percentile is at least that), 0 inside the finite buckets (int8)."""
     lower, upper = edges(bounds)
     c = np.asarray(counts, dtype=np.float64)
     if c.ndim != 2 or c.shape[1] != lower.size:
@@ -87,9 +97,11 @@ def percentiles(bounds: np.ndarray, counts: np.ndarray, qs: Sequence[float]) -> 
     cum = np.cumsum(c, axis=1)
     total = cum[:, -1]
     out = np.full((c.shape[0], len(qs)), np.nan)
+    edge = np.zeros((c.shape[0], len(qs)), dtype=np.int8)
     rows = np.nonzero(total > 0)[0]
     if rows.size == 0:
-        return out
+        return out, edge
+    last = c.shape[1] - 1
     cum_r, c_r, total_r = cum[rows], c[rows], total[rows]
     for j, q in enumerate(qs):
         if not 0.0 < q <= 100.0:
@@ -103,8 +115,12 @@ def percentiles(bounds: np.ndarray, counts: np.ndarray, qs: Sequence[float]) -> 
         in_bucket = c_r[take, idx]
         before = cum_r[take, idx] - in_bucket
         frac = np.clip((target - before) / np.where(in_bucket > 0, in_bucket, 1.0), 0.0, 1.0)
-        out[rows, j] = lower[idx] + (upper[idx] - lower[idx]) * frac
-    return out
+        value = lower[idx] + (upper[idx] - lower[idx]) * frac
+        # an edge bucket has one finite side: the percentile is only known to lie beyond it
+        value = np.where(idx == 0, upper[0], value)
+        out[rows, j] = value
+        edge[rows, j] = np.where(idx == 0, -1, np.where(idx == last, 1, 0))
+    return out, edge
 
 
 def bucket_width_at(bounds: np.ndarray, value: float) -> float:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from collectors import catalog, filters, monitoring, schema, services
-from collectors.rpc import RunwatchError
+from collectors.errors import RunwatchError
 from collectors.schema import Result
 from foundation import names
 

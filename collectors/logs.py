@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 from google.cloud.logging_v2.types import ListLogEntriesRequest
 
-from collectors import logfilters, rpc, schema
+from collectors import errors, logfilters, rpc, schema
 from collectors.budget import PROCESS_BUDGETS, WINDOW_S, Budgets, CallBudget
 from collectors.logparse import EventAccumulator, cold_start_agreement
 from collectors.monitoring import MetricScope
@@ -47,7 +47,7 @@ __all__ = [
 PAGE_SIZE = 1000  # Cloud Logging's maximum
 
 
-class BudgetExhausted(rpc.RunwatchError):
+class BudgetExhausted(errors.RunwatchError):
     """runwatch's own Logging call budget for a project is spent for this minute."""
 
 
@@ -148,7 +148,7 @@ def fetch_project_events(
         quality = quality.merge(
             _quality(paged, f"{what} of {project}", settings.log_max_pages, budget)
         )
-        if isinstance(paged.error, BudgetExhausted | rpc.QuotaExceeded):
+        if isinstance(paged.error, BudgetExhausted | errors.QuotaExceeded):
             break  # no budget left for the second query this minute
     stats = LogStats(project, pages_read, acc.entries_read, acc.duplicates, len(acc))
     return Result(acc.frame(), quality), stats
@@ -159,7 +159,7 @@ def _quality(paged: rpc.Paged[Any], what: str, max_pages: int, budget: CallBudge
     err = paged.error
     if isinstance(err, BudgetExhausted):
         return Quality("truncated", (f"{err.message}: stopped early{kept}",))
-    if isinstance(err, rpc.QuotaExceeded):
+    if isinstance(err, errors.QuotaExceeded):
         # Google says the quota is spent: ask nothing more of this project this minute.
         budget.block_for(WINDOW_S)
         return Quality("partial", (f"{what}: {err.message}{kept}",))

@@ -5,7 +5,8 @@ fetches the pages).
   artefacts of DELTA metrics) are dropped, never clipped to zero; missing periods stay missing
   (no interpolation, no zero fill);
 - distributions give count / mean / percentiles computed from the merged buckets by
-  collectors.distributions (percentile and mean rows are omitted where the count is 0);
+  collectors.distributions (percentile and mean rows are omitted where the count is 0); a
+  percentile in an edge bucket is that bucket's finite bound, with ``bound`` "<" or ">";
 - a point whose period ends after ``window.pending_after`` is flagged ``pending``.
 
 Pages are decoded from their wire bytes in bulk (collectors.wirepoints) when they can be, else
@@ -42,15 +43,24 @@ class _Rows:
     ends: list[np.ndarray] = field(default_factory=list)
     values: list[np.ndarray] = field(default_factory=list)
     pending: list[np.ndarray] = field(default_factory=list)
+    edges: list[np.ndarray] = field(default_factory=list)  # -1 / 0 / +1 (METRIC_POINTS.bound)
 
     def extend(
-        self, fixed: dict[str, str], ends: np.ndarray, values: np.ndarray, pending: np.ndarray
+        self,
+        fixed: dict[str, str],
+        ends: np.ndarray,
+        values: np.ndarray,
+        pending: np.ndarray,
+        edges: np.ndarray | None = None,
     ) -> None:
         if ends.size:
             self.labels.append(fixed)
             self.ends.append(np.asarray(ends, dtype=np.int64))
             self.values.append(np.asarray(values, dtype=np.float64))
             self.pending.append(np.asarray(pending, dtype=bool))
+            self.edges.append(
+                np.zeros(ends.size, np.int8) if edges is None else np.asarray(edges, np.int8)
+            )
 
     def frame(self) -> pd.DataFrame:
         if not self.labels:
@@ -61,6 +71,7 @@ class _Rows:
             "timestamp": pd.to_datetime(np.concatenate(self.ends), unit="s", utc=True),
             "value": np.concatenate(self.values),
             "pending": np.concatenate(self.pending),
+            "bound": pd.array(["<", "", ">"], dtype="string").take(np.concatenate(self.edges) + 1),
         }
         for col in METRIC_POINTS:
             if col in cols:
@@ -198,22 +209,26 @@ def _dist_rows(
     pending = _pending(ends, window)
     pct_names = [s for s in spec.stats if s in distributions.PERCENTILES]
     pcts = np.empty((len(count), 0))
+    edge = np.zeros((len(count), 0), dtype=np.int8)
     if pct_names and np.any(count > 0):
         bounds = distributions.finite_bounds(g.options())
-        pcts = distributions.percentiles(
+        pcts, edge = distributions.percentiles_with_edges(
             bounds, g.counts(bounds.size + 1), [distributions.PERCENTILES[s] for s in pct_names]
         )
     for stat in spec.stats:
+        edges = None
         if stat == "count":
             values, keep = count, np.ones(count.size, dtype=bool)
         elif stat == "mean":
             values, keep = mean, count > 0
         elif stat in pct_names and pcts.shape[1]:
             values = pcts[:, pct_names.index(stat)]
+            edges = edge[:, pct_names.index(stat)]
             keep = np.isfinite(values)
+            edges = edges[keep]
         else:
             continue
-        rows.extend({**fixed, "stat": stat}, ends[keep], values[keep], pending[keep])
+        rows.extend({**fixed, "stat": stat}, ends[keep], values[keep], pending[keep], edges)
 
 
 def to_frame(

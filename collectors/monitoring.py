@@ -26,8 +26,8 @@ from google.cloud import monitoring_v3
 from collectors import catalog, filters, rpc
 from collectors.catalog import MetricSpec
 from collectors.clients import Clients
+from collectors.errors import RunwatchError
 from collectors.metric_rows import execution_errors, to_frame
-from collectors.rpc import RunwatchError
 from collectors.schema import METRIC_POINTS, Quality, Result, empty, joined
 from foundation import names
 from foundation.window import TimeWindow, floor_to

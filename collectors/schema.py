@@ -29,6 +29,9 @@ METRIC_POINTS: Schema = {
     "value": "float64",
     "unit": "string",
     "pending": "bool",  # inside the ingestion delay: may still grow, never a real zero
+    # percentiles: "<" below the layout's first bound, ">" at or above its last (``value`` is
+    # that bound, never an interpolation); "" inside the finite buckets and for other stats
+    "bound": "string",
 }
 
 INSTANCE_EVENTS: Schema = {

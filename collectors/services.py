@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from google.cloud import run_v2
 from google.cloud.location import locations_pb2
 
-from collectors import rpc, runconfig, schema
+from collectors import errors, rpc, runconfig, schema
 from collectors.schema import Quality, Result
 from foundation import names
 
@@ -97,8 +97,8 @@ def _named(clients: Clients, project: str, region: str, services: frozenset[str]
                     what=f"service {name} in {project}/{region}",
                 )
             )
-        except rpc.RunwatchError as exc:
-            if isinstance(exc, rpc.CallFailed) and exc.code == "NOT_FOUND":
+        except errors.RunwatchError as exc:
+            if isinstance(exc, errors.CallFailed) and exc.code == "NOT_FOUND":
                 continue  # not in this region
             out.service_notes.append(f"{region}: {exc.message} (service left out)")
             continue

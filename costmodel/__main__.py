@@ -118,8 +118,8 @@ def _collect(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
     import config
     from collectors import clients as client_mod
     from collectors.collect import collect
+    from collectors.errors import RunwatchError
     from collectors.monitoring import MetricScope
-    from collectors.rpc import RunwatchError
     from foundation import names
     from foundation.window import TimeWindow
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from collectors.logparse import FAILURE_EVENTS, failure_counts
-from insights.frames import ratio, requests_by_class, safe_ratio, total
+from insights.frames import bound, ratio, requests_by_class, safe_ratio, total
 
 REASON_LABELS = {
     "AUTOSCALING": "demand (autoscaling)",
@@ -80,6 +80,7 @@ class ColdStartSummary:
     startup_p50_ms: float  # from the metric (exact per start)
     startup_p95_ms: float
     startup_p99_ms: float
+    startup_p95_bound: str  # "<" / ">": the p95 lies beyond the layout (its value is the bound)
     oom_kills: int
     rejected_429: int
     agreement: float  # logs / metric (1.0 = perfect), NaN when the metric has none
@@ -114,6 +115,8 @@ def summary(
         v = total(svc, startup_metric, [], stat) if not svc.empty else pd.Series(dtype=float)
         return float(v.sum()) if len(v) == 1 else float("nan")
 
+    p95_bound = str(bound(svc, startup_metric, [], "p95").iloc[0]) if not svc.empty else ""
+
     return ColdStartSummary(
         starts=len(starts),
         starts_metric=metric,
@@ -126,6 +129,7 @@ def summary(
         startup_p50_ms=pct("p50"),
         startup_p95_ms=pct("p95"),
         startup_p99_ms=pct("p99"),
+        startup_p95_bound=p95_bound,
         oom_kills=int((events["event"] == "oom").sum()),
         rejected_429=int((events["event"] == "no_instance_429").sum()),
         agreement=ratio(float(len(starts)), metric),
@@ -207,7 +211,9 @@ PER_SERVICE_COLUMNS = {
     "per_day": "float64",
     "requests": "float64",
     "per_1k_requests": "float64",
+    "startup_p50_bound": "string",  # "<" / ">": beyond the bucket layout (the value its bound)
     "startup_p50_ms": "float64",
+    "startup_p95_bound": "string",
     "startup_p95_ms": "float64",
 }
 
@@ -230,8 +236,10 @@ def per_service(totals: pd.DataFrame, *, window_s: float) -> pd.DataFrame:
     out["per_day"] = out["cold_starts"] * 86_400.0 / window_s
     out["requests"] = reqs.reindex(index).fillna(0.0)
     out["per_1k_requests"] = 1000 * safe_ratio(out["cold_starts"], out["requests"])
-    out["startup_p50_ms"] = stat("p50").reindex(index)
-    out["startup_p95_ms"] = stat("p95").reindex(index)
+    for name in ("p50", "p95"):
+        out[f"startup_{name}_ms"] = stat(name).reindex(index)
+        beyond = bound(svc, "startup_latencies_service", keys, name)
+        out[f"startup_{name}_bound"] = beyond.reindex(index).fillna("")
     if out.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in PER_SERVICE_COLUMNS.items()})
     out = out.reset_index()

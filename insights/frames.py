@@ -2,9 +2,10 @@
 
 METRIC_POINTS conventions (collectors/catalog.py): ``request_count`` rows carry the request
 count of one aligned period per ``response_class``; distribution metrics carry ``count``,
-``mean`` and ``p50/p95/p99`` rows per period; ``instance_count`` the mean instances per period
-by ``state``. A *totals* frame has the same columns with one period covering the whole window
-(merged histograms, so its percentiles are exact for the window).
+``mean`` and ``p50/p95/p99`` rows per period (a percentile beyond the bucket layout is its
+bound, flagged in the ``bound`` column, which ``bound`` reads); ``instance_count`` the mean
+instances per period by ``state``. A *totals* frame has the same columns with one period
+covering the whole window (merged histograms, so its percentiles are exact for the window).
 """
 
 from __future__ import annotations
@@ -14,6 +15,16 @@ import pandas as pd
 
 REV_KEYS = ["project_id", "location", "service", "revision"]
 SVC_KEYS = ["project_id", "location", "service"]
+
+
+def bound(points: pd.DataFrame, metric: str, keys: list[str], stat: str) -> pd.Series:
+    """Per key, whether a percentile lies beyond its bucket layout (METRIC_POINTS.bound): "<"
+    below the first bound, ">" at or above the last, "" inside (">" wins over "<" over "")."""
+    sel = select(points, metric, stat)
+    if not keys:
+        found = sorted(set(sel["bound"].dropna()))
+        return pd.Series([found[-1] if found else ""], dtype="string")
+    return sel.groupby(keys, observed=True)["bound"].max().astype("string")
 
 
 def select(points: pd.DataFrame, metric: str, stat: str | None = None) -> pd.DataFrame:

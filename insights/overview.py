@@ -19,6 +19,7 @@ import pandas as pd
 from insights.frames import (
     REV_KEYS,
     SVC_KEYS,
+    bound,
     requests_by_class,
     safe_ratio,
     select,
@@ -33,11 +34,15 @@ COLUMNS = {
     "flags": "string",
     "requests_per_s": "float64",
     "error_5xx_pct": "float64",
+    "p95_bound": "string",  # "<" / ">": p95_ms is the layout's bound, the p95 beyond it
     "p95_ms": "float64",
     "instances_active": "float64",
     "instances_idle": "float64",
     "peak_active": "float64",
     "cold_starts_per_day": "float64",
+    "cpu_p99_pct": "float64",  # CPU utilization p99, % of the vCPU limit (every instance)
+    "memory_p99_pct": "float64",  # memory utilization p99, % of the limit
+    "concurrency_p99": "float64",  # max concurrent requests per active instance, p99
     "billing": "string",
     "min_instances": "Int64",
     "max_instances": "Int64",
@@ -74,7 +79,8 @@ def service_table(
 
     ``totals``: METRIC_POINTS with one period covering the window (collectors.catalog's
     FLEET_TOTALS). Rows with ``revision == ""`` are service-level (histograms merged across
-    revisions), so ``p95_ms`` is exact; cold starts are the startup-latency sample count.
+    revisions), so ``p95_ms`` and the utilization and concurrency p99s are exact within their
+    buckets; cold starts are the startup-latency sample count.
     Instances are the window's mean (instance-minutes / minutes), a stretch without instances
     counting as 0. ``notes``: extra flags per (project, location, service), e.g. canary verdicts.
     ``costs``: costmodel.observed.service_costs output (``total``, ``monthly_total``,
@@ -94,6 +100,8 @@ def service_table(
     out["error_5xx_pct"] = 100 * safe_ratio(req["5xx"], req["all"])
     svc_level = totals[totals["revision"] == ""]
     out["p95_ms"] = total(svc_level, "request_latencies_service", keys, stat="p95").reindex(index)
+    p95_bound = bound(svc_level, "request_latencies_service", keys, "p95")
+    out["p95_bound"] = p95_bound.reindex(index).fillna("")
     minutes = window_s / 60.0
     inst = select(totals, "instance_minutes", "value")
     for state in ("active", "idle"):
@@ -103,6 +111,12 @@ def service_table(
     out["peak_active"] = peaks.groupby(keys, observed=True)["peak"].max().reindex(index)
     starts = total(svc_level, "startup_latencies_service", keys, stat="count").reindex(index)
     out["cold_starts_per_day"] = starts.fillna(0.0) * 86_400.0 / window_s
+    for col, metric in (("cpu_p99_pct", "cpu"), ("memory_p99_pct", "memory")):
+        p99 = total(svc_level, f"{metric}_utilizations_service", keys, stat="p99")
+        out[col] = 100.0 * p99.reindex(index)
+    active = svc_level[svc_level["state"] == "active"]
+    conc = total(active, "max_request_concurrencies_service", keys, stat="p99")
+    out["concurrency_p99"] = conc.reindex(index)
     out = out.reset_index()
     out = out.merge(_serving_config(revisions, traffic), on=keys, how="left")
     cost_cols = ["total", "monthly_total", "idle_min", "monthly_idle_min", "cannot_estimate"]

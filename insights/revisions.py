@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from insights.frames import REV_KEYS, requests_by_class, safe_ratio, select, total
+from insights.frames import REV_KEYS, bound, requests_by_class, safe_ratio, select, total
 
 CARD_COLUMNS = {
     "revision": "string",
@@ -26,9 +26,14 @@ CARD_COLUMNS = {
     "p50_ms": "float64",
     "p95_ms": "float64",
     "p99_ms": "float64",
+    # "<" / ">" where the percentile lies beyond the bucket layout (its *_ms is that bound)
+    "p50_bound": "string",
+    "p95_bound": "string",
+    "p99_bound": "string",
     "error_5xx_pct": "float64",
     "cold_starts_per_1k": "float64",
     "startup_p95_ms": "float64",
+    "startup_p95_bound": "string",
     "cost_per_million": "float64",
     "concurrency": "Int64",
     "cpu": "float64",
@@ -86,10 +91,14 @@ def cards(
     out["request_share_pct"] = 100 * safe_ratio(out["requests"], pd.Series(all_requests, idx))
     for stat in ("p50", "p95", "p99"):
         out[f"{stat}_ms"] = total(tot, "request_latencies", ["revision"], stat).reindex(idx)
+        beyond = bound(tot, "request_latencies", ["revision"], stat)
+        out[f"{stat}_bound"] = beyond.reindex(idx).fillna("")
     out["error_5xx_pct"] = 100 * safe_ratio(req["5xx"], req["all"])
     starts = total(pts, "startup_latencies", ["revision"], "count").reindex(idx).fillna(0.0)
     out["cold_starts_per_1k"] = 1000 * safe_ratio(starts, out["requests"])
     out["startup_p95_ms"] = total(tot, "startup_latencies", ["revision"], "p95").reindex(idx)
+    beyond = bound(tot, "startup_latencies", ["revision"], "p95")
+    out["startup_p95_bound"] = beyond.reindex(idx).fillna("")
     rev_cost = costs[costs["service"] == service].set_index("revision") if not costs.empty else None
     if rev_cost is not None:
         spent = rev_cost["total"].reindex(idx)

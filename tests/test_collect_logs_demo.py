@@ -70,11 +70,22 @@ def test_cold_starts_from_logs_agree_with_the_metric(bundle: Bundle) -> None:
 def test_logs_equal_the_simulated_events(bundle: Bundle, emu: emulator.Emulator) -> None:
     window = TimeWindow.preset("24h", NOW)
     lo, hi = pd.Timestamp(window.start), pd.Timestamp(window.end)
+    # each of the emulator's two start-failure lines is one start_failed line
+    line = {"exec_failed": "start_failed", "start_terminated": "start_failed"}
     want = Counter(
-        e.kind for e in emu.fleet.instance_events if lo <= pd.Timestamp(e.timestamp) < hi
+        line.get(e.kind, e.kind)
+        for e in emu.fleet.instance_events
+        if lo <= pd.Timestamp(e.timestamp) < hi
     )
     ev = bundle["instance_events"].frame
-    from_requests = {"no_instance_429", "no_instance_5xx", "start_failed_500", "readiness_503"}
+    from_requests = {
+        "no_instance_429",
+        "no_instance_5xx",
+        "start_failed_500",
+        "readiness_503",
+        "oom_request_5xx",
+        "connection_error_5xx",
+    }
     got = Counter(ev.loc[~ev["event"].isin(from_requests), "event"])
     assert got == want
     starts = ev[ev["event"] == "start"]

@@ -7,14 +7,14 @@ import random
 import pytest
 
 import config
-from collectors import clients, rpc
+from collectors import clients, errors, rpc
 
 
 def test_google_mode_without_credentials_says_what_to_do(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/runwatch-test.json")
-    with pytest.raises(rpc.RunwatchError, match="application-default login"):
+    with pytest.raises(errors.RunwatchError, match="application-default login"):
         clients.for_google()
 
 

@@ -16,7 +16,7 @@ import pytest
 from google.cloud import monitoring_v3
 
 import emulator
-from collectors import catalog, clients, distributions, monitoring, rpc, schema
+from collectors import catalog, clients, distributions, errors, monitoring, rpc, schema
 from collectors.rpc import CallPolicy
 from foundation.window import TimeWindow
 from tests._collect_mon_helpers import (
@@ -256,7 +256,7 @@ def test_unavailable_fails_after_bounded_attempts(
     cl: clients.Clients, emu: emulator.Emulator
 ) -> None:
     emu.faults.set("ListTimeSeries:UNAVAILABLE@1.0")
-    with pytest.raises(rpc.CallFailed, match="after 3 attempts: UNAVAILABLE") as info:
+    with pytest.raises(errors.CallFailed, match="after 3 attempts: UNAVAILABLE") as info:
         monitoring.fetch_metrics(
             cl, [PROJECT], TimeWindow.preset("1h", NOW), metrics=("request_count",)
         )
@@ -272,7 +272,7 @@ def test_client_side_timeout_is_retried_then_reported(emu: emulator.Emulator) ->
     policy = CallPolicy(timeout_s=0.15, attempts=2, deadline_s=5.0, backoff_initial_s=0.01)
     c = clients.for_emulator(emu.address, policy=policy)
     try:
-        with pytest.raises(rpc.CallFailed, match="DEADLINE_EXCEEDED"):
+        with pytest.raises(errors.CallFailed, match="DEADLINE_EXCEEDED"):
             monitoring.fetch_metrics(
                 c, [PROJECT], TimeWindow.preset("1h", NOW), metrics=("request_count",)
             )
@@ -286,7 +286,7 @@ def test_permission_denied_names_the_role_and_is_not_retried(
     cl: clients.Clients, emu: emulator.Emulator
 ) -> None:
     emu.faults.set("ListTimeSeries:PERMISSION_DENIED")
-    with pytest.raises(rpc.PermissionDeniedError, match=r"roles/monitoring\.viewer") as info:
+    with pytest.raises(errors.PermissionDeniedError, match=r"roles/monitoring\.viewer") as info:
         monitoring.fetch_metrics(
             cl, [PROJECT], TimeWindow.preset("1h", NOW), metrics=("request_count",)
         )
@@ -298,14 +298,14 @@ def test_invalid_argument_and_quota_are_not_retried(
     cl: clients.Clients, emu: emulator.Emulator
 ) -> None:
     emu.faults.set("ListTimeSeries:INVALID_ARGUMENT")
-    with pytest.raises(rpc.CallFailed, match="INVALID_ARGUMENT"):
+    with pytest.raises(errors.CallFailed, match="INVALID_ARGUMENT"):
         monitoring.fetch_metrics(
             cl, [PROJECT], TimeWindow.preset("1h", NOW), metrics=("request_count",)
         )
     assert emu.calls.snapshot() == {LTS: 1}
     emu.calls.reset()
     emu.faults.set("ListTimeSeries:RESOURCE_EXHAUSTED")
-    with pytest.raises(rpc.QuotaExceeded, match="Quota exceeded for ListTimeSeries"):
+    with pytest.raises(errors.QuotaExceeded, match="Quota exceeded for ListTimeSeries"):
         monitoring.fetch_metrics(
             cl, [PROJECT], TimeWindow.preset("1h", NOW), metrics=("request_count",)
         )
@@ -323,7 +323,7 @@ def test_quota_error_names_the_quota_and_limit(cl: clients.Clients, emu: emulato
         page_size=10,
     )
     cl.call(rpc.LIST_LOG_ENTRIES, cl.logging.list_log_entries, req)
-    with pytest.raises(rpc.QuotaExceeded) as info:
+    with pytest.raises(errors.QuotaExceeded) as info:
         cl.call(rpc.LIST_LOG_ENTRIES, cl.logging.list_log_entries, req)
     assert info.value.quota == "ReadRequestsPerMinutePerProject"
     assert info.value.limit == 1
@@ -336,7 +336,7 @@ def test_partial_when_some_metrics_fail(cl: clients.Clients, emu: emulator.Emula
     emu.faults.set("ListTimeSeries:PERMISSION_DENIED@0.5;seed=3")
     try:
         r = monitoring.fetch_metrics(cl, [PROJECT], TimeWindow.preset("1h", NOW))
-    except rpc.PermissionDeniedError:
+    except errors.PermissionDeniedError:
         pytest.skip("every call happened to fail with this seed")
     if r.quality.complete:
         pytest.skip("no call happened to fail with this seed")

@@ -175,6 +175,7 @@ def _points(minutes: int) -> pd.DataFrame:
             "response_class": "",
             "unit": "",
             "pending": False,
+            "bound": "",
         }
         busy = i % 2 == 0  # 120 requests x 0.5 s every other minute; idle min instance else
         rows += [

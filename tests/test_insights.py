@@ -19,7 +19,14 @@ KEYS = {"project_id": "p-demo-1", "location": "europe-west1"}
 
 
 def points(rows: list[dict[str, object]]) -> pd.DataFrame:
-    base = {"state": "", "response_class": "", "unit": "1", "pending": False, "stat": "value"}
+    base = {
+        "state": "",
+        "response_class": "",
+        "unit": "1",
+        "pending": False,
+        "stat": "value",
+        "bound": "",
+    }
     return schema.conform(pd.DataFrame([{**KEYS, **base, **r} for r in rows]), schema.METRIC_POINTS)
 
 

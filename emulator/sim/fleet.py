@@ -172,7 +172,8 @@ def _service_part(spec: FleetSpec, item: tuple[int, ServiceSpec]) -> _Part:
         m_rng, i_rng, r_rng = (rng_for(spec.seed, *where, k) for k in ("m", "i", "r"))
         victims = oom_victims(run)
         fail_victims(run, victims)  # before the series: they count what the logs show
-        part.series += revision_series(run, labels, spec.minutes, m_rng)
+        layout = spec.latency_layout or LATENCY_LAYOUT
+        part.series += revision_series(run, labels, spec.minutes, m_rng, layout)
         events, ids = instance_events(run, spec.start, n_seconds, where, i_rng)
         part.instance_events += events
         part.request_events += request_events(run, spec.start, ids, where, r_rng, victims)

@@ -96,6 +96,9 @@ class FleetSpec:
     seed: int
     # more projects the services may live in (ServiceSpec.project), id -> project number
     other_projects: Mapping[str, int] = field(default_factory=dict)
+    # request_latencies' bucket layout (None: emulator.sim.series.LATENCY_LAYOUT); Google does
+    # not publish it, so tests vary it. Background services keep the default.
+    latency_layout: BucketLayout | None = None
 
     @property
     def minutes(self) -> int:

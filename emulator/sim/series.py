@@ -138,8 +138,10 @@ def revision_series(
     resource_labels: dict[str, str],
     minutes: int,
     rng: np.random.Generator,
+    latency_layout: BucketLayout = LATENCY_LAYOUT,
 ) -> list[RawSeries]:
-    """Every metric of docs/facts.md (Metrics) for one revision."""
+    """Every metric of docs/facts.md (Metrics) for one revision (``latency_layout``: the
+    request_latencies buckets)."""
     out: list[RawSeries] = []
     add = adder(out, resource_labels)
 
@@ -158,7 +160,7 @@ def revision_series(
         latency_ms = latency_ms + run.wait * 1000.0
     classes = np.unique(codes // 100)
     cls_idx = np.searchsorted(classes, run.status // 100)
-    dists = distributions(LATENCY_LAYOUT, cls_idx, len(classes), minute, latency_ms, minutes)
+    dists = distributions(latency_layout, cls_idx, len(classes), minute, latency_ms, minutes)
     for c, dist in zip(classes.tolist(), dists, strict=True):
         add("request_latencies", "DELTA", "DISTRIBUTION", "ms",
             {"response_code_class": f"{c}xx"}, dist)  # fmt: skip

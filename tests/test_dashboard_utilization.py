@@ -1,5 +1,6 @@
-"""The revisions page's CPU and memory utilization, concurrency and instance panels, checked
-against the emulator's raw simulated series (tests/_histograms.py), not against the collectors.
+"""CPU and memory utilization, concurrency and instances: the revisions page's panels and the
+overview's p99 columns, checked against the emulator's raw simulated series
+(tests/_histograms.py), not against the collectors.
 """
 
 from __future__ import annotations
@@ -109,3 +110,34 @@ def test_max_concurrency_is_of_active_instances(demo_emulator: Any) -> None:
         labels={"state": "active"},
     )
     assert row["value"] == pytest.approx(truth, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("column", "metric", "labels", "scale"),
+    [
+        ("cpu_p99_pct", "cpu/utilizations", None, 100.0),
+        ("memory_p99_pct", "memory/utilizations", None, 100.0),
+        ("concurrency_p99", "max_request_concurrencies", {"state": "active"}, 1.0),
+    ],
+)
+def test_overview_p99s_match_the_raw_histograms(
+    demo_emulator: Any, column: str, metric: str, labels: dict[str, str] | None, scale: float
+) -> None:
+    """Each service's p99 over the table's window (its settled periods), merged over its
+    revisions (and, for the concurrency, its active instances): the raw histograms' own."""
+    import app_data
+
+    scope, _ = app_data.scope_from_query({"window": "24h"})
+    run_view = app_data.resolve(scope)
+    table = app_data.overview(run_view).table.set_index("service")
+    w = run_view.window.settled()
+    checked = 0
+    for service in table.index:
+        truth, width = merged_percentile(
+            demo_emulator.fleet, service, w.start, w.end, 0.99, P + metric, labels=labels
+        )
+        got = table.loc[service, column]
+        assert width > 0
+        assert got == pytest.approx(scale * truth, abs=1e-6), service
+        checked += 1
+    assert checked == len(demo_emulator.fleet.spec.services)
