@@ -89,12 +89,13 @@ def delta_text(p: CostChange) -> str | None:
 
 @dataclass(frozen=True)
 class ColumnFormat:
-    """How a table shows a column: a number with a printf-style format, a line chart, or text
-    (a percentile's "<" / ">" beside the bound it lies beyond)."""
+    """How a table shows a column: a number with a printf-style format, a line chart, text
+    (a percentile's "<" / ">" beside the bound it lies beyond), or a link (``format``: the
+    text it shows)."""
 
     label: str | None = None  # the header (None: the column's name)
     format: str | None = None
-    kind: Literal["number", "line", "text"] = "number"
+    kind: Literal["number", "line", "text", "link"] = "number"
     width: Literal["small", "medium", "large"] | None = None
 
 
@@ -121,6 +122,7 @@ OVERVIEW_COLUMNS = {
     "concurrency_p99": _num("concurrent req. p99", "%.0f"),
     "observed_cost": _num("cost in window", "$%.2f"),
     "monthly_cost": _num("projected $/month", "$%.2f"),
+    "console": ColumnFormat("console", "open", kind="link", width="small"),
 }
 COLD_START_SERVICE_COLUMNS = {
     "cold_starts": _num("cold starts", "%.0f"),

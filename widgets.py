@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-from app_data import Quality
+from app_data import DataError, Quality
 from presentation import ColumnFormat, Figure
 
 # Every ASCII punctuation character (CommonMark lets a backslash escape each of them).
@@ -62,6 +62,22 @@ def csv_button(
     st.download_button(label, data, filename, "text/csv", key=key)
 
 
+V = TypeVar("V")
+
+
+def loaded(what: str, read: Callable[[], V], *, spinner: str = "") -> V | None:
+    """``read()``'s view, or None after saying plainly why ``what`` could not be loaded (the
+    page then returns: the router still draws the sidebar)."""
+    try:
+        if spinner:
+            with st.spinner(spinner):
+                return read()
+        return read()
+    except DataError as err:
+        st.error(f"Could not load {what}: {plain(err)}")
+        return None
+
+
 def quality_banner(quality: Quality) -> None:
     """A warning saying what is missing when a view's data is partial, truncated or stale."""
     if not quality.complete:
@@ -94,6 +110,14 @@ def column_config(formats: Mapping[str, ColumnFormat]) -> dict[str, Any]:
             out[col] = st.column_config.LineChartColumn(f.label, width=f.width)
         elif f.kind == "text":
             out[col] = st.column_config.TextColumn(f.label, width=f.width)
+        elif f.kind == "link":
+            out[col] = st.column_config.LinkColumn(f.label, display_text=f.format, width=f.width)
         else:
             out[col] = st.column_config.NumberColumn(f.label, format=f.format, width=f.width)
     return out
+
+
+def links(pairs: Sequence[tuple[str, str]]) -> None:
+    """A caption of links into Google's console ("label" -> URL), opened in a new tab."""
+    if pairs:
+        st.caption(" · ".join(f"[{plain(label)}]({url})" for label, url in pairs))

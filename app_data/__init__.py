@@ -39,6 +39,7 @@ from app_data.loaders import (
     canary_points,
     fleet,
     frames_of,
+    regions_of,
     totals,
     trend,
 )
@@ -175,7 +176,11 @@ def _revisions(
 @cached
 def _cold_starts(key: tuple[Any, ...]) -> service_views.ColdStartsView:
     v = _view_of(key)
-    return _keep(service_views.build_cold_starts(v.scope, frames_of(v), totals(v), v.window))
+    return _keep(
+        service_views.build_cold_starts(
+            v.scope, frames_of(v), totals(v), v.window, regions=regions_of(v)
+        )
+    )
 
 
 def overview_trend(view: View) -> views.TrendView:

@@ -138,7 +138,7 @@ def _where_ran(projects: tuple[str, ...], service: str, end: datetime) -> tuple[
     return guarded(key, lambda: _service_regions(projects, service, hour), lambda v: v)
 
 
-def _regions_of(view: View) -> tuple[str, ...]:
+def regions_of(view: View) -> tuple[str, ...]:
     """The scope's regions, or, for a service with no region chosen, the regions it ran in
     lately (Monitoring, for that service alone), else those the Admin API's listing places it
     in (a service without an instance in 30 days), so its configuration is read there only,
@@ -185,7 +185,7 @@ def frames_of(view: View) -> dict[str, Result]:
     """Per-period frames for the scope's service (every service when it names none) in its
     project, regions and window."""
     scope, w = view.scope, view.window
-    regions = _regions_of(view)
+    regions = regions_of(view)
     projects = projects_of(scope)
     key = ("frames", projects, regions, scope.service, w)
     lasting = (projects, regions, scope.service, w.span, w.alignment_s)
@@ -282,7 +282,7 @@ def totals(view: View) -> Result:
 def canary_points(view: View) -> Result:
     """The view's service's canary series (see _canary), guarded like its other frames."""
     scope, w = view.scope, view.window
-    regions = _regions_of(view)
+    regions = regions_of(view)
     projects = projects_of(scope)
     key = ("canary", projects, regions, scope.service, w)
     lasting = ("canary", projects, regions, scope.service, w.span, w.alignment_s)

@@ -5,7 +5,7 @@ collector frames (pure: no streamlit, no API calls); the fleet's are in app_data
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
@@ -17,6 +17,7 @@ from collectors.logparse import FAILURE_EVENTS
 from collectors.schema import Quality, Result
 from foundation.window import TimeWindow
 from insights import coldstarts as cs
+from insights import console_links as console
 from insights import revisions as rv
 from scope import Scope
 
@@ -41,6 +42,65 @@ class RevisionsView:
     markers: list[tuple[datetime, str]]
     quality: Quality
     period_s: int
+    # (label, URL) into Google's console: the service, each chart's metric in Metrics Explorer
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+# The revisions page's panels whose metric Metrics Explorer can chart, in the panels' order.
+CHART_METRICS = (
+    ("request count", "request_count"),
+    ("latency", "request_latencies"),
+    ("instances", "instance_count"),
+    ("CPU utilization", "cpu_utilizations"),
+    ("memory utilization", "memory_utilizations"),
+    ("concurrency", "max_request_concurrencies"),
+)
+
+
+def _home(frames: Mapping[str, Result], service: str) -> tuple[str, str] | None:
+    """(project, region) the service lives in, from its configuration (None when unknown)."""
+    svc = frames["services"].frame
+    mine = svc[svc["service"] == service]
+    if mine.empty:
+        return None
+    row = mine.iloc[0]
+    return str(row["project_id"]), str(row["location"])
+
+
+def revision_links(
+    frames: Mapping[str, Result], service: str, period_s: int
+) -> list[tuple[str, str]]:
+    """The service's page and each chart's metric in Metrics Explorer, as the page reads it."""
+    home = _home(frames, service)
+    if home is None:
+        return []
+    project, region = home
+    links = [("Cloud Run console", console.service_url(project, region, service))]
+    links += [
+        (f"Metrics Explorer: {label}", console.metrics_url(project, region, service, m, period_s))
+        for label, m in CHART_METRICS
+    ]
+    return links
+
+
+def cold_start_links(
+    frames: Mapping[str, Result], service: str, w: TimeWindow, regions: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """The service's logs tab, and Logs Explorer with each of the two filters the starts and
+    failures shown were read with (``regions``: those the read was narrowed to)."""
+    home = _home(frames, service)
+    if home is None:
+        return []
+    project, region = home
+
+    def logs(part: str) -> str:
+        return console.lifecycle_logs_url(project, regions, service, w.start, w.end, (part,))
+
+    return [
+        ("Cloud Run console", console.service_url(project, region, service, tab="logs")),
+        ("Logs Explorer: instance starts and exits", logs("system")),
+        ("Logs Explorer: requests the platform failed", logs("requests")),
+    ]
 
 
 def _series(
@@ -161,6 +221,7 @@ def build_revisions(
         markers=rv.markers(cfg, pts, service=scope.service, start=w.start),
         quality=quality_of(frames).merge(totals.quality).merge(canary.quality),
         period_s=p,
+        links=revision_links(frames, scope.service, p),
     )
 
 
@@ -179,6 +240,8 @@ class ColdStartsView:
     # them is then unknown, not 0; the startup-latency metric still counts the starts
     events_missing: str = ""
     metric_per_day: float = float("nan")  # starts a day by the startup-latency metric
+    # (label, URL): the service's logs, and Logs Explorer with the filter the events were read by
+    links: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def startup_percentiles(self) -> dict[str, float]:
@@ -189,9 +252,14 @@ class ColdStartsView:
 
 
 def build_cold_starts(
-    scope: Scope, frames: Mapping[str, Result], totals: Result, w: TimeWindow
+    scope: Scope,
+    frames: Mapping[str, Result],
+    totals: Result,
+    w: TimeWindow,
+    regions: tuple[str, ...] = (),
 ) -> ColdStartsView:
-    """One service's cold starts (``scope.service``), from its logs and metrics."""
+    """One service's cold starts (``scope.service``), from its logs and metrics (read in
+    ``regions``, all when empty)."""
     f = narrow(frames, scope)
     tot = scoped(totals.frame, scope)
     window_s = (w.end - w.start).total_seconds()
@@ -212,4 +280,5 @@ def build_cold_starts(
         quality=quality_of(frames, "instance_events", "metric_points"),
         events_missing="; ".join(events.quality.reasons) if missing else "",
         metric_per_day=summary.starts_metric * 86_400.0 / window_s,
+        links=cold_start_links(frames, scope.service, w, regions),
     )

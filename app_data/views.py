@@ -20,6 +20,7 @@ from collectors.schema import FRAMES, METRIC_POINTS, Quality, Result, joined
 from costmodel import observed
 from foundation.window import TimeWindow
 from insights import coldstarts as cs
+from insights import console_links as console
 from insights import overview as ov
 from scope import Scope
 
@@ -34,7 +35,9 @@ def quality_of(frames: Mapping[str, Result], *names: str) -> Quality:
 
 @dataclass(frozen=True)
 class OverviewView:
-    table: pd.DataFrame  # insights.overview.COLUMNS and a "trend" column (lists, for a chart)
+    # insights.overview.COLUMNS, a "trend" column (lists, for a chart) and "console" (the
+    # service's page in the Cloud Run console)
+    table: pd.DataFrame
     csv: str  # the table without the trend lists
     attention: list[ov.Flagged]  # what needs a look (presentation.attention_lines)
     quality: Quality
@@ -201,6 +204,7 @@ def build_overview(
         notes=detail.notes,
     )
     keys = list(zip(table["project_id"], table["location"], table["service"], strict=True))
+    table["console"] = [console.service_url(*k) for k in keys]
     csv = table.to_csv(index=False)
     table.insert(3, "trend", [trend.lines.get(k, []) for k in keys])
     quality = quality_of(frames).merge(trend.quality)

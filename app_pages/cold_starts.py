@@ -23,10 +23,8 @@ def _fleet(run_view: app_data.View) -> None:
         "start); choose a service to see its starts by reason, OOM kills and 429 rejections "
         "from its logs"
     )
-    try:
-        view = app_data.fleet_cold_starts(run_view)
-    except app_data.DataError as err:
-        st.error(f"Could not load the fleet's cold starts: {widgets.plain(err)}")
+    view = widgets.loaded("the fleet's cold starts", lambda: app_data.fleet_cold_starts(run_view))
+    if view is None:
         return
     widgets.quality_banner(view.quality)
     widgets.project_failures(view.failed_projects)
@@ -73,10 +71,8 @@ def show() -> None:
         return
     st.caption(f"{scope.service} · instance starts from the platform's own logs")
 
-    try:
-        view = app_data.cold_starts(run_view)
-    except app_data.DataError as err:
-        st.error(f"Could not load instance events: {widgets.plain(err)}")
+    view = widgets.loaded("instance events", lambda: app_data.cold_starts(run_view))
+    if view is None:
         return
 
     widgets.quality_banner(view.quality)
@@ -186,6 +182,7 @@ def _tables(view: app_data.ColdStartsView) -> None:
     else:
         st.dataframe(view.failures, hide_index=True, key="cs_failures")
         widgets.csv_button(view.failures, "failures.csv", "cs_fail_csv")
+    widgets.links(view.links)
 
 
 show()

@@ -172,13 +172,13 @@ def estimates(
 ) -> None:
     """Observed cost, the what-if controls and charts, and the advice."""
     scope = run_view.scope
-    try:
-        with st.spinner("Replaying the observed traffic under other settings…"):
-            view = app_data.cost(run_view, cpu=cpu, memory_gib=mem, free_tier=free, cud=cud)
-    except app_data.DataError as err:
-        st.error(f"Could not load {scope.service}: {widgets.plain(err)}")
+    view = widgets.loaded(
+        scope.service,
+        lambda: app_data.cost(run_view, cpu=cpu, memory_gib=mem, free_tier=free, cud=cud),
+        spinner="Replaying the observed traffic under other settings…",
+    )
+    if view is None:
         return
-    assert view is not None
 
     widgets.quality_banner(view.quality)
     if len(view.regions) > 1:

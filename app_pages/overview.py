@@ -26,11 +26,12 @@ def show() -> None:
     top = st.container()
     _chart(run_view)
     with top:
-        try:
-            with st.spinner("Reading every service's totals, configuration and details…"):
-                view = app_data.overview(run_view)
-        except app_data.DataError as err:
-            st.error(f"Could not load the fleet: {widgets.plain(err)}")
+        view = widgets.loaded(
+            "the fleet",
+            lambda: app_data.overview(run_view),
+            spinner="Reading every service's totals, configuration and details…",
+        )
+        if view is None:
             return
         widgets.quality_banner(view.quality)
         widgets.project_failures(view.failed_projects)

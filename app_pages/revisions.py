@@ -21,13 +21,13 @@ def show() -> None:
         st.info("Choose a service in the sidebar to compare its revisions.")
         return
 
-    try:
-        view = app_data.revisions(run_view, list(scope.revisions))
-    except app_data.DataError as err:
-        st.error(f"Could not load the revisions of {scope.service}: {widgets.plain(err)}")
+    view = widgets.loaded(
+        f"the revisions of {scope.service}",
+        lambda: app_data.revisions(run_view, list(scope.revisions)),
+    )
+    if view is None:  # could not be read: said so
         return
-
-    if view is None or not view.all_revisions:
+    if not view.all_revisions:
         st.info(f"No revisions of {scope.service} in this window and region selection.")
         return
     widgets.quality_banner(view.quality)
@@ -92,6 +92,7 @@ def _over_time(view: app_data.RevisionsView) -> None:
         ),
         key="rev_over_time",
     )
+    widgets.links(view.links)
 
 
 def _cards(view: app_data.RevisionsView) -> None:

@@ -130,27 +130,17 @@ CATALOG: tuple[MetricSpec, ...] = (
 )
 
 # Service-level histograms (merged across revisions), for exact service percentiles; fetched
-# over the whole window by the dashboard, not part of the standard per-period fetch.
+# over the whole window by the dashboard, not part of the standard per-period fetch. A metric
+# with an instance state keeps it apart (max concurrent requests: an idle instance serves none,
+# and its zeros would pull an active instance's percentiles down).
 BY_SERVICE = BY_REVISION[:2]
-CATALOG += tuple(
-    MetricSpec(
-        f"{base.short}_service",
-        base.metric_type,
-        base.kind,
-        base.value_type,
-        base.unit,
-        base.aligner,
-        base.reducer,
-        BY_SERVICE,
-        base.stats,
-        default=False,
-    )
-    for base in CATALOG
-    if base.short
-    in ("request_latencies", "startup_latencies", "cpu_utilizations", "memory_utilizations")
+SERVICE_LEVEL = (
+    "request_latencies",
+    "startup_latencies",
+    "cpu_utilizations",
+    "memory_utilizations",
+    "max_request_concurrencies",
 )
-# Max concurrent requests per instance, per service and instance state (an idle instance serves
-# none: its zeros would pull an active instance's percentiles down).
 CATALOG += tuple(
     MetricSpec(
         f"{base.short}_service",
@@ -160,13 +150,13 @@ CATALOG += tuple(
         base.unit,
         base.aligner,
         base.reducer,
-        (*BY_SERVICE, f"metric.label.{base.state_label}"),
+        (*BY_SERVICE, f"metric.label.{base.state_label}") if base.state_label else BY_SERVICE,
         base.stats,
         state_label=base.state_label,
         default=False,
     )
     for base in CATALOG
-    if base.short == "max_request_concurrencies"
+    if base.short in SERVICE_LEVEL
 )
 
 # Fleet-level startup histogram (all services in the query's scope merged), for exact fleet

@@ -4,6 +4,7 @@ real Google clients bound to it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import numpy as np
@@ -19,6 +20,7 @@ from google.cloud.run_v2.services.services.transports import ServicesGrpcTranspo
 
 from emulator.sim.model import (
     BucketLayout,
+    DistributionSeries,
     FleetData,
     FleetSpec,
     InstanceEvent,
@@ -163,3 +165,17 @@ def revisions_client(address: str) -> run_v2.RevisionsClient:
     return run_v2.RevisionsClient(
         transport=RevisionsGrpcTransport(channel=grpc.insecure_channel(address))
     )
+
+
+def series_key(s: RawSeries) -> tuple[Any, ...]:
+    """What tells one raw series from another: its type and labels."""
+    return (s.metric_type, *sorted(s.resource_labels.items()), *sorted(s.metric_labels.items()))
+
+
+def series_values(s: RawSeries) -> list[np.ndarray]:
+    """A raw series' arrays, to compare two series value by value."""
+    v = s.values
+    if isinstance(v, DistributionSeries):
+        return [v.count, v.mean, v.sum_of_squared_deviation, v.bucket_counts]
+    assert isinstance(v, np.ndarray)
+    return [v]

@@ -71,10 +71,14 @@ def test_hand_worked_linear_example() -> None:
 
 def test_underflow_and_overflow_buckets() -> None:
     bounds = np.array([1.0, 2.0, 4.0])
-    # all in the underflow [0, 1): p50 at half of it
-    np.testing.assert_allclose(dist.percentiles(bounds, np.array([[2, 0, 0, 0]]), [50]), [[0.5]])
-    # all in the overflow [4, inf): its lower edge
-    np.testing.assert_allclose(dist.percentiles(bounds, np.array([[0, 0, 0, 3]]), [50]), [[4.0]])
+    # all in the underflow (-inf, 1): only known to be below 1, never interpolated inside it
+    values, edges = dist.percentiles_with_edges(bounds, np.array([[2, 0, 0, 0]]), [50])
+    np.testing.assert_allclose(values, [[1.0]])
+    np.testing.assert_array_equal(edges, [[-1]])
+    # all in the overflow [4, inf): its lower edge, at least that
+    values, edges = dist.percentiles_with_edges(bounds, np.array([[0, 0, 0, 3]]), [50])
+    np.testing.assert_allclose(values, [[4.0]])
+    np.testing.assert_array_equal(edges, [[1]])
 
 
 def test_zero_count_gives_nan_and_rows_are_independent() -> None:

@@ -1,12 +1,11 @@
-"""The emulator at any size: generated fleets (emulator.sim.fleetgen), several projects, a metrics
-scope, the per-minute model of background services (emulator.sim.fluid) and its packed series, all
-driven through Google's real clients over loopback gRPC (a fleet of many small services over
-one day keeps it fast)."""
+"""The emulator at any size: generated fleets (emulator.sim.fleetgen), several projects and a
+metrics scope, driven through Google's real clients over loopback gRPC (a fleet of many small
+services over one day keeps it fast); the per-minute model and its packed series are in
+test_emulator_fluid.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,8 @@ from _emulator_helpers import (
     logging_client,
     monitoring_client,
     revisions_client,
+    series_key,
+    series_values,
     services_client,
 )
 from google.api_core import exceptions
@@ -26,11 +27,6 @@ from emulator.__main__ import main as emulator_main
 from emulator.sim.fleet import simulate
 from emulator.sim.fleetgen import build_fleet, kinds
 from emulator.sim.model import (
-    DistributionSeries,
-    FleetData,
-    FleetSpec,
-    PackedDistributionSeries,
-    RawSeries,
     ServiceSpec,
     SimSettings,
 )
@@ -158,28 +154,16 @@ def test_fleet_stories_happen(big: emulator.Emulator) -> None:
     assert sum(data.truth[k].cold_starts > 10 for k in quiet) >= 10
 
 
-def _series_key(s: RawSeries) -> tuple[Any, ...]:
-    return (s.metric_type, *sorted(s.resource_labels.items()), *sorted(s.metric_labels.items()))
-
-
-def _values(s: RawSeries) -> list[np.ndarray]:
-    v = s.values
-    if isinstance(v, DistributionSeries):
-        return [v.count, v.mean, v.sum_of_squared_deviation, v.bucket_counts]
-    assert isinstance(v, np.ndarray)
-    return [v]
-
-
 def test_demo_services_unchanged_in_a_big_fleet(big: emulator.Emulator) -> None:
     demo = simulate(demo_fleet(NOW, days=1, seed=11, project=PROJECTS[0]))
     names = {s.name for s in demo.spec.services}
     mine = {
-        _series_key(s): s for s in big.fleet.series if s.resource_labels["service_name"] in names
+        series_key(s): s for s in big.fleet.series if s.resource_labels["service_name"] in names
     }
-    theirs = {_series_key(s): s for s in demo.series}
+    theirs = {series_key(s): s for s in demo.series}
     assert mine.keys() == theirs.keys()
     for key, s in theirs.items():
-        for a, b in zip(_values(s), _values(mine[key]), strict=True):
+        for a, b in zip(series_values(s), series_values(mine[key]), strict=True):
             np.testing.assert_array_equal(a, b)
     for key, truth in demo.truth.items():
         assert big.fleet.truth[key] == truth
@@ -303,119 +287,6 @@ def test_location_dash_is_refused_and_locations_listed(big: emulator.Emulator) -
         assert all(loc.name.startswith(f"projects/{project}/locations/") for loc in locs.locations)
 
 
-def _background(spec: FleetSpec) -> FleetSpec:
-    return replace(spec, services=tuple(replace(s, background=True) for s in spec.services))
-
-
-def test_per_minute_model_agrees_with_the_request_model() -> None:
-    """The demo's services simulated both ways over one day: the per-minute model keeps the
-    request model's totals (requests, 429s, billable time) and its order of cold starts."""
-    spec = demo_fleet(NOW, days=1, seed=3)
-    exact, fluid = simulate(spec), simulate(_background(spec))
-    for key, t in exact.truth.items():
-        f = fluid.truth[key]
-        assert f.requests == pytest.approx(t.requests, abs=4 * t.requests**0.5 + 5), key  # Poisson
-        assert f.rejected_requests == pytest.approx(t.rejected_requests, rel=0.15, abs=5), key
-        assert f.billable_instance_seconds == pytest.approx(
-            t.billable_instance_seconds, rel=0.15, abs=60
-        ), key
-        assert f.idle_vcpu_seconds == pytest.approx(t.idle_vcpu_seconds, rel=0.05, abs=60), key
-        assert t.cold_starts / 2.5 - 3 <= f.cold_starts <= t.cold_starts * 2.5 + 3, key
-    # the latency distributions: same percentiles within a bucket or so
-    for name in ("checkout-api", "web-frontend"):
-        p = [_p95(d, name) for d in (exact, fluid)]
-        assert p[1] == pytest.approx(p[0], rel=0.25), name
-    assert all(
-        isinstance(s.values, PackedDistributionSeries)
-        for s in fluid.series
-        if s.value_type == "DISTRIBUTION"
-    )
-
-
-def _p95(data: FleetData, service: str) -> float:
-    total: np.ndarray | None = None
-    for s in data.series:
-        if s.metric_type == LAT and s.resource_labels["service_name"] == service:
-            v = s.values
-            d = v.dense() if isinstance(v, PackedDistributionSeries) else v
-            assert isinstance(d, DistributionSeries)
-            b = d.bucket_counts.sum(axis=0)
-            total = b if total is None else total + b
-            layout = d.layout
-    assert total is not None
-    cum = np.cumsum(total)
-    k = int(np.searchsorted(cum, 0.95 * cum[-1]))
-    return float(layout.upper_bounds()[k])
-
-
-def _densified(data: FleetData) -> FleetData:
-    def dense(s: RawSeries) -> RawSeries:
-        v = s.values
-        return replace(s, values=v.dense()) if isinstance(v, PackedDistributionSeries) else s
-
-    return replace(data, series=[dense(s) for s in data.series])
-
-
-@pytest.mark.parametrize(
-    "aggregation",
-    [
-        None,
-        {"alignment_period": {"seconds": 60}, "per_series_aligner": A.Aligner.ALIGN_DELTA},
-        {
-            "alignment_period": {"seconds": 3600},
-            "per_series_aligner": A.Aligner.ALIGN_DELTA,
-            "cross_series_reducer": A.Reducer.REDUCE_SUM,
-            "group_by_fields": ["resource.label.service_name"],
-        },
-        {
-            "alignment_period": {"seconds": 1800},
-            "per_series_aligner": A.Aligner.ALIGN_PERCENTILE_99,
-            "cross_series_reducer": A.Reducer.REDUCE_MEAN,
-            "group_by_fields": ["resource.label.location"],
-        },
-    ],
-)
-def test_packed_series_answer_like_dense_ones(aggregation: dict[str, Any] | None) -> None:
-    spec = build_fleet(NOW, days=1, seed=4, services=30)
-    data = simulate(replace(spec, services=spec.services[7:]))
-    req: dict[str, Any] = {
-        "interval": {"start_time": spec.end - timedelta(hours=5), "end_time": spec.end},
-    }
-    if aggregation:
-        req["aggregation"] = aggregation
-    answers = []
-    for fleet in (data, _densified(data)):
-        with emulator.start(fleet) as emu:
-            mc = monitoring_client(emu.address)
-            got = []
-            for metric in (LAT, "run.googleapis.com/container/cpu/utilizations"):
-                request = {
-                    **req,
-                    "name": f"projects/{spec.project}",
-                    "filter": f'metric.type = "{metric}"',
-                }
-                got += [monitoring_v3.TimeSeries.pb(ts) for ts in mc.list_time_series(request)]
-            answers.append(got)
-    packed, dense = answers
-    assert len(packed) == len(dense) > 10
-    for a, b in zip(packed, dense, strict=True):
-        assert a.resource.labels == b.resource.labels
-        assert a.metric.labels == b.metric.labels
-        assert len(a.points) == len(b.points)
-        for pa, pb in zip(a.points, b.points, strict=True):
-            assert pa.interval == pb.interval
-            if pa.value.HasField("distribution_value"):
-                da, db = pa.value.distribution_value, pb.value.distribution_value
-                assert da.count == db.count
-                assert list(da.bucket_counts) == list(db.bucket_counts)
-                assert da.mean == pytest.approx(db.mean, rel=1e-9)
-                assert da.sum_of_squared_deviation == pytest.approx(
-                    db.sum_of_squared_deviation, rel=1e-6, abs=1e-6
-                )
-            else:
-                assert pa.value.double_value == pytest.approx(pb.value.double_value, rel=1e-9)
-
-
 def test_truth_of_background_services(big: emulator.Emulator) -> None:
     data = big.fleet
     spec = data.spec
@@ -438,22 +309,3 @@ def test_cli_refuses_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:
     assert "services must be between" in capsys.readouterr().err
     assert emulator_main(["--services", "9", "--projects", "a,a"]) == 2
     assert "distinct" in capsys.readouterr().err
-
-
-def test_child_processes_give_the_same_fleet() -> None:
-    spec = build_fleet(NOW, days=1, seed=9, services=40, projects=PROJECTS[:2])
-    spec = replace(spec, services=spec.services[5:])  # two request-by-request services, 33 more
-    here, split = simulate(spec), simulate(spec, processes=2)
-    assert [_series_key(s) for s in here.series] == [_series_key(s) for s in split.series]
-    for a, b in zip(here.series, split.series, strict=True):
-        va = a.values.dense() if isinstance(a.values, PackedDistributionSeries) else a
-        vb = b.values.dense() if isinstance(b.values, PackedDistributionSeries) else b
-        for x, y in zip(
-            _values(replace(a, values=va) if va is not a else a),
-            _values(replace(b, values=vb) if vb is not b else b),
-            strict=True,
-        ):
-            np.testing.assert_array_equal(x, y)
-    assert here.instance_events == split.instance_events
-    assert here.request_events == split.request_events
-    assert here.truth == split.truth
