@@ -13,6 +13,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
+
 from app_data import costview, views
 from app_data.configuration import settings
 from app_data.memory import (
@@ -23,6 +25,7 @@ from app_data.memory import (
     _unless_partial,
     cached,
     guarded,
+    remembered,
 )
 from app_data.runtime import clients, release_memory
 from collectors import catalog, monitoring, schema
@@ -199,13 +202,19 @@ def frames_of(view: View) -> dict[str, Result]:
     return _keep_last_good(("last", *lasting), frames)
 
 
+def _fleet_keys(
+    project: str, regions: tuple[str, ...], w: TimeWindow
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """One project's overview data's key (this very window) and view (its length)."""
+    return ("fleet", project, regions, w), ("fleet", project, regions, w.span, w.alignment_s)
+
+
 def _fleet_of(
     project: str, regions: tuple[str, ...], w: TimeWindow
 ) -> tuple[dict[str, Result], views.FleetDigest]:
     """One project's overview data, guarded: its failure is its own (served stale when it was
     loaded before), and a frame that failed keeps its last good value."""
-    key = ("fleet", project, regions, w)
-    view = ("fleet", project, regions, w.span, w.alignment_s)
+    key, view = _fleet_keys(project, regions, w)
 
     def stale(value: tuple[dict[str, Result], views.FleetDigest]) -> Any:
         return _stale_frames(value[0]), value[1]
@@ -319,8 +328,27 @@ def service_list(view: View) -> Any:
     scope = view.scope
     projects = projects_of(scope)
     end = view.window.end
-    key = ("listing", projects, scope.regions, end)
-    lasting = ("listing", projects, scope.regions)
-    listed = guarded(key, lambda: _listing(projects, scope.regions, end), _stale, lasting)
-    frame = listed.frame[["project_id", "location", "service"]]
+    known = _listed_by_the_overview(view)
+    if known is not None:
+        frame = known
+    else:
+        key = ("listing", projects, scope.regions, end)
+        lasting = ("listing", projects, scope.regions)
+        listed = guarded(key, lambda: _listing(projects, scope.regions, end), _stale, lasting)
+        frame = listed.frame
+    frame = frame[["project_id", "location", "service"]]
     return frame.sort_values(["service", "location"]).reset_index(drop=True)
+
+
+def _listed_by_the_overview(view: View) -> Any | None:
+    """The services every project's overview data of this very view holds, when the overview
+    read them (completely) in this run or less than the cache TTL ago: the sidebar's listing
+    then asks the Admin API nothing more. None otherwise (never loads)."""
+    scope, w = view.scope, view.window
+    parts = []
+    for project in projects_of(scope):
+        got = remembered(*_fleet_keys(project, scope.regions, w))
+        if got is None or not got[0]["services"].quality.complete:
+            return None
+        parts.append(got[0]["services"].frame)
+    return pd.concat(parts, ignore_index=True) if parts else None

@@ -100,6 +100,19 @@ def expire() -> None:
     _MEMORY.expire()
 
 
+def remembered(key: tuple[Any, ...], view: tuple[Any, ...]) -> Any | None:
+    """What ``guarded`` loaded for this very ``key`` (kept under ``view``) less than the cache
+    TTL ago, else None; never loads."""
+    mem = _memory()
+    with mem.lock:
+        loaded = mem.loaded.get(view)
+        if loaded is None or loaded[0] != key:
+            return None
+        if time.monotonic() - loaded[1] >= settings().cache_ttl_s:
+            return None
+        return mem.good.get(view)
+
+
 def guarded(
     key: tuple[Any, ...],
     load: Callable[[], T],

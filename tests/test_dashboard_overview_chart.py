@@ -70,3 +70,19 @@ def test_a_chart_that_cannot_be_read_leaves_the_table_and_says_so(emu: Any) -> N
     # the table still lists every service, from the Admin API's configuration
     listed = set(at.dataframe[0].value["service"])
     assert listed == {s.name for s in emu.fleet.spec.services}
+
+
+def test_the_sidebar_lists_the_services_the_overview_read(emu: Any) -> None:
+    """On the overview, the sidebar's service list comes from the configuration the table was
+    built from: one ListServices per region with services, not a second listing."""
+    import scope
+
+    before = emu.calls.snapshot()
+    at = AppTest.from_file(DASHBOARD, default_timeout=120)
+    at.run()
+    assert not at.exception
+    calls = _new_calls(emu, before)
+    regions = {s.region for s in emu.fleet.spec.services}
+    assert calls["ListServices"] == len(regions)
+    offered = at.selectbox(key=scope.WIDGET_KEYS["service"]).options
+    assert {s.name for s in emu.fleet.spec.services} <= set(offered)

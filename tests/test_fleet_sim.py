@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from emulator.sim.events import CONNECTION_ERROR_TEXT, OOM_REQUEST_TEXT
+from emulator.sim.events import CONNECTION_ERROR_TEXT, COULD_NOT_START_TEXT, OOM_REQUEST_TEXT
 from emulator.sim.fleet import simulate
 from emulator.sim.model import FleetData
 from emulator.sim.scenarios import demo_fleet, with_services
@@ -270,8 +270,13 @@ def test_webhook_hits_max_instances_and_rejects(week: FleetData) -> None:
     for e in week.request_events:
         if e.status != 429:
             # an application's 5xx carries no platform text; a request an out-of-memory kill
-            # broke carries the platform's
-            assert e.platform_text in (None, OOM_REQUEST_TEXT, CONNECTION_ERROR_TEXT)
+            # broke, or whose instance failed to start, carries the platform's
+            assert e.platform_text in (
+                None,
+                OOM_REQUEST_TEXT,
+                CONNECTION_ERROR_TEXT,
+                COULD_NOT_START_TEXT,
+            )
             assert e.status >= 500
     peak = 0.0
     for rev in revisions_of(week, "webhook-relay"):

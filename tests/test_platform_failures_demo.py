@@ -1,8 +1,9 @@
-"""The demo's platform failures, from the simulation to the page and the export.
+"""Platform failures from the simulation to the page and the export.
 
-image-resizer's out-of-memory kills break the requests they were serving, and its new
-revision's image sometimes fails to start (emulator/sim/events.py). The emulator's own records
-are the ground truth; the cold-starts page and ``python -m collectors`` must count the same.
+Out-of-memory kills break the requests they were serving, and an image that fails to start
+fails the request that triggered the start (emulator/sim/events.py): checked on a busy fleet
+where both happen often. The demo's image-resizer has them too: the emulator's own records are
+the ground truth, and the cold-starts page and ``python -m collectors`` must count the same.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from emulator.sim.events import CONNECTION_ERROR_TEXT, OOM_REQUEST_TEXT
+from emulator.sim.events import CONNECTION_ERROR_TEXT, COULD_NOT_START_TEXT, OOM_REQUEST_TEXT
+from emulator.sim.fleet import simulate
+from emulator.sim.model import FleetSpec, RevisionSpec
+from tests._fleet_builder import latest_traffic, services
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE = "image-resizer"
@@ -39,32 +45,58 @@ def _truth(fleet: Any) -> dict[str, int]:
         "start_failed": len(failed),
         "oom_request_5xx": texts[OOM_REQUEST_TEXT],
         "connection_error_5xx": texts[CONNECTION_ERROR_TEXT],
+        "start_failed_500": texts[COULD_NOT_START_TEXT],
         "no_instance_429": sum(1 for r in reqs if r.status == 429 and r.platform_text),
     }
 
 
-def test_every_5xx_the_logs_show_is_in_the_request_count_series(demo_emulator: Any) -> None:
-    """The requests an OOM kill breaks fail in the metrics as in the logs (the same run)."""
-    fleet = demo_emulator.fleet
-    logged = sum(1 for r in fleet.request_events if r.service == SERVICE and r.status >= 500)
+END = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+BUSY = RevisionSpec(
+    "busy-api-00001-abc",
+    END - timedelta(days=3),
+    cpu=1.0,
+    memory_gib=0.5,
+    concurrency=80,
+    latency_median_ms=400.0,
+    oom_per_instance_hour=1.5,
+    failed_starts_per_day=40.0,
+)
+
+
+@pytest.fixture(scope="module")
+def busy() -> Any:
+    """A busy service that runs out of memory often and whose image often fails to start."""
+    svcs = services(
+        (("europe-west1", "busy-api", BUSY),), latest_traffic(END - timedelta(days=2)), 15.0
+    )
+    return simulate(FleetSpec("failures-demo", 42, END - timedelta(hours=6), END, svcs, 5))
+
+
+def test_every_5xx_the_logs_show_is_in_the_request_count_series(busy: Any) -> None:
+    """The requests the platform broke fail in the metrics as in the logs (the same run)."""
+    logged = sum(1 for r in busy.request_events if r.status >= 500)
     counted = sum(
         float(np.nansum(s.values))
-        for s in fleet.series
+        for s in busy.series
         if s.metric_type.endswith("request_count")
-        and s.resource_labels["service_name"] == SERVICE
         and s.metric_labels.get("response_code_class") == "5xx"
     )
-    assert logged > 0
     assert counted == logged
-    victims = [r for r in fleet.request_events if r.service == SERVICE and r.platform_text]
-    killed = {e.instance_id for e in fleet.instance_events if e.kind == "oom"}
-    oom_lines = [r for r in victims if r.platform_text in (OOM_REQUEST_TEXT, CONNECTION_ERROR_TEXT)]
-    assert oom_lines, "the demo's OOM kills break at least one request"
-    assert {r.instance_id for r in oom_lines} <= killed
+    texts = Counter(r.platform_text for r in busy.request_events if r.platform_text)
+    assert texts[OOM_REQUEST_TEXT] > 0
+    assert texts[CONNECTION_ERROR_TEXT] > 0
+    assert texts[COULD_NOT_START_TEXT] > 0
+    killed = {e.instance_id for e in busy.instance_events if e.kind == "oom"}
+    broken = [
+        r
+        for r in busy.request_events
+        if r.platform_text in (OOM_REQUEST_TEXT, CONNECTION_ERROR_TEXT)
+    ]
+    assert {r.instance_id for r in broken} <= killed
 
 
-def test_a_failed_start_never_becomes_ready_or_serves(demo_emulator: Any) -> None:
-    events = [e for e in demo_emulator.fleet.instance_events if e.service == SERVICE]
+def test_a_failed_start_never_becomes_ready_or_serves(busy: Any) -> None:
+    events = busy.instance_events
     failed = {e.instance_id for e in events if e.kind == "exec_failed"}
     assert failed
     by_instance = Counter((e.instance_id, e.kind) for e in events if e.instance_id in failed)
@@ -72,8 +104,15 @@ def test_a_failed_start_never_becomes_ready_or_serves(demo_emulator: Any) -> Non
         assert by_instance[(iid, "start")] == 1
         assert by_instance[(iid, "start_terminated")] == 1
         assert by_instance[(iid, "ready")] == 0
-    older = [e for e in events if e.kind == "oom" and e.memory_unit == "M"]
-    assert older, "some OOM lines use the older wording"
+    assert [e for e in events if e.kind == "oom" and e.memory_unit == "M"], "the older wording"
+    # the request that triggered a failed start is logged a few ms before its start line
+    starts = {e.instance_id: e.timestamp for e in events if e.kind == "start"}
+    triggers = [r for r in busy.request_events if r.platform_text == COULD_NOT_START_TEXT]
+    assert triggers
+    for r in triggers:
+        assert r.instance_id in failed
+        assert r.status == 500
+        assert timedelta(0) < starts[r.instance_id] - r.timestamp < timedelta(milliseconds=10)
 
 
 def test_the_cold_starts_page_counts_what_the_emulator_wrote(demo_emulator: Any) -> None:
@@ -84,7 +123,6 @@ def test_the_cold_starts_page_counts_what_the_emulator_wrote(demo_emulator: Any)
     assert app_data.resolve(scope).window.start < demo_emulator.fleet.spec.start
     truth = _truth(demo_emulator.fleet)
     assert truth["start_failed"] > 0
-    assert truth["oom"] > 0
 
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     at.query_params["service"] = SERVICE

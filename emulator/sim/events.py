@@ -8,9 +8,11 @@ text, as both are seen for OOM kills in practice; docs/facts.md). Successful and
 are left out to keep memory small; their counts are in the request_count series.
 
 Variants the collectors must survive, as real logs have them: every third OOM line spells its
-figures the older way ("512M", not "512 MiB"); a failed start (``failed_starts_per_day``) writes
-its "terminated: Application failed to start" line either with the "Application exec likely
-failed" line at one instant or a few milliseconds before its own start line.
+figures the older way ("512M", not "512 MiB"); a failed start (``failed_starts_per_day``) is
+triggered by a request that Cloud Run logs a few milliseconds before the start line (it fails
+with "could not start successfully"), and writes its "terminated: Application failed to start"
+line either with the "Application exec likely failed" line at one instant or a few milliseconds
+before its own start line.
 
 About ``MISSING_INSTANCE_ID_SHARE`` of AUTOSCALING start entries carry no instance id, as in
 the real exports (fixtures); every other event names its instance.
@@ -18,6 +20,8 @@ the real exports (fixtures); every other event names its instance.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -54,8 +58,10 @@ START_TERMINATED_TEXTS = (
     "terminated: Application failed to start: failed to resolve binary path: error finding "
     'executable "server" in PATH [/usr/local/bin /usr/bin /bin]: no such file or directory',
 )
+COULD_NOT_START_TEXT = "The request failed because the instance could not start successfully."
 SIGNAL9_DELAY_S = 0.05
 FAILED_START_S = 0.35  # from a failed start's start line to its failure lines
+TRIGGER_S = 0.003  # the request that triggers a start is logged this much before the start
 SKEW_S = 0.002  # a failure line stamped this much before its start line (see the module doc)
 PATHS = ("/", "/api/v1/items", "/api/v1/orders", "/static/app.js", "/healthz")
 Keyed = tuple[float, object]
@@ -67,8 +73,10 @@ def instance_events(
     n_seconds: int,
     where: tuple[str, str, str],
     rng: np.random.Generator,
+    failed: Sequence[FailedStart] = (),
 ) -> tuple[list[tuple[float, InstanceEvent]], list[str]]:
-    """(events keyed by their offset in seconds, instance id per lifetime)."""
+    """(events keyed by their offset in seconds, instance id per lifetime); ``failed``: the
+    revision's failed starts (``failed_starts``), written after its instances."""
     region, service, revision = where
     lt = run.lifetimes
     ids = instance_ids(rng, len(lt))
@@ -107,20 +115,28 @@ def instance_events(
             iid = None
         ev = InstanceEvent(ts, service, revision, region, iid, kind, **extra)  # type: ignore[arg-type]
         out.append((sec, ev))
-    out += _failed_starts(run, start, n_seconds, where, rng)
+    out += _failed_start_events(failed, start, where)
     return out, ids
 
 
-def _failed_starts(
-    run: RevisionRun | FluidRun,
-    start: datetime,
-    n_seconds: int,
-    where: tuple[str, str, str],
-    rng: np.random.Generator,
-) -> list[tuple[float, InstanceEvent]]:
-    """Starts that fail (``RevisionSpec.failed_starts_per_day``) from the revision's creation
-    on: a start line, then "terminated: Application failed to start: ..." and "Application
-    exec likely failed"; drawn after every other draw, so the rest of the fleet is unchanged."""
+@dataclass(frozen=True)
+class FailedStart:
+    """A start that fails (``RevisionSpec.failed_starts_per_day``): its start line's offset in
+    seconds, its instance, and the request that triggered it (an index into the run's requests,
+    which fails with 500; -1: none)."""
+
+    at_s: float
+    instance_id: str
+    request: int = -1
+
+
+def failed_starts(
+    run: RevisionRun | FluidRun, start: datetime, n_seconds: int, rng: np.random.Generator
+) -> list[FailedStart]:
+    """The revision's failed starts from its creation on, Poisson in time (``rng``: their own
+    stream, so the rest of the fleet is unchanged). A request-level revision's failed start is
+    triggered by the next request that arrives (within a minute): it starts TRIGGER_S after
+    that request, which Cloud Run logs first and fails with "could not start successfully"."""
     rate = run.spec.failed_starts_per_day
     born = max(0.0, (run.spec.create_time - start).total_seconds())
     if rate <= 0 or born >= n_seconds:
@@ -130,15 +146,40 @@ def _failed_starts(
         return []
     at = np.sort(rng.uniform(born, n_seconds - 1.0, size=n))
     ids = instance_ids(rng, n)
+    requests = run if isinstance(run, RevisionRun) else None  # the per-minute model has none
+    taken: set[int] = set()
+    out = []
+    for k in range(n):
+        s, j = float(at[k]), -1
+        if requests is not None and len(requests.t):
+            times = requests.t
+            j = int(np.searchsorted(times, s))
+            ok = j < len(times) and times[j] - s < 60.0 and requests.status[j] < 500
+            ok = ok and j not in taken
+            if ok:
+                taken.add(j)
+                s = float(times[j]) + TRIGGER_S
+            else:
+                j = -1
+        out.append(FailedStart(s, ids[k], j))
+    return out
+
+
+def _failed_start_events(
+    failed: Sequence[FailedStart], start: datetime, where: tuple[str, str, str]
+) -> list[tuple[float, InstanceEvent]]:
+    """A failed start's lines: its start, "terminated: Application failed to start: ..." and
+    "Application exec likely failed" (every other one with the first stamped a few milliseconds
+    before the start line)."""
     region, service, revision = where
     secs: list[float] = []
     rows: list[tuple[str, str, str]] = []
-    for k in range(n):
-        s = float(at[k])
-        failed = s + FAILED_START_S if k % 2 == 0 else s - SKEW_S
-        secs += [s, failed, s + FAILED_START_S]
-        rows += [("start", ids[k], ""), ("start_terminated", ids[k], START_TERMINATED_TEXTS[k % 2])]
-        rows.append(("exec_failed", ids[k], ""))
+    for k, f in enumerate(failed):
+        s = f.at_s
+        first = s + FAILED_START_S if k % 2 == 0 else s - SKEW_S
+        secs += [s, first, s + FAILED_START_S]
+        rows += [("start", f.instance_id, ""), ("exec_failed", f.instance_id, "")]
+        rows.insert(-1, ("start_terminated", f.instance_id, START_TERMINATED_TEXTS[k % 2]))
     stamps = to_datetimes(start, np.asarray(secs))
     out = []
     for sec, ts, (kind, iid, text) in zip(secs, stamps, rows, strict=True):
@@ -148,9 +189,29 @@ def _failed_starts(
     return out
 
 
-def oom_victims(run: RevisionRun) -> dict[int, tuple[int, str, int]]:
-    """The requests an out-of-memory kill breaks: request index -> (status, platform text,
-    the killed instance's lifetime index).
+@dataclass(frozen=True)
+class Broken:
+    """A request the platform failed: its status and text, and the instance that served it (a
+    lifetime index, or the id of an instance that never started)."""
+
+    status: int
+    text: str
+    lifetime: int = -1
+    instance_id: str = ""
+    latency_s: float | None = None  # None: from the kill (``lifetime``'s end)
+
+
+def start_victims(failed: Sequence[FailedStart]) -> dict[int, Broken]:
+    """The requests that triggered a failed start: they fail with 500."""
+    return {
+        f.request: Broken(500, COULD_NOT_START_TEXT, -1, f.instance_id, FAILED_START_S)
+        for f in failed
+        if f.request >= 0
+    }
+
+
+def oom_victims(run: RevisionRun) -> dict[int, Broken]:
+    """The requests an out-of-memory kill breaks, by request index.
 
     At each kill, the requests then in flight are shared among the ready instances; the
     killed one's share (at most its concurrency, at least one when any is in flight) fails.
@@ -162,7 +223,7 @@ def oom_victims(run: RevisionRun) -> dict[int, tuple[int, str, int]]:
         return {}
     begin = run.t + run.wait
     end = begin + run.svc
-    out: dict[int, tuple[int, str, int]] = {}
+    out: dict[int, Broken] = {}
     for n, i in enumerate(kills):
         e = float(lt.end[i])
         flying = [j for j in np.flatnonzero((begin <= e) & (end > e)).tolist() if j not in out]
@@ -175,15 +236,15 @@ def oom_victims(run: RevisionRun) -> dict[int, tuple[int, str, int]]:
         else:
             status, text = 503, CONNECTION_ERROR_TEXT
         for j in flying[:share]:
-            out[j] = (status, text, int(i))
+            out[j] = Broken(status, text, int(i))
     return out
 
 
-def fail_victims(run: RevisionRun, victims: dict[int, tuple[int, str, int]]) -> None:
+def fail_victims(run: RevisionRun, victims: dict[int, Broken]) -> None:
     """Set the victims' statuses in ``run.status`` (before its series are drawn, so the
     request_count series count them as the logs do)."""
-    for j, (status, _, _) in victims.items():
-        run.status[j] = status
+    for j, broken in victims.items():
+        run.status[j] = broken.status
 
 
 def request_events(
@@ -192,45 +253,43 @@ def request_events(
     ids: list[str],
     where: tuple[str, str, str],
     rng: np.random.Generator,
-    victims: dict[int, tuple[int, str, int]] | None = None,
+    victims: dict[int, Broken] | None = None,
 ) -> list[tuple[float, RequestEvent]]:
-    """429 rejections and 5xx answers of the revision (``victims``: the ones an
-    out-of-memory kill broke, see ``oom_victims``), keyed by their offset in seconds."""
+    """429 rejections and 5xx answers of the revision (``victims``: the ones the platform
+    failed, see ``oom_victims`` and ``start_victims``), keyed by their offset in seconds."""
     region, service, revision = where
     victims = victims or {}
-    err = np.flatnonzero(run.status >= 500)
-    t_err = run.t[err]
-    owner = _owner(run, t_err)
-    texts: dict[int, str] = {}
     lt = run.lifetimes
-    if victims:
-        for k, j in enumerate(err.tolist()):
-            hit = victims.get(j)
-            if hit is not None:
-                owner[k] = hit[2]
-                texts[len(run.rejected_t) + k] = hit[1]
-    secs = np.concatenate([run.rejected_t, t_err])
-    status = np.concatenate([np.full(len(run.rejected_t), 429), run.status[err]])
+    err = np.flatnonzero(run.status >= 500)
+    n_rej = len(run.rejected_t)
+    secs = np.concatenate([run.rejected_t, run.t[err]])
+    status = np.concatenate([np.full(n_rej, 429), run.status[err]])
     served = run.svc[err] + run.wait[err]
-    if victims:
-        for k, j in enumerate(err.tolist()):
-            if j in victims:  # the answer came when the instance was killed
-                served[k] = float(lt.end[victims[j][2]]) - float(run.t[j])
-    latency = np.concatenate([np.full(len(run.rejected_t), run.max_wait_s), served])
-    owners = np.concatenate([np.full(len(run.rejected_t), -1), owner])
+    owner_ids: list[str | None] = [None] * n_rej
+    texts: dict[int, str] = {}
+    for k, (j, o) in enumerate(zip(err.tolist(), _owner(run, run.t[err]).tolist(), strict=True)):
+        hit = victims.get(j)
+        if hit is None:
+            owner_ids.append(ids[o] if o >= 0 else None)
+            continue
+        owner_ids.append(hit.instance_id or ids[hit.lifetime])
+        texts[n_rej + k] = hit.text
+        # the answer came when the instance was killed, or when its start failed
+        end_s = float(lt.end[hit.lifetime]) if hit.latency_s is None else None
+        served[k] = hit.latency_s if end_s is None else end_s - float(run.t[j])
+    latency = np.concatenate([np.full(n_rej, run.max_wait_s), served])
     paths = rng.integers(0, len(PATHS), size=len(secs))
     post = rng.random(len(secs)) < 0.3
     stamps = to_datetimes(start, secs)
     out = []
     for k, ts in enumerate(stamps):
         code = int(status[k])
-        o = int(owners[k])
         ev = RequestEvent(
             timestamp=ts,
             service=service,
             revision=revision,
             region=region,
-            instance_id=ids[o] if o >= 0 else None,
+            instance_id=owner_ids[k],
             status=code,
             latency_s=round(float(latency[k]), 6),
             method="POST" if post[k] else "GET",

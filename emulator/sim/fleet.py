@@ -23,7 +23,14 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from emulator.sim.events import fail_victims, instance_events, oom_victims, request_events
+from emulator.sim.events import (
+    fail_victims,
+    failed_starts,
+    instance_events,
+    oom_victims,
+    request_events,
+    start_victims,
+)
 from emulator.sim.fluid import fluid_series, rejection_events, simulate_fluid_service
 from emulator.sim.model import (
     FleetData,
@@ -169,12 +176,13 @@ def _service_part(spec: FleetSpec, item: tuple[int, ServiceSpec]) -> _Part:
         rev = run.spec.name
         where = (svc.region, svc.name, rev)
         labels = _labels(spec, svc, rev)
-        m_rng, i_rng, r_rng = (rng_for(spec.seed, *where, k) for k in ("m", "i", "r"))
-        victims = oom_victims(run)
+        m_rng, i_rng, r_rng, f_rng = (rng_for(spec.seed, *where, k) for k in "mirf")
+        failed = failed_starts(run, spec.start, n_seconds, f_rng)
+        victims = {**oom_victims(run), **start_victims(failed)}
         fail_victims(run, victims)  # before the series: they count what the logs show
         layout = spec.latency_layout or LATENCY_LAYOUT
         part.series += revision_series(run, labels, spec.minutes, m_rng, layout)
-        events, ids = instance_events(run, spec.start, n_seconds, where, i_rng)
+        events, ids = instance_events(run, spec.start, n_seconds, where, i_rng, failed)
         part.instance_events += events
         part.request_events += request_events(run, spec.start, ids, where, r_rng, victims)
     return part
@@ -201,9 +209,10 @@ def _background_part(spec: FleetSpec, order: int, svc: ServiceSpec) -> _Part:
         if not run.alive_s.any() and not run.rejected_count:
             continue  # no instance and no request in the window: Cloud Run writes nothing
         where = (svc.region, svc.name, rev)
-        m_rng, i_rng, r_rng = (rng_for(spec.seed, *where, k) for k in ("m", "i", "r"))
+        m_rng, i_rng, r_rng, f_rng = (rng_for(spec.seed, *where, k) for k in "mirf")
         part.series += fluid_series(run, _labels(spec, svc, rev), spec.minutes, m_rng)
-        events, _ = instance_events(run, spec.start, n_seconds, where, i_rng)
+        failed = failed_starts(run, spec.start, n_seconds, f_rng)
+        events, _ = instance_events(run, spec.start, n_seconds, where, i_rng, failed)
         part.instance_events += events
         part.request_events += rejection_events(run, spec.start, where, r_rng)
     return part
