@@ -176,7 +176,7 @@ def build_trend(
     trend_w = w.trend()
     rate = ov.trend(scoped(trend.frame, scope), "request_count_service")
     rate = rate.assign(value=rate["value"] / trend_w.alignment_s)
-    lines = ov.sparklines(rate, period_s=trend_w.alignment_s)
+    lines = ov.sparklines(rate, trend_w)
     chart, note = _top_trend(rate)
     return TrendView(chart, lines, trend_w.alignment_s, note, trend.quality, dict(failed or {}))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from foundation.window import TimeWindow
 from insights.frames import (
     REV_KEYS,
     SVC_KEYS,
@@ -252,21 +253,21 @@ def attention(table: pd.DataFrame) -> list[Flagged]:
     ]
 
 
-def sparklines(trend_frame: pd.DataFrame, *, period_s: float, points: int = 48) -> pd.Series:
-    """Per (project, location, service), the trend as ``points`` bucket means (a list each, for
-    a table's line-chart column). The trend is a count: a period without a point had none, so
-    it counts as 0 (the table's line cells draw no gaps; a NaN made a cell unreadable)."""
-    if trend_frame.empty:
+def sparklines(trend_frame: pd.DataFrame, w: TimeWindow, *, points: int = 48) -> pd.Series:
+    """Per (project, location, service), the trend over ``w`` (the trend's window: its periods,
+    ending at ``w.start + k * alignment``) as ``points`` bucket means (a list each, for a table's
+    line-chart column). The trend is a count: a period without a point had none, so it counts
+    as 0 (the table's line cells draw no gaps; a NaN made a cell unreadable). Every line spans
+    the whole window, whatever periods the fleet happened to have points in."""
+    if trend_frame.empty or w.periods < 1:
         return pd.Series(dtype=object)
-    t = trend_frame["timestamp"]
-    lo, hi = t.min(), t.max()
-    grid = pd.date_range(lo, hi, freq=pd.Timedelta(seconds=period_s))
+    step = pd.Timedelta(seconds=w.alignment_s)
+    grid = pd.date_range(pd.Timestamp(w.start) + step, periods=w.periods, freq=step)
     wide = trend_frame.pivot_table(
         index="timestamp", columns=SVC_KEYS, values="value", aggfunc="sum", observed=True
     )
-    wide = wide.reindex(grid.union(pd.DatetimeIndex(wide.index)), fill_value=0.0).fillna(0.0)
+    wide = wide.reindex(grid, fill_value=0.0).fillna(0.0)
     points = max(1, min(points, len(wide)))  # no bucket without a period in it
-    span = (hi - lo) / points if hi > lo else pd.Timedelta(minutes=1)
-    bucket = ((wide.index - lo) / span).to_numpy().clip(max=points - 1).astype(int)
-    means = wide.groupby(bucket).mean().reindex(range(points)).T
+    bucket = np.arange(len(wide)) * points // len(wide)
+    means = wide.groupby(bucket).mean().T
     return pd.Series([row.tolist() for row in means.to_numpy()], index=means.index)

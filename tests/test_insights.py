@@ -11,6 +11,7 @@ import pytest
 
 import presentation
 from collectors import schema
+from foundation.window import TimeWindow
 from insights import coldstarts, overview
 from insights import revisions as rv
 
@@ -322,9 +323,15 @@ def test_sparklines_are_bucket_means_counting_missing_periods_as_zero() -> None:
         {**KEYS, "service": "api", "timestamp": minute(i), "value": float(v), "pending": False}
         for i, v in [(0, 1), (1, 3), (2, 5), (3, 7), (6, 11), (7, 13)]
     ]
-    lines = overview.sparklines(pd.DataFrame(rows), period_s=60, points=4)
+    eight = TimeWindow(T0, T0 + pd.Timedelta(minutes=8), 60)
+    lines = overview.sparklines(pd.DataFrame(rows), eight, points=4)
     (line,) = lines.tolist()
     # 8 one-minute periods (0..7) in 4 buckets: [0,1] [2,3] [4,5] [6,7]; 4 and 5 had no request
     assert line == pytest.approx([2.0, 6.0, 0.0, 12.0])
-    short = overview.sparklines(pd.DataFrame(rows[:2]), period_s=60, points=48)
+    # the line spans the window, not the points: a quiet first half is a flat start
+    sixteen = TimeWindow(T0 - pd.Timedelta(minutes=8), T0 + pd.Timedelta(minutes=8), 60)
+    late = overview.sparklines(pd.DataFrame(rows), sixteen, points=4)
+    assert late.tolist() == [pytest.approx([0.0, 0.0, 4.0, 6.0])]
+    two = TimeWindow(T0, T0 + pd.Timedelta(minutes=2), 60)
+    short = overview.sparklines(pd.DataFrame(rows[:2]), two, points=48)
     assert short.tolist() == [pytest.approx([1.0, 3.0])], "never more buckets than periods"
