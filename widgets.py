@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from app_data import DataError, Quality
-from presentation import ColumnFormat, Figure
+from presentation import Figure
+from presentation.columns import ColumnFormat
 
 # Every ASCII punctuation character (CommonMark lets a backslash escape each of them).
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")

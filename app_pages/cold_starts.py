@@ -8,6 +8,7 @@ import app_data
 import charts
 import presentation
 import widgets
+from presentation import columns
 
 
 def _figures(figures: list[presentation.Figure]) -> None:
@@ -55,7 +56,7 @@ def _fleet(run_view: app_data.View) -> None:
         view.per_service,
         hide_index=True,
         key="cs_per_service",
-        column_config=widgets.column_config(presentation.COLD_START_SERVICE_COLUMNS),
+        column_config=widgets.column_config(columns.COLD_START_SERVICE_COLUMNS),
     )
     widgets.csv_button(view.per_service, "cold-starts-by-service.csv", "cs_service_csv")
 
@@ -163,7 +164,7 @@ def _tables(view: app_data.ColdStartsView) -> None:
         view.per_revision,
         hide_index=True,
         key="cs_per_revision",
-        column_config=widgets.column_config(presentation.COLD_START_REVISION_COLUMNS),
+        column_config=widgets.column_config(columns.COLD_START_REVISION_COLUMNS),
     )
     widgets.csv_button(view.per_revision, "cold-starts.csv", "cs_csv")
 

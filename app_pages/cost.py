@@ -8,6 +8,7 @@ import app_data
 import charts
 import presentation
 import widgets
+from presentation import columns
 
 CONTROLS = ("cost_concurrency", "cost_min", "cost_billing")  # the what-if widgets' keys
 
@@ -214,7 +215,7 @@ def estimates(
             view.observed,
             hide_index=True,
             key="cost_observed",
-            column_config=widgets.column_config(presentation.MONEY_COLUMNS),
+            column_config=widgets.column_config(columns.MONEY_COLUMNS),
         )
         widgets.csv_button(view.observed, f"{view.service}-observed-cost.csv", "cost_observed_csv")
 

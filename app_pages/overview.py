@@ -11,6 +11,7 @@ import app_data
 import charts
 import presentation
 import widgets
+from presentation import columns
 
 
 def show() -> None:
@@ -94,7 +95,7 @@ def _services(view: app_data.OverviewView) -> tuple[pd.DataFrame, Any]:
         key="overview_table",
         on_select="rerun",
         selection_mode="single-row",
-        column_config=widgets.column_config(presentation.OVERVIEW_COLUMNS),
+        column_config=widgets.column_config(columns.OVERVIEW_COLUMNS),
     )
     widgets.csv_button(view.csv, "runwatch-overview.csv", "overview_csv")
     return shown, table

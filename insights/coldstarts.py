@@ -116,6 +116,7 @@ def summary(
         return float(v.sum()) if len(v) == 1 else float("nan")
 
     p95_bound = str(bound(svc, startup_metric, [], "p95").iloc[0]) if not svc.empty else ""
+    failed = failure_counts(events)  # the one count of each failure (the table, the export)
 
     return ColdStartSummary(
         starts=len(starts),
@@ -130,8 +131,8 @@ def summary(
         startup_p95_ms=pct("p95"),
         startup_p99_ms=pct("p99"),
         startup_p95_bound=p95_bound,
-        oom_kills=int((events["event"] == "oom").sum()),
-        rejected_429=int((events["event"] == "no_instance_429").sum()),
+        oom_kills=failed["oom"],
+        rejected_429=failed["no_instance_429"],
         agreement=ratio(float(len(starts)), metric),
     )
 

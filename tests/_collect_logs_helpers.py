@@ -216,8 +216,16 @@ def dtypes(df: pd.DataFrame) -> dict[str, str]:
     return {c: str(t) for c, t in df.dtypes.items()}
 
 
-def fresh_clients(emu: emulator.Emulator) -> Iterator[clients_mod.Clients]:
-    """Body of a per-test ``clients`` fixture: faults and call counts reset, clients closed."""
+@pytest.fixture(scope="module")
+def emu(request: pytest.FixtureRequest) -> Iterator[emulator.Emulator]:
+    """An emulator serving the test module's ``FLEET`` (bound there: ``emu = helpers.emu``)."""
+    with emulator.start(request.module.FLEET) as e:
+        yield e
+
+
+@pytest.fixture
+def clients(emu: emulator.Emulator) -> Iterator[clients_mod.Clients]:
+    """Clients of ``emu`` for one test: faults and call counts reset, the clients closed."""
     emu.faults.clear()
     emu.calls.reset()
     c = clients_mod.for_emulator(emu.address, policy=FAST_POLICY)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 
 import numpy as np
@@ -23,13 +22,13 @@ from collectors.logs import build_request, fetch_instance_events, fetch_instance
 from collectors.monitoring import MetricScope
 from collectors.rpc import LIST_LOG_ENTRIES
 from foundation.window import TimeWindow
+from tests import _collect_logs_helpers as helpers
 from tests._collect_logs_helpers import (
     END,
     PROJECT,
     START,
     dtypes,
     expected_events,
-    fresh_clients,
     settings,
     small_fleet,
 )
@@ -39,15 +38,7 @@ WINDOW = TimeWindow.custom(START, END, alignment_s=60)
 METHOD = LIST_LOG_ENTRIES.name
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[emulator.Emulator]:
-    with emulator.start(FLEET) as e:
-        yield e
-
-
-@pytest.fixture
-def clients(emu: emulator.Emulator) -> Iterator[clients_mod.Clients]:
-    yield from fresh_clients(emu)
+emu, clients = helpers.emu, helpers.clients  # serving FLEET
 
 
 def _fetch(clients: clients_mod.Clients, scope: object = None, **kw: object) -> tuple:

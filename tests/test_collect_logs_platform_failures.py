@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -32,7 +31,8 @@ from collectors.rpc import LIST_LOG_ENTRIES
 from emulator.sim.events import CONNECTION_ERROR_TEXT, OOM_REQUEST_TEXT, START_TERMINATED_TEXTS
 from emulator.sim.model import FleetData, FleetSpec, InstanceEvent, RequestEvent
 from foundation.window import TimeWindow
-from tests._collect_logs_helpers import END, PROJECT, REVS, START, fresh_clients, settings
+from tests import _collect_logs_helpers as helpers
+from tests._collect_logs_helpers import END, PROJECT, REVS, START, settings
 from tests._fleet_builder import (
     canary_traffic,
     cold_start,
@@ -278,15 +278,7 @@ def _where(place: Any) -> tuple[str, str, str]:
 FLEET, EXPECTED = _fleet()
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[emulator.Emulator]:
-    with emulator.start(FLEET) as e:
-        yield e
-
-
-@pytest.fixture
-def clients(emu: emulator.Emulator) -> Iterator[clients_mod.Clients]:
-    yield from fresh_clients(emu)
+emu, clients = helpers.emu, helpers.clients  # serving FLEET
 
 
 def test_every_failure_is_fetched_and_counted(

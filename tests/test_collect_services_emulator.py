@@ -6,21 +6,18 @@ the collector.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pandas as pd
-import pytest
 
 import emulator
 from collectors import clients as clients_mod
 from collectors import schema
 from collectors.rpc import GET_SERVICE, LIST_LOCATIONS, LIST_REVISIONS, LIST_SERVICES
 from collectors.services import fetch_config
+from tests import _collect_logs_helpers as helpers
 from tests._collect_logs_helpers import (
     PROJECT,
     REVS,
     dtypes,
-    fresh_clients,
     small_fleet,
 )
 
@@ -28,15 +25,7 @@ FLEET = small_fleet(starts_per_revision=2)
 REGIONS = sorted({s.region for s in FLEET.spec.services})
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[emulator.Emulator]:
-    with emulator.start(FLEET) as e:
-        yield e
-
-
-@pytest.fixture
-def clients(emu: emulator.Emulator) -> Iterator[clients_mod.Clients]:
-    yield from fresh_clients(emu)
+emu, clients = helpers.emu, helpers.clients  # serving FLEET
 
 
 def test_revisions_equal_the_spec(clients: clients_mod.Clients, emu: emulator.Emulator) -> None:

@@ -191,20 +191,21 @@ def _failed_start_events(
 
 @dataclass(frozen=True)
 class Broken:
-    """A request the platform failed: its status and text, and the instance that served it (a
-    lifetime index, or the id of an instance that never started)."""
+    """A request the platform failed: its status and text, how long it took to fail (from its
+    arrival to the kill, or to the failed start) and the instance that served it (a lifetime
+    index, or the id of an instance that never started)."""
 
     status: int
     text: str
+    latency_s: float
     lifetime: int = -1
     instance_id: str = ""
-    latency_s: float | None = None  # None: from the kill (``lifetime``'s end)
 
 
 def start_victims(failed: Sequence[FailedStart]) -> dict[int, Broken]:
     """The requests that triggered a failed start: they fail with 500."""
     return {
-        f.request: Broken(500, COULD_NOT_START_TEXT, -1, f.instance_id, FAILED_START_S)
+        f.request: Broken(500, COULD_NOT_START_TEXT, FAILED_START_S, instance_id=f.instance_id)
         for f in failed
         if f.request >= 0
     }
@@ -235,8 +236,8 @@ def oom_victims(run: RevisionRun) -> dict[int, Broken]:
             status, text = (503 if n % 4 == 0 else 500), OOM_REQUEST_TEXT
         else:
             status, text = 503, CONNECTION_ERROR_TEXT
-        for j in flying[:share]:
-            out[j] = Broken(status, text, int(i))
+        for j in flying[:share]:  # each answered when the instance was killed
+            out[j] = Broken(status, text, e - float(run.t[j]), lifetime=int(i))
     return out
 
 
@@ -259,7 +260,6 @@ def request_events(
     failed, see ``oom_victims`` and ``start_victims``), keyed by their offset in seconds."""
     region, service, revision = where
     victims = victims or {}
-    lt = run.lifetimes
     err = np.flatnonzero(run.status >= 500)
     n_rej = len(run.rejected_t)
     secs = np.concatenate([run.rejected_t, run.t[err]])
@@ -274,9 +274,7 @@ def request_events(
             continue
         owner_ids.append(hit.instance_id or ids[hit.lifetime])
         texts[n_rej + k] = hit.text
-        # the answer came when the instance was killed, or when its start failed
-        end_s = float(lt.end[hit.lifetime]) if hit.latency_s is None else None
-        served[k] = hit.latency_s if end_s is None else end_s - float(run.t[j])
+        served[k] = hit.latency_s
     latency = np.concatenate([np.full(n_rej, run.max_wait_s), served])
     paths = rng.integers(0, len(PATHS), size=len(secs))
     post = rng.random(len(secs)) < 0.3
