@@ -39,6 +39,7 @@ from app_data.loaders import (
     canary_points,
     fleet,
     frames_of,
+    price_book,
     regions_of,
     totals,
     trend,
@@ -151,7 +152,8 @@ def _overview(key: tuple[Any, ...]) -> views.OverviewView:
         chart = _view(lambda: _overview_trend(key))
     except DataError as err:  # the table still shows, without its sparklines
         chart = views.build_trend(v.scope, schema.failed(schema.METRIC_POINTS, str(err)), v.window)
-    return _keep(views.build_overview(v.scope, frames, v.window, detail, chart, failed))
+    price = price_book()
+    return _keep(views.build_overview(v.scope, frames, v.window, detail, chart, price, failed))
 
 
 @cached
@@ -167,6 +169,7 @@ def _revisions(
             canary_points(v),
             v.window,
             selected=list(selected),
+            book=price_book().book,
             stable=stable,
             candidate=candidate,
         )
@@ -248,6 +251,7 @@ def _whatif(
             memory_gib=memory_gib,
             free_tier=free_tier,
             cud=cud,
+            book=price_book().book,
         )
     except costview.CannotEstimate as exc:
         return str(exc)
@@ -299,6 +303,7 @@ def _cost(
             history=s.window,
             start=w.start,
             end=views.observed_window(w).end,
+            price=price_book(),
         )
     )
 

@@ -12,6 +12,7 @@ from app_data.views import quality_of
 from collectors.schema import Quality, Result
 from costmodel import advice, gaps, inputs, observed, prices, whatif
 from costmodel.errors import CannotEstimate as CannotEstimate
+from costmodel.sku_book import PriceSource
 from presentation import ObservedTotals
 from scope import Scope
 
@@ -62,6 +63,7 @@ def evaluate(
     memory_gib: float | None,
     free_tier: bool,
     cud: str,
+    book: prices.PriceBook,
 ) -> tuple[whatif.WhatIf, list[str]]:
     """The what-if grid of one service and its advice. Raises CannotEstimate with the reason."""
     events = frames["instance_events"].frame
@@ -80,6 +82,7 @@ def evaluate(
         memories=(memory_gib,) if memory_gib else None,
         free_tier="all" if free_tier else "none",
         cud=cud or None,
+        book=book,
     )
     mine = events[(events["service"] == service) & (events["event"] == "start")]
     startup = mine["startup_ms"].dropna()
@@ -114,6 +117,7 @@ def build_cost(
     history: str,
     start: datetime,
     end: datetime,
+    price: PriceSource,
 ) -> CostView:
     """The view; ``grid`` is the what-if and its advice, or the reason it cannot be given.
 
@@ -121,7 +125,7 @@ def build_cost(
     cost is blanked with the reason, the what-if is refused while any revision's cost is
     unknown, and with the request logs incomplete the what-if is marked partial, its 429
     figures are unknown and no advice is given."""
-    book = prices.load()
+    book = price.book
     revs = frames["revisions"].frame
     mine = revs[(revs["service"] == scope.service) & (revs["location"] == region)]
     seen = observed.observed_costs(minute_points.frame, mine, start=start, end=end, book=book)
@@ -144,7 +148,7 @@ def build_cost(
             (),
             [],
             (),
-            book.source,
+            price.text,
             grid,
             quality,
             observed_totals(seen),
@@ -175,7 +179,7 @@ def build_cost(
         calibration_notes=result.calibration.notes,
         advice=tips,
         unconfirmed=result.unconfirmed,
-        price_source=f"{book.source} (as of {book.as_of})",
+        price_source=price.text,
         cannot_estimate="",
         quality=quality,
         totals=observed_totals(seen),

@@ -27,15 +27,36 @@ from app_data.memory import (
     guarded,
     remembered,
 )
-from app_data.runtime import clients, release_memory
-from collectors import catalog, monitoring, schema
+from app_data.runtime import clients, now, release_memory
+from collectors import catalog, monitoring, schema, skus
 from collectors import collect as collect_mod
 from collectors import fleet as fleet_mod
 from collectors import services as services_mod
 from collectors.errors import RunwatchError
 from collectors.schema import Result
+from costmodel import prices, sku_book
 from foundation.window import TimeWindow, floor_to
 from scope import Scope, View
+
+
+@cached
+def _catalog_book() -> sku_book.CatalogBook:
+    """Cloud Run's prices from the Cloud Billing Catalog (one or two ListSkus calls a TTL)."""
+    read_at = now().strftime("%Y-%m-%d %H:%M UTC")
+    return sku_book.book_from_skus(skus.fetch_skus(clients()), prices.load(), read_at=read_at)
+
+
+def price_book() -> sku_book.PriceSource:
+    """The prices of every cost figure on every page: the catalog's, each line it could not
+    give kept from the bundled book (and said); the bundled book, with why, when the catalog
+    cannot be read (remembered for the error TTL, then tried again)."""
+    try:
+        got = guarded(("price_book",), _catalog_book, lambda v: v)
+    except DataError as err:
+        return sku_book.PriceSource(
+            prices.load(), f"the Cloud Billing Catalog could not be read: {err}"
+        )
+    return sku_book.PriceSource(got.book, "; ".join(got.fallbacks))
 
 
 @cached
@@ -68,7 +89,7 @@ def _fleet(
     if bundle.errors and all(r.frame.empty for r in bundle.frames.values()):
         raise RunwatchError(bundle.errors[0])
     frames = dict(bundle.frames)
-    detail = views.digest(frames, w, bundle.warm)
+    detail = views.digest(frames, w, bundle.warm, price_book().book)
     for part in ("canary", "warm"):  # the raw series: read, not kept (their quality stays)
         frames[part] = replace(frames[part], frame=frames[part].frame.iloc[:0])
     del bundle

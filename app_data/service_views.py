@@ -15,6 +15,7 @@ from app_data.scoping import scoped
 from app_data.views import costs, narrow, quality_of
 from collectors.logparse import FAILURE_EVENTS
 from collectors.schema import Quality, Result
+from costmodel.prices import PriceBook
 from foundation.window import TimeWindow
 from insights import coldstarts as cs
 from insights import console_links as console
@@ -177,6 +178,7 @@ def build_revisions(
     w: TimeWindow,
     *,
     selected: list[str],
+    book: PriceBook,
     stable: str = "",
     candidate: str = "",
 ) -> RevisionsView:
@@ -191,7 +193,7 @@ def build_revisions(
         scoped(totals.frame, scope),
         cfg,
         tr,
-        costs(f, w),
+        costs(f, w, book),
         service=scope.service,
         selected=chosen,
     )

@@ -18,6 +18,8 @@ import presentation
 from app_data.scoping import scoped
 from collectors.schema import FRAMES, METRIC_POINTS, Quality, Result, joined
 from costmodel import observed
+from costmodel.prices import PriceBook
+from costmodel.sku_book import PriceSource
 from foundation.window import TimeWindow
 from insights import coldstarts as cs
 from insights import console_links as console
@@ -43,6 +45,7 @@ class OverviewView:
     quality: Quality
     window_s: float  # the settled part of the window the table's totals cover
     failed_projects: dict[str, str]  # project -> why it could not be read (the others show)
+    prices: str  # where the costs' prices come from (PriceSource.text)
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def observed_window(w: TimeWindow) -> TimeWindow:
     return w.settled()
 
 
-def costs(f: Mapping[str, pd.DataFrame], w: TimeWindow) -> pd.DataFrame:
+def costs(f: Mapping[str, pd.DataFrame], w: TimeWindow, book: PriceBook) -> pd.DataFrame:
     """Per revision, the observed cost of ``f``'s per-period series over the settled window."""
     settled = observed_window(w)
     return observed.observed_costs(
@@ -87,6 +90,7 @@ def costs(f: Mapping[str, pd.DataFrame], w: TimeWindow) -> pd.DataFrame:
         start=settled.start,
         end=settled.end,
         period_s=w.alignment_s,
+        book=book,
     )
 
 
@@ -107,7 +111,9 @@ class FleetDigest:
         return cls(notes, costs)
 
 
-def digest(frames: Mapping[str, Result], w: TimeWindow, warm: tuple[str, ...]) -> FleetDigest:
+def digest(
+    frames: Mapping[str, Result], w: TimeWindow, warm: tuple[str, ...], book: PriceBook
+) -> FleetDigest:
     """The detail's figures (see FleetDigest)."""
     revs = frames["revisions"].frame
     canaries = ov.canary_regressions(
@@ -121,11 +127,14 @@ def digest(frames: Mapping[str, Result], w: TimeWindow, warm: tuple[str, ...]) -
         start=settled.start,
         end=settled.end,
         period_s=w.alignment_s,
+        book=book,
     )
     return FleetDigest(notes, warm_costs)
 
 
-def fleet_costs(f: Mapping[str, pd.DataFrame], w: TimeWindow, known: pd.DataFrame) -> pd.DataFrame:
+def fleet_costs(
+    f: Mapping[str, pd.DataFrame], w: TimeWindow, known: pd.DataFrame, book: PriceBook
+) -> pd.DataFrame:
     """Per revision, the observed cost in the window: ``known`` (the digest's, from per-minute
     series), and for every other revision from window totals (the cost of a revision without
     min instances is linear in its requests and billed time: the same figure, summed once)."""
@@ -134,7 +143,9 @@ def fleet_costs(f: Mapping[str, pd.DataFrame], w: TimeWindow, known: pd.DataFram
     keys = pd.MultiIndex.from_frame(revs[["service", "revision"]]) if len(revs) else None
     rest = revs[~keys.isin(done)] if keys is not None and done is not None else revs
     settled = observed_window(w)  # also the totals' own window (collectors.fleet)
-    totals = observed.window_costs(f["totals"], rest, start=settled.start, end=settled.end)
+    totals = observed.window_costs(
+        f["totals"], rest, start=settled.start, end=settled.end, book=book
+    )
     shown = [c for c in (known, totals) if not c.empty]
     return pd.concat(shown, ignore_index=True) if shown else totals
 
@@ -187,6 +198,7 @@ def build_overview(
     w: TimeWindow,
     detail: FleetDigest,
     trend: TrendView,
+    price: PriceSource,
     failed: Mapping[str, str] | None = None,
 ) -> OverviewView:
     """``frames``: collectors.fleet.PARTS (window totals, the configuration; the per-minute
@@ -199,7 +211,7 @@ def build_overview(
         f["totals"],
         f["revisions"],
         f["traffic"],
-        observed.service_costs(fleet_costs(f, w, scoped(detail.costs, scope))),
+        observed.service_costs(fleet_costs(f, w, scoped(detail.costs, scope), price.book)),
         window_s=window_s,
         notes=detail.notes,
     )
@@ -209,7 +221,9 @@ def build_overview(
     table.insert(3, "trend", [trend.lines.get(k, []) for k in keys])
     quality = quality_of(frames).merge(trend.quality)
     failed_projects = {**trend.failed_projects, **(failed or {})}
-    return OverviewView(table, csv, ov.attention(table), quality, window_s, failed_projects)
+    return OverviewView(
+        table, csv, ov.attention(table), quality, window_s, failed_projects, price.text
+    )
 
 
 def matching(table: pd.DataFrame, text: str) -> pd.DataFrame:

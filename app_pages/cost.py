@@ -210,7 +210,7 @@ def estimates(
         )
     with observed:
         st.subheader(f"Observed cost over the last {view.history}")
-        st.caption(presentation.observed_caption(view.totals, view.price_source))
+        st.caption(widgets.plain(presentation.observed_caption(view.totals, view.price_source)))
         st.dataframe(
             view.observed,
             hide_index=True,

@@ -97,6 +97,7 @@ def _services(view: app_data.OverviewView) -> tuple[pd.DataFrame, Any]:
         selection_mode="single-row",
         column_config=widgets.column_config(columns.OVERVIEW_COLUMNS),
     )
+    st.caption(widgets.plain(presentation.prices_caption(view.prices)))
     widgets.csv_button(view.csv, "runwatch-overview.csv", "overview_csv")
     return shown, table
 

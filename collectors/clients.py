@@ -1,11 +1,11 @@
 """The only place Google API clients are built.
 
-``Clients`` holds the four GAPIC clients the collectors use, the call policy (timeouts and
+``Clients`` holds the five GAPIC clients the collectors use, the call policy (timeouts and
 retries, see collectors.rpc) and a per-Clients RPC counter. Two constructors give the same
 object shape, so every collector runs unchanged against Google or the emulator:
 
 - ``for_google(quota_project)``: Application Default Credentials, gRPC transports to
-  monitoring/logging/run.googleapis.com.
+  monitoring/logging/run/cloudbilling.googleapis.com.
 - ``for_emulator(address)``: one insecure loopback channel shared by every client (the emulator
   serves all APIs on one port); credentials are ignored by a transport built on a channel.
 
@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.api_core import exceptions as gexc
-from google.cloud import monitoring_v3, run_v2
+from google.cloud import billing_v1, monitoring_v3, run_v2
+from google.cloud.billing_v1.services.cloud_catalog.transports import CloudCatalogGrpcTransport
 from google.cloud.location import locations_pb2
 from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
 from google.cloud.logging_v2.services.logging_service_v2.transports import (
@@ -80,6 +81,7 @@ class Clients:
     logging: LoggingServiceV2Client
     services: run_v2.ServicesClient
     revisions: run_v2.RevisionsClient
+    catalog: billing_v1.CloudCatalogClient
     channel: grpc.Channel  # the Run API's channel (Locations mixin)
     mode: str  # "google" | "emulator"
     policy: CallPolicy = field(default_factory=CallPolicy)
@@ -140,7 +142,7 @@ class Clients:
 
     def close(self) -> None:
         """Close the transports' channels (safe to call more than once)."""
-        for client in (self.monitoring, self.logging, self.services, self.revisions):
+        for client in (self.monitoring, self.logging, self.services, self.revisions, self.catalog):
             client.transport.close()
         self.channel.close()
 
@@ -160,6 +162,7 @@ def for_emulator(
         logging=LoggingServiceV2Client(transport=LoggingServiceV2GrpcTransport(channel=channel)),
         services=run_v2.ServicesClient(transport=ServicesGrpcTransport(channel=channel)),
         revisions=run_v2.RevisionsClient(transport=RevisionsGrpcTransport(channel=channel)),
+        catalog=billing_v1.CloudCatalogClient(transport=CloudCatalogGrpcTransport(channel=channel)),
         channel=channel,
         mode="emulator",
         policy=policy or CallPolicy(),
@@ -207,6 +210,7 @@ def for_google(
         logging=LoggingServiceV2Client(transport=transport(LoggingServiceV2GrpcTransport)),
         services=services,
         revisions=run_v2.RevisionsClient(transport=transport(RevisionsGrpcTransport)),
+        catalog=billing_v1.CloudCatalogClient(transport=transport(CloudCatalogGrpcTransport)),
         channel=run_transport.grpc_channel,  # authorised channel to run.googleapis.com
         mode="google",
         policy=policy or CallPolicy(),

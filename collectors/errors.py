@@ -31,6 +31,7 @@ _API_TITLES: Mapping[str, str] = {
     "monitoring": "Cloud Monitoring metrics",
     "logging": "Cloud Logging entries",
     "run": "Cloud Run services and revisions",
+    "billing": "Cloud Run's prices from the Cloud Billing Catalog",
 }
 
 
@@ -131,6 +132,14 @@ def translate(
     if isinstance(exc, RunwatchError):
         return exc
     target = f" ({what})" if what else ""
+    if isinstance(exc, gexc.PermissionDenied) and method.api == "billing":
+        return PermissionDeniedError(  # public prices need no role: the API is not enabled
+            f"Could not read {_API_TITLES[method.api]}{target}: enable the Cloud Billing API "
+            "on the dashboard's project (gcloud services enable cloudbilling.googleapis.com). "
+            f"Google said: {_google_text(exc)}",
+            role="",
+            method=method,
+        )
     if isinstance(exc, gexc.PermissionDenied | gexc.Unauthorized):
         role = ROLES.get(method.api, "a viewer role")
         if isinstance(exc, gexc.Unauthorized):

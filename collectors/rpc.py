@@ -40,7 +40,7 @@ R = TypeVar("R")
 class Method(NamedTuple):
     """A Google API method: which API it belongs to (for role messages) and its gRPC name."""
 
-    api: str  # "monitoring" | "logging" | "run"
+    api: str  # "monitoring" | "logging" | "run" | "billing"
     name: str  # full gRPC method name, "package.Service/Method"
 
     @property
@@ -55,6 +55,7 @@ GET_SERVICE = Method("run", "google.cloud.run.v2.Services/GetService")
 LIST_REVISIONS = Method("run", "google.cloud.run.v2.Revisions/ListRevisions")
 GET_REVISION = Method("run", "google.cloud.run.v2.Revisions/GetRevision")
 LIST_LOCATIONS = Method("run", "google.cloud.location.Locations/ListLocations")
+LIST_SKUS = Method("billing", "google.cloud.billing.v1.CloudCatalog/ListSkus")
 
 RETRYABLE: tuple[type[Exception], ...] = (
     gexc.ServiceUnavailable,

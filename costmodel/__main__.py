@@ -29,11 +29,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from costmodel import gaps
+from costmodel import gaps, prices
 from costmodel.bill import money
 from costmodel.errors import CannotEstimate
 from costmodel.estimate import Workload, estimate
 from costmodel.limits import parse_memory_gib
+from costmodel.sku_book import PriceSource, book_from_skus
 
 if TYPE_CHECKING:
     from costmodel.whatif import ServiceInput, WhatIf
@@ -169,11 +170,31 @@ def _collect(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
         if metrics.frame.empty and not metrics.quality.complete:
             # no metric came back (a failed metric is partial, an idle service complete)
             raise ApiFailure(gaps.problem(metrics.quality))
-        return {"frames": bundle.frames, "start": start, "end": end}
+        return {
+            "frames": bundle.frames,
+            "start": start,
+            "end": end,
+            "prices": _prices(clients, now),
+        }
     finally:
         clients.close()
         if emu is not None:
             emu.stop()
+
+
+def _prices(clients: Any, now: datetime) -> PriceSource:
+    """Cloud Run's prices from the Cloud Billing Catalog, as the dashboard reads them; the
+    bundled book, with why, when the catalog cannot be read."""
+    from collectors.errors import RunwatchError
+    from collectors.skus import fetch_skus
+
+    try:
+        skus = fetch_skus(clients)
+    except RunwatchError as exc:
+        why = f"the Cloud Billing Catalog could not be read: {exc.message}"
+        return PriceSource(prices.load(), why)
+    got = book_from_skus(skus, prices.load(), read_at=now.strftime("%Y-%m-%d %H:%M UTC"))
+    return PriceSource(got.book, "; ".join(got.fallbacks))
 
 
 def _quality(frames: dict[str, Any], holes: gaps.Gaps) -> dict[str, Any]:
@@ -220,6 +241,7 @@ def _whatif(args: argparse.Namespace) -> dict[str, Any]:
         "unknown": holes.whatif,  # why the current cost and the what-if are unknown
         "partial": "",  # why the figures shown are partial
         "unconfirmed_rates": [],
+        "prices": got["prices"].text,
     }
     if holes.whatif:
         return out
@@ -232,7 +254,7 @@ def _whatif(args: argparse.Namespace) -> dict[str, Any]:
         end=end,
         events=None if holes.rejections else events,
     )
-    w = evaluate(data, free_tier="all" if args.free_tier else "none")
+    w = evaluate(data, free_tier="all" if args.free_tier else "none", book=got["prices"].book)
     out.update(_whatif_figures(w, data, holes.rejections))
     return out
 
@@ -301,6 +323,7 @@ def _whatif_figures(w: WhatIf, data: ServiceInput, rejections_unknown: str) -> d
 
 def _print_whatif(out: dict[str, Any]) -> None:
     print(f"{out['service']} ({out['region']}), {out['window']['start']} .. {out['window']['end']}")
+    print(f"prices: {out['prices']}")
     for failed in out["quality"]["failed"]:
         print(f"partial data, {failed}")
     if out["unknown"]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ class Rate:
     price: float  # dollars per unit
     unit: str
     confirmed: bool = True
+    sku: str = ""  # the Cloud Billing Catalog SKU it was read from ("" : the bundled book)
 
 
 @dataclass(frozen=True)
@@ -39,18 +40,23 @@ class TierRates:
     instance_cpu: Rate  # instance-based, whole lifetime
     instance_memory: Rate
 
+    def used_by(self, billing: str) -> tuple[str, ...]:
+        """Names of the rates a billing mode uses."""
+        if billing == "request":
+            return ("cpu_active", "cpu_idle", "memory_active", "memory_idle", "requests")
+        return ("instance_cpu", "instance_memory")
+
     def unconfirmed(self, billing: str) -> tuple[str, ...]:
         """Names of the rates used by a billing mode that no primary source confirmed."""
-        names = (
-            ("cpu_active", "cpu_idle", "memory_active", "memory_idle", "requests")
-            if billing == "request"
-            else ("instance_cpu", "instance_memory")
-        )
         return tuple(
             f"Tier {self.tier} {n.replace('_', ' ')}"
-            for n in names
+            for n in self.used_by(billing)
             if not getattr(self, n).confirmed
         )
+
+    def not_from_sku(self, billing: str) -> tuple[str, ...]:
+        """Names of the rates used by a billing mode that no catalog SKU gave."""
+        return tuple(n.replace("_", " ") for n in self.used_by(billing) if not getattr(self, n).sku)
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class PriceBook:
     free_tier_priced_at: str  # the tier whose prices value the free tier
     cuds: Mapping[str, Cud]
     gpu_supported: bool
+    # a region's own rates where they differ from its tier's (instance-based SKUs are per region)
+    region_rates: Mapping[str, TierRates] = field(default_factory=dict)
 
     @property
     def month_s(self) -> float:
@@ -99,7 +107,8 @@ class PriceBook:
             ) from None
 
     def rates(self, region: str) -> TierRates:
-        return self.tiers[self.tier(region)]
+        tier = self.tier(region)
+        return self.region_rates.get(region) or self.tiers[tier]
 
     def free_tier_value(self, billing: str) -> tuple[float, float, float]:
         """Dollar value of the monthly free tier: (cpu, memory, requests)."""

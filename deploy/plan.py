@@ -50,6 +50,7 @@ def apis(opts: Options) -> tuple[str, ...]:
         "cloudresourcemanager.googleapis.com",
         "monitoring.googleapis.com",
         "logging.googleapis.com",
+        "cloudbilling.googleapis.com",  # the Catalog's public prices (no role needed)
     ]
     if opts.needs_cookie_secret:
         out.append("secretmanager.googleapis.com")

@@ -301,6 +301,11 @@ class ObservedTotals:
     unknown: tuple[tuple[str, tuple[str, ...]], ...]  # (reason, revisions) per reason
 
 
+def prices_caption(price_source: str) -> str:
+    """Where the cost columns' prices come from (views.PriceSource.text)."""
+    return f"Costs at list prices without the free tier. Prices: {price_source}"
+
+
 def observed_caption(t: ObservedTotals, price_source: str) -> str:
     note = (
         f" · idle min instances ${t.idle_monthly:,.2f}/month of it"

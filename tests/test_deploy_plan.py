@@ -308,3 +308,12 @@ def test_print_spec_runs_the_digest_it_was_given() -> None:
     done = _print_spec(f"--image={PINNED}")
     assert done.returncode == 0, done.stderr
     assert _image_lines(done.stdout) == [PINNED]
+
+
+def test_the_catalog_api_is_enabled_and_needs_no_role(plan: str) -> None:
+    # the Cost page's prices come from the Cloud Billing Catalog: public prices, no IAM role,
+    # only the API enabled on the dashboard's project
+    enabled = [c for c in _commands(plan) if _verb(c, "services", "enable")]
+    assert any("cloudbilling.googleapis.com" in c for c in enabled), enabled
+    roles = {_flag(c, "role") for c in _commands(plan) if "add-iam-policy-binding" in c}
+    assert not any(r and "billing" in r for r in roles)

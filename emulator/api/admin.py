@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 
 from emulator.api.errors import invalid, not_found
 from emulator.api.faults import _error_for
-from emulator.api.paging import make_token, query_key, read_token
+from emulator.api.paging import page_of
 from emulator.sim.model import FleetData, RevisionSpec, ServiceSpec, TrafficChange
 
 SERVICES = "google.cloud.run.v2.Services"
@@ -253,7 +253,7 @@ class AdminService:
     def list_services(self, req: Any) -> Any:
         project, region = self._location(req.parent, "ListServices")
         svcs = [self.services[k] for k in sorted(self.services) if k[:2] == (project, region)]
-        items, token = _page(svcs, req, ("svc", req.parent))
+        items, token = page_of(svcs, req, ("svc", req.parent))
         resp = run_v2.ListServicesResponse.pb()()
         resp.services.extend(self.service(s) for s in items)
         resp.next_page_token = token
@@ -275,7 +275,7 @@ class AdminService:
             for s in svcs
             for r in sorted(s.revisions, key=lambda r: r.create_time, reverse=True)
         ]
-        items, token = _page(pairs, req, ("rev", req.parent))
+        items, token = page_of(pairs, req, ("rev", req.parent))
         resp = run_v2.ListRevisionsResponse.pb()()
         resp.revisions.extend(self.revision(s, r) for s, r in items)
         resp.next_page_token = token
@@ -307,13 +307,3 @@ class AdminService:
             loc.location_id = region
             loc.display_name = region
         return resp
-
-
-def _page(items: list[Any], req: Any, key_parts: tuple[str, str]) -> tuple[list[Any], str]:
-    if req.page_size < 0:
-        raise invalid("page_size must not be negative.")
-    key = query_key(*key_parts)
-    page, offset = read_token(req.page_token, key)
-    size = req.page_size or 100
-    nxt = make_token(page + 1, offset + size, key) if offset + size < len(items) else ""
-    return items[offset : offset + size], nxt

@@ -54,6 +54,7 @@ PERMISSIONS = {
     "ListRevisions": "run.revisions.list",
     "GetRevision": "run.revisions.get",
     "ListLocations": "run.locations.list",
+    "ListSkus": "",  # public prices: no permission, only the API enabled on the project
 }
 
 LOGGING_QUOTA_METRIC = "logging.googleapis.com/read_requests"
@@ -156,7 +157,12 @@ def parse_spec(spec: str) -> FaultConfig:
 
 
 def _error_for(method: str, code: str) -> RpcError:
-    if code == "PERMISSION_DENIED":
+    if code == "PERMISSION_DENIED" and method == "ListSkus":
+        msg = (
+            "Cloud Billing API has not been used in project 000000000000 before or it is "
+            "disabled. Enable it, then retry. (SERVICE_DISABLED, cloudbilling.googleapis.com)"
+        )
+    elif code == "PERMISSION_DENIED":
         perm = PERMISSIONS.get(method, method)
         msg = f"Permission {perm} denied (or the resource may not exist)."
     elif code == "RESOURCE_EXHAUSTED":

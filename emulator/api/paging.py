@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from typing import Any
 
 from emulator.api.errors import invalid
 
@@ -50,3 +51,15 @@ def read_token(token: str, key: str) -> tuple[int, int]:
     if k != key or not isinstance(page, int) or not isinstance(offset, int) or offset < 0:
         raise invalid("The page token does not match the request it was issued for.")
     return page, offset
+
+
+def page_of(items: list[Any], req: Any, key_parts: tuple[str, str]) -> tuple[list[Any], str]:
+    """One page of ``items`` for a list request (``page_size``, default 100; ``page_token``
+    made for the same query, whose parts are ``key_parts``) and the next page's token."""
+    if req.page_size < 0:
+        raise invalid("page_size must not be negative.")
+    key = query_key(*key_parts)
+    page, offset = read_token(req.page_token, key)
+    size = req.page_size or 100
+    nxt = make_token(page + 1, offset + size, key) if offset + size < len(items) else ""
+    return items[offset : offset + size], nxt

@@ -108,6 +108,7 @@ class Emulator:
         self, fleet: FleetData, faults: Faults, *, host: str, port: int, scoping_project: str = ""
     ) -> None:
         from emulator.api.admin import AdminService
+        from emulator.api.billing import CatalogService
         from emulator.api.logservice import LoggingService
         from emulator.api.timeseries import MetricService
 
@@ -117,6 +118,7 @@ class Emulator:
         self.metrics = MetricService(fleet, faults, scoping_project)
         self.logging = LoggingService(fleet, faults)
         self.admin = AdminService(fleet)
+        self.catalog = CatalogService()
         self._server = grpc.server(
             ThreadPoolExecutor(max_workers=8, thread_name_prefix="emulator"),
             options=[
@@ -125,7 +127,7 @@ class Emulator:
             ],
         )
         services: dict[str, dict[str, tuple[Handler, Any]]] = {}
-        for svc in (self.metrics, self.logging, self.admin):
+        for svc in (self.metrics, self.logging, self.admin, self.catalog):
             for full, table in svc.handlers().items():
                 services.setdefault(full, {}).update(table)
         for service_name, methods in services.items():
