@@ -10,7 +10,7 @@ import pandas as pd
 
 from app_data.views import quality_of
 from collectors.schema import Quality, Result
-from costmodel import advice, gaps, inputs, observed, prices, whatif
+from costmodel import gaps, observed, prices, service_whatif, whatif
 from costmodel.errors import CannotEstimate as CannotEstimate
 from costmodel.sku_book import PriceSource
 from presentation import ObservedTotals
@@ -65,29 +65,22 @@ def evaluate(
     cud: str,
     book: prices.PriceBook,
 ) -> tuple[whatif.WhatIf, list[str]]:
-    """The what-if grid of one service and its advice. Raises CannotEstimate with the reason."""
-    events = frames["instance_events"].frame
-    data = inputs.service_input(
+    """The what-if grid of one service and its advice (costmodel.service_whatif, as the
+    command line gives it). Raises CannotEstimate with the reason."""
+    return service_whatif.evaluate(
         minute_points,
         frames["revisions"].frame,
+        frames["instance_events"].frame,
         region=region,
         service=service,
         start=start,
         end=end,
-        events=events,
-    )
-    result = whatif.evaluate(
-        data,
-        cpus=(cpu,) if cpu else None,
-        memories=(memory_gib,) if memory_gib else None,
-        free_tier="all" if free_tier else "none",
-        cud=cud or None,
         book=book,
+        free_tier=free_tier,
+        cud=cud,
+        cpu=cpu,
+        memory_gib=memory_gib,
     )
-    mine = events[(events["service"] == service) & (events["event"] == "start")]
-    startup = mine["startup_ms"].dropna()
-    startup_s = float(startup.median()) / 1000 if len(startup) else None
-    return result, advice.advise(result, startup_s=startup_s)
 
 
 def gaps_of(

@@ -4,7 +4,10 @@ estimate prices a described workload (cost lines + total). whatif collects a ser
 revisions and request logs under the settings of config.py (the source, the RPC timeout, the
 Logging budget; demo: the running emulator at RUNWATCH_EMULATOR_ADDRESS, else an in-process
 one started inside the command; gcp: Application Default Credentials), calibrates, evaluates
-the settings grid and prints the current cost, the best alternatives and the advice.
+the settings grid and prints the current cost, the best alternatives and the advice: the Cost
+page's pipeline (costmodel.service_whatif), prices (the Cloud Billing Catalog's, or the bundled
+book) and free-tier default (RUNWATCH_FREE_TIER), so for the same window (--start/--end, as a
+custom window's link) it prints the page's numbers.
 
 Inputs that failed or came back partial are never hidden: the output names them (text, and
 the "quality" field of --json), a figure they leave unknown is printed as unknown with the
@@ -37,7 +40,7 @@ from costmodel.limits import parse_memory_gib
 from costmodel.sku_book import PriceSource, book_from_skus
 
 if TYPE_CHECKING:
-    from costmodel.whatif import ServiceInput, WhatIf
+    from costmodel.whatif import WhatIf
 
 OK, API_FAILURE, USAGE, CANNOT_ESTIMATE, PARTIAL = 0, 1, 2, 3, 4
 
@@ -63,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--region", default=None)
     w.add_argument("--days", type=int, default=7, help="days of history to replay (1-30)")
     w.add_argument(
+        "--start", default=None, help="replay from this ISO 8601 time (with --end, not --days)"
+    )
+    w.add_argument("--end", default=None, help="replay up to this ISO 8601 time")
+    w.add_argument(
         "--source",
         choices=("demo", "gcp"),
         default=None,
@@ -71,7 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument(
         "--project", default=None, help="default: RUNWATCH_PROJECTS, or the demo project"
     )
-    w.add_argument("--free-tier", action="store_true", help="apply the monthly free tier")
+    w.add_argument(
+        "--free-tier",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply the monthly free tier (default: RUNWATCH_FREE_TIER, as the dashboard)",
+    )
     w.add_argument("--json", action="store_true")
     return p
 
@@ -129,6 +141,7 @@ def _collect(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
         names.region(args.region)
     if not 1 <= args.days <= 30:
         raise ValueError("--days must be between 1 and 30")
+    given = _given_window(args)
     try:
         settings = config.load()
     except config.ConfigError as exc:
@@ -156,7 +169,7 @@ def _collect(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
         clients = client_mod.for_google(policy=policy)
         end = live_end
     try:
-        start = end - timedelta(days=args.days)
+        start, end = given if given else (end - timedelta(days=args.days), end)
         window = TimeWindow(start, end, 60)
         regions = (args.region,) if args.region else ()
         scope = MetricScope(services=(args.service,), regions=regions)
@@ -175,11 +188,33 @@ def _collect(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
             "start": start,
             "end": end,
             "prices": _prices(clients, now),
+            "free_tier": settings.free_tier if args.free_tier is None else args.free_tier,
         }
     finally:
         clients.close()
         if emu is not None:
             emu.stop()
+
+
+def _given_window(args: argparse.Namespace) -> tuple[datetime, datetime] | None:
+    """``--start`` and ``--end`` (both or neither), whole minutes, at most 30 days apart."""
+    if args.start is None and args.end is None:
+        return None
+    if args.start is None or args.end is None:
+        raise ValueError("--start and --end go together")
+    try:
+        start, end = datetime.fromisoformat(args.start), datetime.fromisoformat(args.end)
+    except ValueError:
+        raise ValueError(
+            "--start and --end must be ISO 8601 times, e.g. 2026-12-01T00:00Z"
+        ) from None
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("--start and --end need a timezone (Z or +00:00)")
+    if start.second or start.microsecond or end.second or end.microsecond:
+        raise ValueError("--start and --end must be whole minutes")
+    if not timedelta(hours=1) <= end - start <= timedelta(days=30):
+        raise ValueError("--end must be 1 hour to 30 days after --start")
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _prices(clients: Any, now: datetime) -> PriceSource:
@@ -210,8 +245,7 @@ def _quality(frames: dict[str, Any], holes: gaps.Gaps) -> dict[str, Any]:
 
 
 def _whatif(args: argparse.Namespace) -> dict[str, Any]:
-    from costmodel.inputs import service_input
-    from costmodel.whatif import evaluate
+    from costmodel.service_whatif import evaluate
 
     now = datetime.now(UTC)  # the outermost entry point: the only clock read
     got = _collect(args, now)
@@ -245,17 +279,20 @@ def _whatif(args: argparse.Namespace) -> dict[str, Any]:
     }
     if holes.whatif:
         return out
-    data = service_input(
+    w, tips = evaluate(  # the Cost page's pipeline (costmodel.service_whatif)
         points,
         revisions,
+        events,
         region=region,
         service=args.service,
         start=start,
         end=end,
-        events=None if holes.rejections else events,
+        book=got["prices"].book,
+        free_tier=got["free_tier"],
+        advise=not holes.rejections,
     )
-    w = evaluate(data, free_tier="all" if args.free_tier else "none", book=got["prices"].book)
-    out.update(_whatif_figures(w, data, holes.rejections))
+    out["free_tier"] = got["free_tier"]
+    out.update(_whatif_figures(w, tips, holes.rejections))
     return out
 
 
@@ -297,33 +334,31 @@ def _setting(row: Any, unknown_429: bool) -> dict[str, Any]:
     return values
 
 
-def _whatif_figures(w: WhatIf, data: ServiceInput, rejections_unknown: str) -> dict[str, Any]:
+def _whatif_figures(w: WhatIf, tips: list[str], rejections_unknown: str) -> dict[str, Any]:
     """The what-if's part of the output: current, alternatives, calibration error, unconfirmed
     rates, and either the advice or why the figures are partial (``rejections_unknown``: why
     the 429s are unknown, "" when they are known)."""
-    from costmodel.advice import advise
-
     unknown_429 = bool(rejections_unknown)
     out: dict[str, Any] = {
         "current": _setting(w.current, unknown_429),
         "alternatives": [_setting(r, unknown_429) for _, r in w.alternatives(5).iterrows()],
         "calibration_error": w.calibration.billable_error,
         "unconfirmed_rates": list(w.unconfirmed),
+        "advice": tips,
     }
     if unknown_429:
         out["partial"] = (
             f"requests refused with 429 are unknown because {rejections_unknown}; settings "
             "that would serve them may cost more than shown, and no advice is given"
         )
-    else:
-        startup = [r.traffic.startup_s for r in data.revisions]
-        out["advice"] = advise(w, startup_s=max(startup) if startup else None)
     return out
 
 
 def _print_whatif(out: dict[str, Any]) -> None:
     print(f"{out['service']} ({out['region']}), {out['window']['start']} .. {out['window']['end']}")
     print(f"prices: {out['prices']}")
+    if "free_tier" in out:
+        print(f"monthly free tier: {'applied' if out['free_tier'] else 'not applied'}")
     for failed in out["quality"]["failed"]:
         print(f"partial data, {failed}")
     if out["unknown"]:

@@ -87,11 +87,12 @@ def test_google_channels_bound_the_reconnect_backoff(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(grpc_helpers, "create_channel", recording)
     got = clients.for_google()
     try:
-        assert len(made) == 4  # monitoring, logging, services, revisions
+        assert len(made) == 5  # monitoring, logging, services, revisions, catalog
         for options in made:
             assert options["grpc.max_reconnect_backoff_ms"] == clients.RECONNECT_MAX_MS
             assert options["grpc.max_receive_message_length"] == -1  # the library's own
         assert got.monitoring.transport._host == "monitoring.googleapis.com:443"
         assert got.services.transport._host == "run.googleapis.com:443"
+        assert got.catalog.transport._host == "cloudbilling.googleapis.com:443"
     finally:
         got.close()

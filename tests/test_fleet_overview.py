@@ -22,7 +22,8 @@ from app_data import views
 from collectors import catalog, monitoring
 from collectors import clients as clients_mod
 from collectors import fleet as fleet_mod
-from costmodel import observed
+from costmodel import observed, prices
+from costmodel.sku_book import PriceSource
 from foundation.window import TimeWindow
 from scope import Scope
 
@@ -127,10 +128,10 @@ def test_each_project_reads_only_its_own_services(big: Any) -> None:
 def _table(emu: Any, project: str) -> tuple[pd.DataFrame, fleet_mod.FleetBundle]:
     bundle, _ = _overview(emu, project)
     w = _window(emu)
-    detail = views.digest(bundle.frames, w, bundle.warm)
+    detail = views.digest(bundle.frames, w, bundle.warm, prices.load())
     scope = Scope(project=project)
     trend = views.build_trend(scope, fleet_mod.collect_trend(_clients(emu), [project], w), w)
-    view = views.build_overview(scope, bundle.frames, w, detail, trend)
+    view = views.build_overview(scope, bundle.frames, w, detail, trend, PriceSource(prices.load()))
     return view.table, bundle
 
 

@@ -1,0 +1,106 @@
+"""The Cost page and ``python -m costmodel whatif`` run one pipeline (costmodel.service_whatif):
+for the same service, window, prices and free tier they give the same current cost, the same
+alternatives and the same advice. Before, they differed in the startup time the advice weighed,
+the window's end, the free-tier default and whether instance events were read."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+
+import app_data
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE = "checkout-api"  # mid-canary, min instances: every part of the pipeline matters
+
+
+def _window() -> tuple[datetime, datetime]:
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    return end - timedelta(days=1), end
+
+
+def _page(start: datetime, end: datetime) -> Any:
+    st.cache_data.clear()
+    app_data.forget()
+    query = {"service": SERVICE, "window": "custom"}
+    query |= {"start": start.isoformat(), "end": end.isoformat()}
+    scope, warnings = app_data.scope_from_query(query)
+    assert not warnings
+    shown = app_data.cost(app_data.resolve(scope))
+    assert shown is not None
+    assert not shown.cannot_estimate, shown.cannot_estimate
+    return shown
+
+
+def _cli(start: datetime, end: datetime, *flags: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "costmodel",
+            "whatif",
+            "--service",
+            SERVICE,
+            "--json",
+            "--start",
+            start.isoformat(),
+            "--end",
+            end.isoformat(),
+            *flags,
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),  # the dashboard's settings (conftest points both at the emulator)
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def test_the_page_and_the_command_line_give_the_same_numbers(demo_emulator: Any) -> None:
+    start, end = _window()
+    page = _page(start, end)
+    cli = _cli(start, end)
+    assert cli["window"] == {"start": start.isoformat(), "end": end.isoformat()}
+    assert cli["free_tier"] is app_data.settings().free_tier  # the same default
+    assert cli["region"] == page.region
+    current = page.current
+    assert cli["current"]["monthly_cost"] == pytest.approx(current["monthly_cost"], rel=1e-9)
+    assert cli["current"]["cold_starts_per_day"] == pytest.approx(
+        current["cold_starts_per_day"], rel=1e-9
+    )
+    assert cli["calibration_error"] == pytest.approx(page.calibration_error, rel=1e-9, abs=1e-12)
+    table = page.table.set_index(["concurrency", "min_instances", "billing", "cpu", "memory_gib"])
+    assert cli["alternatives"]
+    for alt in cli["alternatives"]:
+        row = table.loc[
+            (
+                alt["concurrency"],
+                alt["min_instances"],
+                alt["billing"],
+                alt["cpu"],
+                alt["memory_gib"],
+            )
+        ]
+        assert alt["monthly_cost"] == pytest.approx(row["monthly_cost"], rel=1e-9)
+    assert cli["advice"] == page.advice
+    assert cli["advice"], "the demo's checkout-api has advice to give"
+    assert cli["prices"].split(" (as of ")[0] == page.price_source.split(" (as of ")[0]
+
+
+def test_the_free_tier_can_be_switched_either_way(demo_emulator: Any) -> None:
+    start, end = _window()
+    on, off = _cli(start, end, "--free-tier"), _cli(start, end, "--no-free-tier")
+    assert on["free_tier"] is True
+    assert off["free_tier"] is False
+    assert on["current"]["monthly_cost"] <= off["current"]["monthly_cost"]
