@@ -304,6 +304,8 @@ def _cost(
             start=w.start,
             end=views.observed_window(w).end,
             price=price_book(),
+            free_tier=free_tier,
+            cud=cud,
         )
     )
 

@@ -13,7 +13,7 @@ from collectors.schema import Quality, Result
 from costmodel import gaps, observed, prices, service_whatif, whatif
 from costmodel.errors import CannotEstimate as CannotEstimate
 from costmodel.sku_book import PriceSource
-from presentation import ObservedTotals
+from presentation import CurrentVsObserved, ObservedTotals
 from scope import Scope
 
 COST_METRICS = gaps.METRICS  # what the observed cost and the replay read
@@ -49,6 +49,7 @@ class CostView:
     totals: ObservedTotals  # of ``observed``, for its caption
     partial: str = ""  # why the estimates shown are partial ("" when they are not)
     advice_withheld: str = ""  # why no advice is given ("" when advice is given)
+    vs_observed: CurrentVsObserved | None = None  # the current estimate against the observed
 
 
 def evaluate(
@@ -111,6 +112,8 @@ def build_cost(
     start: datetime,
     end: datetime,
     price: PriceSource,
+    free_tier: bool,
+    cud: str,
 ) -> CostView:
     """The view; ``grid`` is the what-if and its advice, or the reason it cannot be given.
 
@@ -178,6 +181,9 @@ def build_cost(
         totals=observed_totals(seen),
         partial=partial,
         advice_withheld=withheld,
+        vs_observed=current_vs_observed(
+            observed_totals(seen), result, free_tier=free_tier, cud=cud
+        ),
     )
 
 
@@ -195,6 +201,26 @@ def observed_totals(observed_cost: pd.DataFrame) -> ObservedTotals:
             (str(reason), tuple(g["revision"].astype(str)))
             for reason, g in unknown.groupby("cannot_estimate", sort=False)
         ),
+    )
+
+
+def current_vs_observed(
+    totals: ObservedTotals, result: whatif.WhatIf, *, free_tier: bool, cud: str
+) -> CurrentVsObserved | None:
+    """The current estimate against the observed projection (None while a revision's observed
+    cost is unknown: there is no projection to compare with)."""
+    if totals.unknown or not totals.any_known:
+        return None
+    estimate = float(result.current["monthly_cost"])
+    discount = CUD_CHOICES.get(cud, "") if cud else ""
+    return CurrentVsObserved(
+        observed=totals.monthly,
+        replayed=result.current_list_cost,
+        estimate=estimate,
+        model_error=result.current_list_cost - totals.monthly,
+        adjustments=estimate - result.current_list_cost,
+        free_tier=free_tier,
+        discount=discount,
     )
 
 

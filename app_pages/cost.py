@@ -39,6 +39,8 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
         memory_gib=plane[1],
     )
     numbers = st.container()  # above the heatmap, sent after it
+    if view.vs_observed is not None:
+        st.caption(presentation.current_vs_observed_caption(view.vs_observed))
     if view.partial:
         st.warning(f"These estimates are partial: {view.partial}.")
     st.caption(

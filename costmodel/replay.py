@@ -50,7 +50,7 @@ from costmodel.instance_stack import (
     stack_sums,
 )
 from costmodel.poisson import poisson_excess
-from costmodel.traffic import Traffic
+from costmodel.traffic import ROUNDING_UPLIFT_S, Traffic, busy_instances
 
 __all__ = ["Grid", "Params", "Result", "load", "poisson_excess", "replay", "wanted_instances"]
 
@@ -73,7 +73,7 @@ class Params:
     recycle_per_min_instance_h: float = 0.0  # min-instance recycling starts per instance-hour
     background_starts_per_h: float = 0.0  # other restarts (OOM ...) per hour of life
     autoscaling_starts_scale: float = 1.0  # calibrated: observed / modelled demand starts
-    rounding_uplift_s: float = 0.05  # mean extra billed time per busy period (100 ms rounding)
+    rounding_uplift_s: float = ROUNDING_UPLIFT_S  # mean extra billed time per busy period
     startup_s: float | None = None  # None: the traffic's observed mean startup time
 
     def retention(self) -> tuple[np.ndarray, np.ndarray, float]:
@@ -136,30 +136,6 @@ def _rejections(
     return float(d.sum()), 0.0, mu, lam
 
 
-def _busy(
-    inst: np.ndarray, mu: np.ndarray, lam: np.ndarray, conc: int, work: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(instances with a request in flight, busy periods started) per minute, in instance units.
-
-    ``work``: three scratch rows, overwritten.
-    """
-    w_idle, w_busy, w_periods = work
-    if conc <= 1:
-        busy = np.minimum(mu, inst, out=w_busy)  # one request per instance
-        periods = lam
-    else:
-        # requests spread evenly: an instance is idle w.p. exp(-mu / n)
-        idle_share = np.maximum(inst, 1e-12, out=w_idle)
-        np.divide(mu, idle_share, out=idle_share)
-        np.negative(idle_share, out=idle_share)
-        np.exp(idle_share, out=idle_share)
-        busy = np.subtract(1.0, idle_share, out=w_busy)
-        busy *= inst
-        periods = np.multiply(lam, idle_share, out=w_periods)
-    busy[~(inst > 0)] = 0.0
-    return busy, periods
-
-
 def _request_billed(
     inst: np.ndarray,
     busy: np.ndarray,
@@ -212,7 +188,7 @@ def _setting_totals(
     ups = st.span("starts", lo, hi, w_ups)
     meet = np.minimum(st.span("meeting", lo, hi, w_meet), d, out=w_meet)
     served, rejected, mu_s, lam_s = _rejections(d, mu, lam, float(hi * conc))
-    busy, periods = _busy(inst, mu_s, lam_s, conc, work[3:6])
+    busy, periods = busy_instances(inst, mu_s, lam_s, conc, work[3:6])
     _, _, overshoot = params.retention()
     n_ups = float(ups.sum())
     life_min = float(inst.sum()) - overshoot * n_ups

@@ -300,21 +300,55 @@ def _cpu_s_per_request(tr: Traffic, config: Config, util: np.ndarray) -> float:
     return float(used.sum() / req.sum()) if req.sum() > 0 else 0.0
 
 
+ROUNDING_UPLIFT_S = 0.05  # mean extra billed time per busy period (billing rounds up to 100 ms)
+
+
+def busy_instances(
+    inst: np.ndarray, mu: np.ndarray, lam: np.ndarray, conc: int, work: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(instances with a request in flight, busy periods started) per minute, in instance units.
+
+    ``inst``: instances alive, ``mu``: requests in flight (mean), ``lam``: arrivals a second;
+    ``work``: three scratch rows, overwritten (fresh arrays when None). The replay's model
+    (costmodel.replay) and the observed cost's split (active_idle_split) both use it.
+    """
+    w_idle, w_busy, w_periods = np.empty((3, len(inst))) if work is None else work
+    if conc <= 1:
+        busy = np.minimum(mu, inst, out=w_busy)  # one request per instance
+        periods = lam
+    else:
+        # requests spread evenly: an instance is idle w.p. exp(-mu / n)
+        idle_share = np.maximum(inst, 1e-12, out=w_idle)
+        np.divide(mu, idle_share, out=idle_share)
+        np.negative(idle_share, out=idle_share)
+        np.exp(idle_share, out=idle_share)
+        busy = np.subtract(1.0, idle_share, out=w_busy)
+        busy *= inst
+        periods = np.multiply(lam, idle_share, out=w_periods)
+    busy[~(inst > 0)] = 0.0
+    return busy, periods
+
+
 def active_idle_split(traffic: Traffic, config: Config) -> tuple[np.ndarray, np.ndarray]:
     """Observed billable seconds per minute split into (active, idle min instances).
 
-    Request-based: billable = max(active, 60 s x min instances alive), a min instance that is not
-    active being billed idle. Where billable time exceeds that floor all of it is active;
-    otherwise the active part is estimated as the requests' own time (requests x mean latency +
-    startups), capped by the billable time. Instance-based: idle min-instance time is the min
-    instances not active in the minute (all of it is billed at the one instance rate).
+    Request-based: an instance is billed active while a request is in flight (each busy period
+    rounded up to 100 ms) or it starts, and a min instance that is not active is billed idle.
+    The active part is the replay's own model of it (``busy_instances`` over the observed
+    instances, requests and latency, plus the rounding and the startups), at least the billable
+    time above the min instances' floor and at most all of it. Instance-based: idle
+    min-instance time is the min instances not active in the minute (all of it is billed at
+    the one instance rate).
     """
     bill_s = traffic.billable_s
     inst = traffic.instances
     floor = 60.0 * np.minimum(float(config.min_instances), inst)
     if config.billing == "request":
-        own = traffic.requests * traffic.filled_latency_s() + traffic.starts * traffic.startup_s
-        active = np.where(bill_s > floor + 1e-6, bill_s, np.minimum(own, bill_s))
+        mu = traffic.requests * traffic.filled_latency_s() / 60.0
+        lam = traffic.requests / 60.0
+        busy, periods = busy_instances(inst, mu, lam, config.concurrency)
+        modelled = 60.0 * (busy + periods * ROUNDING_UPLIFT_S) + traffic.starts * traffic.startup_s
+        active = np.clip(modelled, np.maximum(bill_s - floor, 0.0), bill_s)
     else:
         idle = np.maximum(np.minimum(floor, bill_s) - 60.0 * traffic.instances_active, 0.0)
         active = bill_s - idle

@@ -65,6 +65,9 @@ class WhatIf:
     calibration: Calibration
     window_days: float
     unconfirmed: tuple[str, ...]
+    # the current setting's replayed month at list price (no free tier, no discount): what the
+    # observed projection is compared with (their difference is the model's error)
+    current_list_cost: float = float("nan")
 
     def alternatives(self, n: int = 5) -> pd.DataFrame:
         """Cheapest allowed settings on the Pareto front, current excluded."""
@@ -162,10 +165,11 @@ def evaluate(
     current = _replay_current(data.revisions, cal.params)
     scale = book.month_days / data.window_days
 
-    def monthly(usages: Sequence[Usage]) -> list[float]:
+    def monthly(
+        usages: Sequence[Usage], free: str = free_tier, cud: str | None = cud
+    ) -> list[float]:
         return [
-            price(u.scaled(scale), book, data.region, free_tier=free_tier, cud=cud).total
-            for u in usages
+            price(u.scaled(scale), book, data.region, free_tier=free, cud=cud).total for u in usages
         ]
 
     table = rows.copy()
@@ -194,7 +198,8 @@ def evaluate(
             for n in book.rates(data.region).unconfirmed(b)
         )
     )
-    return WhatIf(table[COLUMNS], table.iloc[-1], cal, data.window_days, unconfirmed)
+    listed = float(sum(monthly(current_usages, "none", None)))
+    return WhatIf(table[COLUMNS], table.iloc[-1], cal, data.window_days, unconfirmed, listed)
 
 
 def _current_row(s: Config, monthly_cost: float) -> pd.DataFrame:

@@ -301,6 +301,35 @@ class ObservedTotals:
     unknown: tuple[tuple[str, tuple[str, ...]], ...]  # (reason, revisions) per reason
 
 
+@dataclass(frozen=True)
+class CurrentVsObserved:
+    """The current setting's estimate against the observed projection, and what parts them
+    (app_data.costview.current_vs_observed): the model's error, the free tier, a discount."""
+
+    observed: float  # the projected month of the observed cost, at list price
+    replayed: float  # the current setting replayed, at list price
+    estimate: float  # the current setting's estimate as shown (free tier, discount applied)
+    model_error: float  # replayed - observed
+    adjustments: float  # estimate - replayed (<= 0)
+    free_tier: bool
+    discount: str  # the committed use discount's label, "" for none
+
+
+def current_vs_observed_caption(c: CurrentVsObserved) -> str:
+    """Why the current setting's estimate differs from the observed projection, in dollars."""
+    applied = [
+        n for n, on in (("the free tier", c.free_tier), (c.discount, bool(c.discount))) if on
+    ]
+    parts = [f"the model's error {c.model_error:+,.2f} $"]
+    if applied:
+        parts.append(f"{' and '.join(applied)} {c.adjustments:+,.2f} $")
+    return (
+        f"The current setting's estimate, {dollars(c.estimate)}/month, against the observed "
+        f"{dollars(c.observed)}/month at list price: {', '.join(parts)} (replayed at list "
+        f"price: {dollars(c.replayed)}/month)."
+    )
+
+
 def prices_caption(price_source: str) -> str:
     """Where the cost columns' prices come from (views.PriceSource.text)."""
     return f"Costs at list prices without the free tier. Prices: {price_source}"

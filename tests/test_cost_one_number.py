@@ -110,3 +110,33 @@ def test_idle_min_instances_cost_the_same_on_the_overview_and_the_cost_page(
         got = re.search(r"idle min instances \$([\d,.]+)/month of it", caption)
         assert got, caption
         assert float(got.group(1).replace(",", "")) == pytest.approx(per_month, abs=0.011), service
+
+
+@pytest.mark.parametrize("free_tier", [False, True])
+def test_the_current_estimate_against_the_observed_projection(
+    app_data: Any, free_tier: bool
+) -> None:
+    """The estimate card's current cost and the observed projection differ only by the model's
+    error and what the free tier (or a discount) takes off, and the page says by how much; the
+    observed projection is the overview's projected cost of the service."""
+    fleet_scope, _ = app_data.scope_from_query({})
+    fleet_view = app_data.resolve(fleet_scope)
+    table = app_data.overview(fleet_view).table.set_index("service")
+    for service in ("checkout-api", "admin-tool"):  # request-based; instance-based, min 2
+        scope = fleet_scope.with_service(service)
+        shown = app_data.cost(app_data.resolve(scope, fleet_view.at), free_tier=free_tier)
+        assert shown is not None
+        c = shown.vs_observed
+        assert c is not None
+        assert c.estimate == pytest.approx(float(shown.current["monthly_cost"]), abs=1e-9)
+        assert c.observed == pytest.approx(float(table.loc[service, "monthly_cost"]), abs=0.011)
+        # the model's error is the calibration's: at most its share of the observed month
+        assert abs(c.model_error) <= abs(shown.calibration_error) * c.observed + 0.01, service
+        if free_tier:
+            assert c.adjustments < 0, service  # small services: the free tier takes something
+        else:
+            assert c.adjustments == pytest.approx(0.0, abs=1e-9)
+        caption = presentation.current_vs_observed_caption(c)
+        assert presentation.dollars(c.observed) in caption
+        assert presentation.dollars(c.estimate) in caption
+        assert ("the free tier" in caption) is free_tier

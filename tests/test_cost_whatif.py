@@ -217,9 +217,15 @@ def test_observed_cost_split() -> None:
         _points(minutes), _revisions(), start=T0, end=T0 + timedelta(minutes=minutes)
     )
     row = df.iloc[0]
-    # Busy minutes: 70 s billable > 60 s floor -> all active. Idle minutes: the 1 min instance
-    # billed 60 s, no requests -> idle. 30 x 70 s active, 30 x 60 s idle (1 vCPU, 0.5 GiB).
-    active, idle = 30 * 70.0, 30 * 60.0
+    # Busy minutes: 2 instances, 120 requests of 0.5 s (1 in flight on average, 2 arrivals a
+    # second) at concurrency 80: each instance busy with probability 1 - exp(-1/2), busy
+    # periods starting at 2 exp(-1/2) a second, each rounded up by 0.05 s on average; at least
+    # the 10 s above the min instance's 60 s floor. Idle minutes: the 1 min instance billed 60 s,
+    # no requests -> idle. (1 vCPU, 0.5 GiB.)
+    busy = 60.0 * (2 * (1 - np.exp(-0.5)) + 2 * np.exp(-0.5) * 0.05)
+    per_busy_minute = min(max(busy, 70.0 - 60.0), 70.0)
+    active = 30 * per_busy_minute
+    idle = 30 * (70.0 - per_busy_minute) + 30 * 60.0
     assert row["idle_min_s"] == pytest.approx(idle)
     assert row["cpu"] == pytest.approx(active * 0.000024)
     assert row["memory"] == pytest.approx(active * 0.5 * 0.0000025)
