@@ -5,20 +5,16 @@ the window's end, the free-tier default and whether instance events were read.""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import streamlit as st
 
 import app_data
+from tests._whatif_cli import whatif_json
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVICE = "checkout-api"  # mid-canary, min instances: every part of the pipeline matters
 
 
@@ -41,30 +37,9 @@ def _page(start: datetime, end: datetime) -> Any:
 
 
 def _cli(start: datetime, end: datetime, *flags: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "costmodel",
-            "whatif",
-            "--service",
-            SERVICE,
-            "--json",
-            "--start",
-            start.isoformat(),
-            "--end",
-            end.isoformat(),
-            *flags,
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),  # the dashboard's settings (conftest points both at the emulator)
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+    window = ("--start", start.isoformat(), "--end", end.isoformat())
+    # the dashboard's settings (conftest points both at the emulator)
+    return whatif_json(SERVICE, *window, *flags, env=os.environ)
 
 
 def test_the_page_and_the_command_line_give_the_same_numbers(demo_emulator: Any) -> None:

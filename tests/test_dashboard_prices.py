@@ -4,10 +4,7 @@ demo's regions are priced the same by both, so the figures do not move."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 import app_data
 from costmodel import prices
 from costmodel.sku_book import CATALOG_SOURCE
+from tests._whatif_cli import whatif_json
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -106,19 +104,9 @@ def _whatif(emu: Any, faults: str = "") -> dict[str, Any]:
     base["RUNWATCH_EMULATOR_ADDRESS"] = emu.address
     emu.faults.set(faults)
     try:
-        out = subprocess.run(
-            [sys.executable, "-m", "costmodel", "whatif", "--service", SERVICE, "--json"],
-            cwd=ROOT,
-            env=base,
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
+        return whatif_json(SERVICE, env=base)
     finally:
         emu.faults.clear()
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
 def test_the_command_line_names_the_same_prices(emu: Any) -> None:
