@@ -42,7 +42,7 @@ from scope import Scope, View
 @cached
 def _catalog_book() -> sku_book.CatalogBook:
     """Cloud Run's prices from the Cloud Billing Catalog (one or two ListSkus calls a TTL)."""
-    read_at = now().strftime("%Y-%m-%d %H:%M UTC")
+    read_at = sku_book.read_at(now())
     return sku_book.book_from_skus(skus.fetch_skus(clients()), prices.load(), read_at=read_at)
 
 
@@ -53,10 +53,8 @@ def price_book() -> sku_book.PriceSource:
     try:
         got = guarded(("price_book",), _catalog_book, lambda v: v)
     except DataError as err:
-        return sku_book.PriceSource(
-            prices.load(), f"the Cloud Billing Catalog could not be read: {err}"
-        )
-    return sku_book.PriceSource(got.book, "; ".join(got.fallbacks))
+        return sku_book.unreadable(str(err))
+    return got.source
 
 
 @cached

@@ -32,12 +32,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from costmodel import gaps, prices
+from costmodel import gaps, prices, sku_book
 from costmodel.bill import money
 from costmodel.errors import CannotEstimate
 from costmodel.estimate import Workload, estimate
 from costmodel.limits import parse_memory_gib
-from costmodel.sku_book import PriceSource, book_from_skus
+from costmodel.sku_book import PriceSource
 
 if TYPE_CHECKING:
     from costmodel.whatif import WhatIf
@@ -226,10 +226,8 @@ def _prices(clients: Any, now: datetime) -> PriceSource:
     try:
         skus = fetch_skus(clients)
     except RunwatchError as exc:
-        why = f"the Cloud Billing Catalog could not be read: {exc.message}"
-        return PriceSource(prices.load(), why)
-    got = book_from_skus(skus, prices.load(), read_at=now.strftime("%Y-%m-%d %H:%M UTC"))
-    return PriceSource(got.book, "; ".join(got.fallbacks))
+        return sku_book.unreadable(exc.message)
+    return sku_book.book_from_skus(skus, prices.load(), read_at=sku_book.read_at(now)).source
 
 
 def _quality(frames: dict[str, Any], holes: gaps.Gaps) -> dict[str, Any]:

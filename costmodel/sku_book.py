@@ -16,8 +16,10 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from costmodel import prices
 from costmodel.prices import Allowance, PriceBook, Rate, TierRates
 
 CLOUD_RUN_SERVICE = "services/152E-C115-5142"
@@ -71,6 +73,21 @@ class CatalogBook:
     @property
     def complete(self) -> bool:
         return not self.fallbacks
+
+    @property
+    def source(self) -> PriceSource:
+        """The prices to use, with the lines kept from the bundled book named."""
+        return PriceSource(self.book, "; ".join(self.fallbacks))
+
+
+def read_at(now: datetime) -> str:
+    """When the catalog was read, as a price book's as-of (the dashboard and the CLI alike)."""
+    return now.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def unreadable(why: str) -> PriceSource:
+    """The bundled book, when the catalog cannot be read, and why."""
+    return PriceSource(prices.load(), f"the Cloud Billing Catalog could not be read: {why}")
 
 
 @dataclass(frozen=True)
@@ -149,11 +166,11 @@ def book_from_skus(skus: Iterable[Sku], bundled: PriceBook, *, read_at: str) -> 
     for sku in skus:
         line = _line(sku)
         if line is None:
-            ignored.append(" ".join(sku.description.split()))
+            ignored.append(_spaced(sku.description))
             continue
         kind, where, name = line
         if kind == "request" and where not in rates:
-            ignored.append(" ".join(sku.description.split()))
+            ignored.append(_spaced(sku.description))
             continue
         got = _price(sku, _kind(name), bundled.currency)
         if isinstance(got, str):
@@ -218,5 +235,9 @@ def _label(kind: str, where: str, name: str) -> str:
     return "requests"
 
 
+def _spaced(description: str) -> str:
+    return " ".join(description.split())
+
+
 def _source(sku: Sku) -> str:
-    return f"{sku.sku_id} {' '.join(sku.description.split())}"
+    return f"{sku.sku_id} {_spaced(sku.description)}"
