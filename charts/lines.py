@@ -14,34 +14,15 @@ import plotly.graph_objects as go
 from charts.style import LAYOUT, LEGEND, MARGIN, empty_note, epoch_ms, revision_colors
 
 
-def _with_gaps(df: pd.DataFrame, x: str, period_s: float) -> pd.DataFrame:
-    """Insert a NaN row wherever consecutive points are more than one period apart."""
-    if len(df) < 2:
-        return df
-    df = df.sort_values(x)
-    step = pd.Timedelta(seconds=period_s)
-    gaps = df[x].diff() > step * 1.5
-    if not gaps.any():
-        return df
-    df = df.assign(value=df["value"].astype("float64"))
-    fill = df.loc[gaps].copy()
-    fill[x] = fill[x] - step
-    fill["value"] = float("nan")
-    return pd.concat([df, fill]).sort_values(x)
-
-
-def _line_xy(part: pd.DataFrame, period_s: float, fill: float) -> dict[str, object]:
-    """x and y of one line: a missing period becomes ``fill`` (NaN draws a gap).
+def _line_xy(ms: np.ndarray, y: np.ndarray, period_s: float, fill: float) -> dict[str, object]:
+    """x and y of one line from epoch-ms times ``ms`` in ascending order: a missing period
+    becomes ``fill`` (NaN draws a gap).
 
     Points on a regular grid of ``period_s`` (every aligned Monitoring series) are sent as
     ``x0``/``dx`` and one dense y array: no x array to ship and decode, and the browser draws
     one path instead of one per gap-separated run. Off-grid points fall back to explicit x
     with a NaN between points more than a period apart (a gap even when ``fill`` is 0).
     """
-    ms = epoch_ms(part["timestamp"])
-    y = part["value"].to_numpy(dtype="float64")
-    order = np.argsort(ms, kind="stable")
-    ms, y = ms[order], y[order]
     step = period_s * 1000.0
     if len(ms) and step > 0:
         offsets = (ms - ms[0]) / step
@@ -50,8 +31,13 @@ def _line_xy(part: pd.DataFrame, period_s: float, fill: float) -> dict[str, obje
             dense = np.full(int(slots[-1]) + 1, fill, dtype="float64")
             dense[slots] = y
             return {"x0": float(ms[0]), "dx": step, "y": dense}
-    gapped = _with_gaps(part.assign(value=part["value"].astype("float64")), "timestamp", period_s)
-    return {"x": epoch_ms(gapped["timestamp"]), "y": gapped["value"].to_numpy(dtype="float64")}
+    if len(ms) < 2:
+        return {"x": ms, "y": y}
+    after_gap = np.flatnonzero(np.diff(ms) > step * 1.5) + 1
+    return {
+        "x": np.insert(ms, after_gap, ms[after_gap] - step),
+        "y": np.insert(y, after_gap, np.nan),
+    }
 
 
 def _markers(fig: go.Figure, markers: Sequence[tuple[datetime, str]]) -> None:
@@ -106,54 +92,66 @@ def _lines(
     colors: Mapping[str, str] | None,
     period_s: float,
     legend: bool = True,
-) -> list[go.Scatter]:
+) -> list[dict[str, object]]:
+    """The panel's traces, as plotly trace dicts (the figure validates them once)."""
     df, unit = panel.df, panel.unit
+    if df.empty:
+        return []
     fill = 0.0 if panel.missing_is_zero else float("nan")
     keys = [color] + ([panel.dash] if panel.dash else [])
     dashes = ("solid", "dash", "dot", "dashdot")
-    dash_values = sorted(df[panel.dash].unique()) if panel.dash and not df.empty else [None]
-    traces = []
+    dash_values = sorted(df[panel.dash].unique()) if panel.dash else [None]
     # Without a colour per group, the groups take the palette in order (a line and its pending
     # tail the same colour, whatever the number of traces).
-    names = sorted({str(n) for n in df[color].unique()}) if not df.empty else []
+    names = sorted({str(n) for n in df[color].unique()})
     palette = {**revision_colors(names), **(colors or {})}
-    for group, part in df.groupby(keys, sort=True) if not df.empty else []:
+    # Time order once for the whole frame: each group's rows below keep it (a stable sort).
+    stamps = epoch_ms(df["timestamp"])
+    order = np.argsort(stamps, kind="stable")
+    df, all_ms = df.iloc[order], stamps[order]
+    all_y = df["value"].to_numpy(dtype="float64")
+    all_pending = (
+        df["pending"].fillna(False).astype(bool).to_numpy()
+        if "pending" in df
+        else np.zeros(len(df), dtype=bool)
+    )
+    traces: list[dict[str, object]] = []
+    for group, rows in sorted(df.groupby(keys, sort=True).indices.items()):
         name = group[0] if isinstance(group, tuple) else group
         sub = group[1] if panel.dash and isinstance(group, tuple) else None
         line: dict[str, object] = {"width": 2, "color": palette[str(name)]}
         if sub is not None:
             line["dash"] = dashes[dash_values.index(sub) % len(dashes)]
         label = f"{name} {sub}" if sub is not None else str(name)
-        part = part.sort_values("timestamp", kind="stable")
-        pending = part["pending"].fillna(False).astype(bool) if "pending" in part else None
-        settled = part if pending is None else part.loc[~pending]
-        if pending is not None and pending.any() and not settled.empty:
-            # a pending point stays out of the settled line (a gap, never a filled zero)
-            settled = pd.concat([settled, part.loc[pending].assign(value=float("nan"))])
-        common = {"mode": "lines", "legendgroup": str(name), "line": line}
+        ms, y, pending = all_ms[rows], all_y[rows], all_pending[rows]
+        # a pending point stays out of the settled line (a gap, never a filled zero); a line
+        # of pending points only has no settled part
+        keep = slice(0, 0) if pending.all() else slice(None)
+        settled_ms, settled_y = ms[keep], np.where(pending, np.nan, y)[keep]
+        common = {"type": "scatter", "mode": "lines", "legendgroup": str(name), "line": line}
         traces.append(
-            go.Scatter(
-                **_line_xy(settled, period_s, fill),
+            {
+                **_line_xy(settled_ms, settled_y, period_s, fill),
                 **common,
-                name=label if legend else str(name),
-                showlegend=legend,
-                connectgaps=False,
-                hovertemplate=f"%{{y:,.3~f}} {unit}<extra>{label}</extra>",
-            )
+                "name": label if legend else str(name),
+                "showlegend": legend,
+                "connectgaps": False,
+                "hovertemplate": f"%{{y:,.3~f}} {unit}<extra>{label}</extra>",
+            }
         )
-        if pending is not None and pending.any():
+        if pending.any():
             # draw the pending tail dotted, joined to the last settled point
-            first = int(pending.to_numpy().argmax())
-            tail = part.iloc[max(first - 1, 0) :]
+            first = max(int(pending.argmax()) - 1, 0)
             traces.append(
-                go.Scatter(
-                    **_line_xy(tail, period_s, fill),
-                    **{**common, "line": {**line, "dash": "dot"}},
-                    showlegend=False,
-                    name=f"{label} (pending)",
-                    opacity=0.6,
-                    hovertemplate=f"%{{y:,.3~f}} {unit} (pending)<extra>{label}</extra>",
-                )
+                {
+                    **_line_xy(ms[first:], y[first:], period_s, fill),
+                    **common,
+                    "line": {**line, "dash": "dot"},
+                    "showlegend": False,
+                    "name": f"{label} (pending)",
+                    "opacity": 0.6,
+                    "hovertemplate": f"%{{y:,.3~f}} {unit} (pending)<extra>{label}</extra>",
+                }
             )
     return traces
 
@@ -209,7 +207,7 @@ def panels_over_time(
         "legend": {**LEGEND, "y": 1 + 30 / (panel_height * n)},  # above the panel titles
         "annotations": [],
     }
-    traces: list[go.Scatter] = []
+    traces: list[dict[str, object]] = []
     shown: set[str] = set()
     for i, panel in enumerate(panels):
         suffix = str(i + 1) if i else ""
@@ -240,12 +238,11 @@ def panels_over_time(
             for note in notes
         ]
         for trace in _lines(panel, color=color, colors=colors, period_s=period_s, legend=False):
-            group = str(trace.legendgroup)
-            if trace.name == group and group not in shown:  # first settled line of a group
-                trace.showlegend = True
+            group = str(trace["legendgroup"])
+            if trace["name"] == group and group not in shown:  # first settled line of a group
+                trace["showlegend"] = True
                 shown.add(group)
-            trace.xaxis, trace.yaxis = f"x{suffix}", f"y{suffix}"
-            traces.append(trace)
+            traces.append({**trace, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"})
     fig = go.Figure(data=traces, layout=layout)
     _markers(fig, markers)
     return fig
