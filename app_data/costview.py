@@ -13,7 +13,7 @@ from collectors.schema import Quality, Result
 from costmodel import gaps, observed, prices, service_whatif, whatif
 from costmodel.errors import CannotEstimate as CannotEstimate
 from costmodel.sku_book import PriceSource
-from presentation import CurrentVsObserved, ObservedTotals
+from presentation.cost import CurrentVsObserved, ObservedTotals
 from scope import Scope
 
 COST_METRICS = gaps.METRICS  # what the observed cost and the replay read
@@ -50,6 +50,37 @@ class CostView:
     partial: str = ""  # why the estimates shown are partial ("" when they are not)
     advice_withheld: str = ""  # why no advice is given ("" when advice is given)
     vs_observed: CurrentVsObserved | None = None  # the current estimate against the observed
+
+    @classmethod
+    def refused(
+        cls,
+        service: str,
+        region: str,
+        regions: list[str],
+        history: str,
+        observed: pd.DataFrame,
+        price_source: str,
+        reason: str,
+        quality: Quality,
+    ) -> CostView:
+        """No estimate (``reason``): the observed costs only."""
+        return cls(
+            service,
+            region,
+            regions,
+            history,
+            current=pd.Series(dtype=object),
+            observed=observed,
+            table=pd.DataFrame(),
+            calibration_error=float("nan"),
+            calibration_notes=(),
+            advice=[],
+            unconfirmed=(),
+            price_source=price_source,
+            cannot_estimate=reason,
+            quality=quality,
+            totals=observed_totals(observed),
+        )
 
 
 def evaluate(
@@ -132,22 +163,8 @@ def build_cost(
     if holes.whatif:
         grid = holes.whatif
     if isinstance(grid, str):
-        return CostView(
-            scope.service,
-            region,
-            regions,
-            history,
-            pd.Series(dtype=object),
-            seen,
-            pd.DataFrame(),
-            float("nan"),
-            (),
-            [],
-            (),
-            price.text,
-            grid,
-            quality,
-            observed_totals(seen),
+        return CostView.refused(
+            scope.service, region, regions, history, seen, price.text, grid, quality
         )
     result, tips = grid
     table, current = result.table, result.current

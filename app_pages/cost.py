@@ -7,6 +7,7 @@ import streamlit as st
 import app_data
 import charts
 import presentation
+import presentation.cost
 import widgets
 from presentation import columns
 
@@ -40,11 +41,11 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
     )
     numbers = st.container()  # above the heatmap, sent after it
     if view.vs_observed is not None:
-        st.caption(presentation.current_vs_observed_caption(view.vs_observed))
+        st.caption(presentation.cost.current_vs_observed_caption(view.vs_observed))
     if view.partial:
         st.warning(f"These estimates are partial: {view.partial}.")
     st.caption(
-        presentation.calibration_caption(
+        presentation.cost.calibration_caption(
             view.calibration_error, view.calibration_notes, view.history
         )
     )
@@ -55,7 +56,7 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
             y="min_instances",
             z="monthly_cost",
             z_unit="$/month",
-            title=presentation.heatmap_title(billing, *plane),
+            title=presentation.cost.heatmap_title(billing, *plane),
         ),
         key="cost_heatmap",
     )
@@ -64,7 +65,7 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
             st.warning(f"Cloud Run does not allow this setting: {choice.reason}.")
         else:
             for col, figure in zip(
-                st.columns(4), presentation.estimate_figures(choice), strict=True
+                st.columns(4), presentation.cost.estimate_figures(choice), strict=True
             ):
                 widgets.metric(col, figure)
     with controls:
@@ -212,7 +213,9 @@ def estimates(
         )
     with observed:
         st.subheader(f"Observed cost over the last {view.history}")
-        st.caption(widgets.plain(presentation.observed_caption(view.totals, view.price_source)))
+        st.caption(
+            widgets.plain(presentation.cost.observed_caption(view.totals, view.price_source))
+        )
         st.dataframe(
             view.observed,
             hide_index=True,

@@ -10,6 +10,7 @@ import streamlit as st
 import app_data
 import charts
 import presentation
+import presentation.cost
 import widgets
 from presentation import columns
 
@@ -97,7 +98,7 @@ def _services(view: app_data.OverviewView) -> tuple[pd.DataFrame, Any]:
         selection_mode="single-row",
         column_config=widgets.column_config(columns.OVERVIEW_COLUMNS),
     )
-    st.caption(widgets.plain(presentation.prices_caption(view.prices)))
+    st.caption(widgets.plain(presentation.cost.prices_caption(view.prices)))
     widgets.csv_button(view.csv, "runwatch-overview.csv", "overview_csv")
     return shown, table
 

@@ -67,6 +67,27 @@ def _serving_config(revisions: pd.DataFrame, traffic: pd.DataFrame) -> pd.DataFr
     return out.reset_index()
 
 
+def _flag_texts(
+    table: pd.DataFrame, notes: dict[tuple[str, str, str], str], peaks: pd.DataFrame
+) -> list[str]:
+    """Each row's flags: the given notes (canary verdicts...), at max instances, then the
+    table's own flags (``_flags``), joined by "; "."""
+    notes = dict(notes)
+    for key, line in _at_max(peaks).items():
+        notes[key] = "; ".join(n for n in (notes.get(key, ""), line) if n)
+    return [
+        "; ".join(
+            f
+            for f in (
+                notes.get((r["project_id"], r["location"], r["service"]), ""),
+                _flags({str(k): v for k, v in r.items()}),
+            )
+            if f
+        )
+        for r in table.to_dict("records")
+    ]
+
+
 def service_table(
     totals: pd.DataFrame,
     revisions: pd.DataFrame,
@@ -126,20 +147,7 @@ def service_table(
     out = out.merge(costs[[*keys, *cost_cols]], on=keys, how="left")
     out["observed_cost"] = out["total"]
     out["monthly_cost"] = out["monthly_total"]
-    notes = dict(notes or {})
-    for key, line in _at_max(peaks).items():
-        notes[key] = "; ".join(n for n in (notes.get(key, ""), line) if n)
-    out["flags"] = [
-        "; ".join(
-            f
-            for f in (
-                notes.get((r["project_id"], r["location"], r["service"]), ""),
-                _flags({str(k): v for k, v in r.items()}),
-            )
-            if f
-        )
-        for r in out.to_dict("records")
-    ]
+    out["flags"] = _flag_texts(out, notes or {}, peaks)
     for col, dtype in COLUMNS.items():
         if col not in out:
             out[col] = pd.Series(dtype=dtype)

@@ -12,6 +12,7 @@ import streamlit as st
 
 import charts
 import presentation
+import presentation.cost
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +107,7 @@ def test_idle_min_instances_cost_the_same_on_the_overview_and_the_cost_page(
         scope = fleet_scope.with_service(service)
         shown = app_data.cost(app_data.resolve(scope, fleet_view.at))
         assert shown is not None
-        caption = presentation.observed_caption(shown.totals, shown.price_source)
+        caption = presentation.cost.observed_caption(shown.totals, shown.price_source)
         got = re.search(r"idle min instances \$([\d,.]+)/month of it", caption)
         assert got, caption
         assert float(got.group(1).replace(",", "")) == pytest.approx(per_month, abs=0.011), service
@@ -136,7 +137,7 @@ def test_the_current_estimate_against_the_observed_projection(
             assert c.adjustments < 0, service  # small services: the free tier takes something
         else:
             assert c.adjustments == pytest.approx(0.0, abs=1e-9)
-        caption = presentation.current_vs_observed_caption(c)
+        caption = presentation.cost.current_vs_observed_caption(c)
         assert presentation.dollars(c.observed) in caption
         assert presentation.dollars(c.estimate) in caption
         assert ("the free tier" in caption) is free_tier

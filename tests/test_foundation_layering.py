@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -281,3 +282,16 @@ def test_only_config_reads_the_environment() -> None:
         if "os.environ" in path.read_text() or "getenv(" in path.read_text():
             offenders.append(str(rel))
     assert offenders == []
+
+
+def test_readme_picture_shows_the_layers() -> None:
+    """The README's picture of the layers is LAYERS, highest first, a row per layer."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## Architecture\n.*?```text\n(.*?)```", readme, re.S)
+    assert block, "README's architecture section has no picture of the layers"
+    rows = [
+        tuple(name.strip() for name in re.split(r" {2,}", line.strip())[0].split(" · "))
+        for line in block.group(1).splitlines()
+        if line.strip()
+    ]
+    assert rows == list(reversed(LAYERS))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 from pathlib import Path
@@ -53,3 +54,39 @@ def test_configuration_section_is_generated_from_config() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, re.M)
+
+
+def _resolves(dotted: str) -> bool:
+    """``dotted`` (package.module.name...) names a module or an attribute of one ("st." is
+    Streamlit, as the code imports it)."""
+    parts = (
+        dotted.replace("st.", "streamlit.", 1).split(".")
+        if dotted.startswith("st.")
+        else (dotted.split("."))
+    )
+    for i in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:i]))
+        except ModuleNotFoundError:
+            continue
+        try:
+            for name in parts[i:]:
+                obj = getattr(obj, name)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def test_architecture_paths_name_code_that_exists() -> None:
+    """docs/architecture.md and README's architecture section lead to real functions and files:
+    every `dotted.name` and `path.py` they quote exists (a rename must update them)."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    text += README.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    dotted = set(re.findall(r"`([a-z_]+(?:\.[A-Za-z_]+)+)(?:\([^`]*\))?`", text))
+    files = set(re.findall(r"`([A-Za-z_/]+\.(?:py|md|json))`", text))
+    dotted -= {f.removesuffix(".py").removesuffix(".md").removesuffix(".json") for f in files}
+    dotted = {d for d in dotted if not d.endswith((".py", ".md", ".json"))}
+    assert len(dotted) >= 30, "the architecture paths are no longer quoted as dotted names"
+    assert [d for d in sorted(dotted) if not _resolves(d)] == []
+    assert [f for f in sorted(files) if not (ROOT / f).exists()] == []
