@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,10 +24,9 @@ from hypothesis import strategies as st
 
 from collectors import catalog, monitoring, wirepoints
 from foundation.window import TimeWindow
+from tests._collect_logs_helpers import real_dir
 
-FIXTURE = Path(
-    "/work/shared/fixtures/real/monitoring_timeseries_aligned_checkmk_agent_gcp_run.json"
-)
+FIXTURE = "monitoring_timeseries_aligned_checkmk_agent_gcp_run.json"  # in real_dir()
 _RESP = monitoring_v3.ListTimeSeriesResponse.pb()
 _TS = monitoring_v3.TimeSeries.pb()
 MEMBERS = ("bool_value", "int64_value", "double_value", "string_value", "distribution_value")
@@ -180,7 +178,7 @@ def test_decoded_points_equal_protobufs_reading(resp: Any) -> None:
 
 def test_a_real_monitoring_export() -> None:
     resp = _RESP()
-    for item in json.loads(FIXTURE.read_text()):
+    for item in json.loads((real_dir() / FIXTURE).read_text()):
         ts = resp.time_series.add()
         json_format.ParseDict(item, ts, ignore_unknown_fields=True)
     assert sum(len(ts.points) for ts in resp.time_series) > 0
