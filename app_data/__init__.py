@@ -234,6 +234,7 @@ def _whatif(
     memory_gib: float | None,
     free_tier: bool,
     cud: str,
+    price_region: str,
 ) -> tuple[Any, list[str]] | str:
     """The what-if grid and advice, or the reason it cannot be estimated (a cached answer)."""
     v = _view_of(key)
@@ -252,6 +253,7 @@ def _whatif(
             free_tier=free_tier,
             cud=cud,
             book=price_book().book,
+            price_region=price_region,
         )
     except costview.CannotEstimate as exc:
         return str(exc)
@@ -265,6 +267,7 @@ def _cost(
     memory_gib: float | None,
     free_tier: bool,
     cud: str,
+    price_region: str,
 ) -> costview.CostView:
     v = _view_of(key)
     s, w = v.scope, v.window
@@ -288,8 +291,8 @@ def _cost(
     unknown = costview.gaps_of(frames, points, service=s.service, region=region).whatif
     # no what-if from incomplete inputs: build_cost says why instead
     grid = unknown or guarded(
-        ("whatif", key, region, cpu, memory_gib, free_tier, cud),
-        lambda: _whatif(key, region, cpu, memory_gib, free_tier, cud),
+        ("whatif", key, region, cpu, memory_gib, free_tier, cud, price_region),
+        lambda: _whatif(key, region, cpu, memory_gib, free_tier, cud, price_region),
         lambda v: v,
     )
     return _keep(
@@ -310,6 +313,11 @@ def _cost(
     )
 
 
+def price_regions() -> list[str]:
+    """Every region the run's price book prices (the Cost page's "prices of" choice)."""
+    return sorted(price_book().book.region_tiers)
+
+
 def cost(
     view: View,
     *,
@@ -318,11 +326,13 @@ def cost(
     memory_gib: float | None = None,
     free_tier: bool | None = None,
     cud: str = "",
+    price_region: str = "",
 ) -> costview.CostView | None:
-    """The cost and what-if view of the view's service; None when the view names no service."""
+    """The cost and what-if view of the view's service; None when the view names no service.
+    ``price_region``: price the what-if at another region's rates ("" for the service's own)."""
     if not view.scope.service:
         return None
     hist = costview.cost_history(view.scope, view.window.span)
     learned = view if hist == view.scope else resolve(hist, view.at)  # the same clock reading
     free = settings().free_tier if free_tier is None else free_tier
-    return _view(lambda: _cost(learned.key, region, cpu, memory_gib, free, cud))
+    return _view(lambda: _cost(learned.key, region, cpu, memory_gib, free, cud, price_region))

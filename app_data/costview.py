@@ -13,7 +13,7 @@ from collectors.schema import Quality, Result
 from costmodel import gaps, observed, prices, service_whatif, whatif
 from costmodel.errors import CannotEstimate as CannotEstimate
 from costmodel.sku_book import PriceSource
-from presentation.cost import CurrentVsObserved, ObservedTotals
+from presentation.cost import CurrentVsObserved, ObservedTotals, RegionPrices
 from scope import Scope
 
 COST_METRICS = gaps.METRICS  # what the observed cost and the replay read
@@ -50,6 +50,7 @@ class CostView:
     partial: str = ""  # why the estimates shown are partial ("" when they are not)
     advice_withheld: str = ""  # why no advice is given ("" when advice is given)
     vs_observed: CurrentVsObserved | None = None  # the current estimate against the observed
+    elsewhere: RegionPrices | None = None  # the what-if at another region's prices
 
     @classmethod
     def refused(
@@ -96,6 +97,7 @@ def evaluate(
     free_tier: bool,
     cud: str,
     book: prices.PriceBook,
+    price_region: str = "",
 ) -> tuple[whatif.WhatIf, list[str]]:
     """The what-if grid of one service and its advice (costmodel.service_whatif, as the
     command line gives it). Raises CannotEstimate with the reason."""
@@ -112,6 +114,7 @@ def evaluate(
         cud=cud,
         cpu=cpu,
         memory_gib=memory_gib,
+        price_region=price_region,
     )
 
 
@@ -180,6 +183,14 @@ def build_cost(
         )
         withheld = f"{holes.rejections}: advice built on partial data could mislead"
         tips = []
+    elsewhere = None
+    if result.price_region:
+        there = float(current["monthly_cost"])
+        elsewhere = RegionPrices(region, result.home_cost, result.price_region, there)
+        withheld = withheld or (
+            f"the estimates use {result.price_region}'s prices, and the advice is for "
+            f"{region}, where {scope.service} runs"
+        )
     return CostView(
         service=scope.service,
         region=region,
@@ -201,6 +212,7 @@ def build_cost(
         vs_observed=current_vs_observed(
             observed_totals(seen), result, free_tier=free_tier, cud=cud
         ),
+        elsewhere=elsewhere,
     )
 
 
@@ -228,7 +240,7 @@ def current_vs_observed(
     cost is unknown: there is no projection to compare with)."""
     if totals.unknown or not totals.any_known:
         return None
-    estimate = float(result.current["monthly_cost"])
+    estimate = result.home_cost  # where the service runs, as observed (whatever the table's prices)
     discount = CUD_CHOICES.get(cud, "") if cud else ""
     return CurrentVsObserved(
         observed=totals.monthly,

@@ -40,6 +40,8 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
         memory_gib=plane[1],
     )
     numbers = st.container()  # above the heatmap, sent after it
+    if view.elsewhere is not None:
+        st.info(presentation.cost.region_caption(view.elsewhere))
     if view.vs_observed is not None:
         st.caption(presentation.cost.current_vs_observed_caption(view.vs_observed))
     if view.partial:
@@ -56,7 +58,9 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
             y="min_instances",
             z="monthly_cost",
             z_unit="$/month",
-            title=presentation.cost.heatmap_title(billing, *plane),
+            title=presentation.cost.heatmap_title(
+                billing, *plane, view.elsewhere.there if view.elsewhere else ""
+            ),
         ),
         key="cost_heatmap",
     )
@@ -143,6 +147,14 @@ def pricing_options() -> None:
             key="cost_mem",
             placeholder="current",
         )
+        left.selectbox(
+            "Prices of region",
+            app_data.price_regions(),
+            index=None,
+            key="cost_region",
+            placeholder="where it runs",
+            help="The same traffic at another region's prices (latency is not modelled)",
+        )
 
 
 def show() -> None:
@@ -166,19 +178,28 @@ def show() -> None:
         cud=ss.get("cost_cud", ""),
         cpu=ss.get("cost_cpu"),
         mem=ss.get("cost_mem"),
+        price_region=ss.get("cost_region") or "",
     )
     with options_box:
         pricing_options()
 
 
 def estimates(
-    run_view: app_data.View, *, free: bool, cud: str, cpu: float | None, mem: float | None
+    run_view: app_data.View,
+    *,
+    free: bool,
+    cud: str,
+    cpu: float | None,
+    mem: float | None,
+    price_region: str = "",
 ) -> None:
     """Observed cost, the what-if controls and charts, and the advice."""
     scope = run_view.scope
     view = widgets.loaded(
         scope.service,
-        lambda: app_data.cost(run_view, cpu=cpu, memory_gib=mem, free_tier=free, cud=cud),
+        lambda: app_data.cost(
+            run_view, cpu=cpu, memory_gib=mem, free_tier=free, cud=cud, price_region=price_region
+        ),
         spinner="Replaying the observed traffic under other settings…",
     )
     if view is None:

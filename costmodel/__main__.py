@@ -30,17 +30,14 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from costmodel import gaps, prices, sku_book
-from costmodel.bill import money
+from costmodel.cli_output import print_estimate, print_whatif, whatif_figures
 from costmodel.errors import CannotEstimate
 from costmodel.estimate import Workload, estimate
 from costmodel.limits import parse_memory_gib
 from costmodel.sku_book import PriceSource
-
-if TYPE_CHECKING:
-    from costmodel.whatif import WhatIf
 
 OK, API_FAILURE, USAGE, CANNOT_ESTIMATE, PARTIAL = 0, 1, 2, 3, 4
 
@@ -84,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="apply the monthly free tier (default: RUNWATCH_FREE_TIER, as the dashboard)",
     )
+    w.add_argument(
+        "--price-region",
+        default=None,
+        help="price the same traffic at another region's rates (latency is not modelled)",
+    )
     w.add_argument("--json", action="store_true")
     return p
 
@@ -104,22 +106,6 @@ def _estimate(args: argparse.Namespace) -> dict[str, Any]:
     return est.to_dict()
 
 
-def _print_estimate(out: dict[str, Any]) -> None:
-    print(f"{'line':44s} {'quantity':>16s} {'unit':18s} {'unit price':>12s} {'cost':>10s}")
-    for ln in out["lines"]:
-        print(
-            f"{ln['name']:44s} {ln['quantity']:16,.2f} {ln['unit']:18s} "
-            f"{ln['unit_price']:12.8g} {money(ln['cost']):>10s}"
-        )
-    print(
-        f"{'total a month (' + out['region'] + ', Tier ' + out['tier'] + ')':44s} "
-        f"{'':16s} {'':18s} {'':12s} {money(out['total']):>10s}"
-    )
-    if out["unconfirmed_rates"]:
-        print("unconfirmed rates used: " + ", ".join(out["unconfirmed_rates"]))
-    print(f"prices: {out['price_source']} (as of {out['prices_as_of']})")
-
-
 class ApiFailure(Exception):
     """Google (or the emulator) could not give what the command needs; the message says what."""
 
@@ -137,8 +123,9 @@ def _collect(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
     from foundation.window import TimeWindow
 
     names.service(args.service)
-    if args.region:
-        names.region(args.region)
+    for flag in (args.region, args.price_region):
+        if flag:
+            names.region(flag)
     if not 1 <= args.days <= 30:
         raise ValueError("--days must be between 1 and 30")
     given = _given_window(args)
@@ -287,10 +274,11 @@ def _whatif(args: argparse.Namespace) -> dict[str, Any]:
         end=end,
         book=got["prices"].book,
         free_tier=got["free_tier"],
+        price_region=args.price_region or "",
         advise=not holes.rejections,
     )
     out["free_tier"] = got["free_tier"]
-    out.update(_whatif_figures(w, tips, holes.rejections))
+    out.update(whatif_figures(w, tips, holes.rejections))
     return out
 
 
@@ -308,79 +296,6 @@ def _region_of(args: argparse.Namespace, frames: dict[str, Any]) -> str:
     if not args.region and len(regions) > 1:
         raise ValueError(f"service {args.service} runs in {', '.join(regions)}: pass --region")
     return region
-
-
-_SETTING_KEYS = (
-    "concurrency",
-    "min_instances",
-    "max_instances",
-    "billing",
-    "cpu",
-    "memory_gib",
-    "monthly_cost",
-    "cold_starts_per_day",
-    "cold_start_share",
-    "rejected_per_day",
-)
-
-
-def _setting(row: Any, unknown_429: bool) -> dict[str, Any]:
-    """One what-if row as plain values; 429s unknown when the logs are incomplete."""
-    values = {k: (row[k].item() if hasattr(row[k], "item") else row[k]) for k in _SETTING_KEYS}
-    if unknown_429:
-        values["rejected_per_day"] = None  # unknown: the logs are incomplete
-    return values
-
-
-def _whatif_figures(w: WhatIf, tips: list[str], rejections_unknown: str) -> dict[str, Any]:
-    """The what-if's part of the output: current, alternatives, calibration error, unconfirmed
-    rates, and either the advice or why the figures are partial (``rejections_unknown``: why
-    the 429s are unknown, "" when they are known)."""
-    unknown_429 = bool(rejections_unknown)
-    out: dict[str, Any] = {
-        "current": _setting(w.current, unknown_429),
-        "alternatives": [_setting(r, unknown_429) for _, r in w.alternatives(5).iterrows()],
-        "calibration_error": w.calibration.billable_error,
-        "unconfirmed_rates": list(w.unconfirmed),
-        "advice": tips,
-    }
-    if unknown_429:
-        out["partial"] = (
-            f"requests refused with 429 are unknown because {rejections_unknown}; settings "
-            "that would serve them may cost more than shown, and no advice is given"
-        )
-    return out
-
-
-def _print_whatif(out: dict[str, Any]) -> None:
-    print(f"{out['service']} ({out['region']}), {out['window']['start']} .. {out['window']['end']}")
-    print(f"prices: {out['prices']}")
-    if "free_tier" in out:
-        print(f"monthly free tier: {'applied' if out['free_tier'] else 'not applied'}")
-    for failed in out["quality"]["failed"]:
-        print(f"partial data, {failed}")
-    if out["unknown"]:
-        print(f"current cost: unknown because {out['unknown']}")
-        print("no estimate, no alternatives and no advice from partial data")
-        return
-    print(f"model error against observed billable time: {out['calibration_error'] * 100:+.1f} %")
-
-    def line(r: dict[str, Any]) -> str:
-        rejected = r["rejected_per_day"]
-        shown = "unknown" if rejected is None else f"{rejected:7.0f}"
-        return (
-            f"concurrency {r['concurrency']:>4}  min {r['min_instances']}  {r['billing']:8s}"
-            f"  {money(r['monthly_cost']):>10s}/month  {r['cold_starts_per_day']:7.1f} cold "
-            f"starts/day  {shown:>7s} rejected/day"
-        )
-
-    print("current:      " + line(out["current"]))
-    for r in out["alternatives"]:
-        print("alternative:  " + line(r))
-    if out["partial"]:
-        print(f"partial: {out['partial']}")
-    for tip in out["advice"]:
-        print("advice: " + tip)
 
 
 def _fail(message: str, status: int) -> int:
@@ -405,9 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(out, indent=2, default=float))
     elif args.command == "estimate":
-        _print_estimate(out)
+        print_estimate(out)
     else:
-        _print_whatif(out)
+        print_whatif(out)
     if args.command == "whatif" and out["quality"]["status"] != "complete":
         names = [f.split(":", 1)[0] for f in out["quality"]["failed"]] or ["some input"]
         return _fail(

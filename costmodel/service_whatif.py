@@ -37,10 +37,13 @@ def evaluate(
     cud: str = "",
     cpu: float | None = None,
     memory_gib: float | None = None,
+    price_region: str = "",
     advise: bool = True,
 ) -> tuple[whatif.WhatIf, list[str]]:
-    """The grid (``cpu``/``memory_gib``: a size to price besides the current one) and its advice
-    (none when ``advise`` is False: the inputs cannot support it). Raises CannotEstimate."""
+    """The grid (``cpu``/``memory_gib``: a size to price besides the current one;
+    ``price_region``: another region's prices) and its advice (none when ``advise`` is False:
+    the inputs cannot support it; none either at another region's prices, which only say what
+    the same traffic would cost there). Raises CannotEstimate."""
     data = inputs.service_input(
         points, revisions, region=region, service=service, start=start, end=end, events=events
     )
@@ -51,7 +54,8 @@ def evaluate(
         free_tier="all" if free_tier else "none",
         cud=cud or None,
         book=book,
+        price_region=price_region or None,
     )
-    if not advise:
+    if not advise or result.price_region:
         return result, []
     return result, advice.advise(result, startup_s=startup_s(events, service))

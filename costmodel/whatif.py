@@ -65,9 +65,14 @@ class WhatIf:
     calibration: Calibration
     window_days: float
     unconfirmed: tuple[str, ...]
-    # the current setting's replayed month at list price (no free tier, no discount): what the
-    # observed projection is compared with (their difference is the model's error)
+    # the current setting's replayed month at list price (no free tier, no discount) in the
+    # service's own region: what the observed projection is compared with (their difference is
+    # the model's error)
     current_list_cost: float = float("nan")
+    # the region whose prices the table uses ("" for the service's own), and the current
+    # setting's month in the service's own region (free tier and discount as the table's)
+    price_region: str = ""
+    home_cost: float = float("nan")
 
     def alternatives(self, n: int = 5) -> pd.DataFrame:
         """Cheapest allowed settings on the Pareto front, current excluded."""
@@ -138,10 +143,14 @@ def evaluate(
     book: prices.PriceBook | None = None,
     free_tier: str = "none",
     cud: str | None = None,
+    price_region: str | None = None,
 ) -> WhatIf:
-    """The what-if table for one service."""
+    """The what-if table for one service; ``price_region``: price it at another region's rates
+    (the same replayed traffic: only the prices change)."""
     book = prices.load() if book is None else book
     book.tier(data.region)
+    where = price_region or data.region
+    book.tier(where)  # a region the price book does not know is refused with the reason
     cal = calibrate(data.revisions) if calibration is None else calibration
     s = data.serving
     rows = _grid_rows(
@@ -166,11 +175,12 @@ def evaluate(
     scale = book.month_days / data.window_days
 
     def monthly(
-        usages: Sequence[Usage], free: str = free_tier, cud: str | None = cud
+        usages: Sequence[Usage],
+        free: str = free_tier,
+        cud: str | None = cud,
+        region: str = where,
     ) -> list[float]:
-        return [
-            price(u.scaled(scale), book, data.region, free_tier=free, cud=cud).total for u in usages
-        ]
+        return [price(u.scaled(scale), book, region, free_tier=free, cud=cud).total for u in usages]
 
     table = rows.copy()
     for col in COLUMNS[8:]:
@@ -193,13 +203,21 @@ def evaluate(
     table.loc[table.index[allowed], "pareto"] = front
     unconfirmed = tuple(
         dict.fromkeys(
-            n
-            for b in set(table.loc[allowed, "billing"])
-            for n in book.rates(data.region).unconfirmed(b)
+            n for b in set(table.loc[allowed, "billing"]) for n in book.rates(where).unconfirmed(b)
         )
     )
-    listed = float(sum(monthly(current_usages, "none", None)))
-    return WhatIf(table[COLUMNS], table.iloc[-1], cal, data.window_days, unconfirmed, listed)
+    listed = float(sum(monthly(current_usages, "none", None, data.region)))
+    home = float(sum(monthly(current_usages, region=data.region)))
+    return WhatIf(
+        table[COLUMNS],
+        table.iloc[-1],
+        cal,
+        data.window_days,
+        unconfirmed,
+        listed,
+        price_region="" if where == data.region else where,
+        home_cost=home,
+    )
 
 
 def _current_row(s: Config, monthly_cost: float) -> pd.DataFrame:

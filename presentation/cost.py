@@ -4,6 +4,7 @@ figures and the heatmap's title."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -47,6 +48,31 @@ def current_vs_observed_caption(c: CurrentVsObserved) -> str:
         f"The current setting's estimate, {dollars(c.estimate)}/month, against the observed "
         f"{dollars(c.observed)}/month at list price: {', '.join(parts)} (replayed at list "
         f"price: {dollars(c.replayed)}/month)."
+    )
+
+
+@dataclass(frozen=True)
+class RegionPrices:
+    """The current setting at the service's own region's prices and at another region's."""
+
+    here: str  # where the service runs
+    here_cost: float  # a month there
+    there: str  # the region whose prices the what-if uses
+    there_cost: float  # a month at its prices (the same replayed traffic)
+
+
+def region_caption(r: RegionPrices) -> str:
+    """What pricing the what-if at another region says, and what it leaves out."""
+    change = (
+        f" ({(r.there_cost - r.here_cost) / r.here_cost * 100:+.0f} %)"
+        if r.here_cost > 0 and math.isfinite(r.there_cost)
+        else ""
+    )
+    return (
+        f"At {r.there}'s prices the current settings would cost {dollars(r.there_cost)}/month, "
+        f"against {dollars(r.here_cost)}/month in {r.here}{change}. The same traffic replayed: "
+        "only the prices change; latency, traffic between regions and where the data lives "
+        "are not modelled."
     )
 
 
@@ -129,5 +155,6 @@ def estimate_figures(p: Estimate) -> list[Figure]:
     ]
 
 
-def heatmap_title(billing: str, cpu: float, memory_gib: float) -> str:
-    return f"Monthly cost, {billing}-based billing, {cpu:g} vCPU, {memory_gib:g} GiB"
+def heatmap_title(billing: str, cpu: float, memory_gib: float, price_region: str = "") -> str:
+    at = f", at {price_region}'s prices" if price_region else ""
+    return f"Monthly cost, {billing}-based billing, {cpu:g} vCPU, {memory_gib:g} GiB{at}"

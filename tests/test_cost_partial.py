@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,14 @@ import app_data
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
 SERVICE = "checkout-api"  # mid-canary: a stable revision and a newer canary both billed
+# A fixed window for every page run: the demo runs on the real clock, so a preset's window would
+# move on by a minute between a healthy run and the faulted one it is compared with.
+_END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+WINDOW = {
+    "window": "custom",
+    "start": (_END - timedelta(days=1)).isoformat(),
+    "end": _END.isoformat(),
+}
 MONEY = re.compile(r"\$[0-9][0-9,]*\.[0-9]{2}")
 CLASS_NAME = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:Error|Exception|Failure)\b")
 
@@ -59,6 +68,8 @@ def _page(emu: Any, faults: str = "") -> AppTest:
     try:
         at = AppTest.from_file(DASHBOARD, default_timeout=120)
         at.query_params["service"] = SERVICE
+        for key, value in WINDOW.items():
+            at.query_params[key] = value
         at.run()
         at.switch_page("app_pages/cost.py").run()
     finally:

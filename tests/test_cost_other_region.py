@@ -1,0 +1,139 @@
+"""The what-if at another region's prices: the same replayed traffic, only the prices change, on
+the Cost page and in ``python -m costmodel whatif --price-region`` alike. The comparison with the
+emulator's re-simulated truth priced in that region is in tests/test_cost_accuracy.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import app_data
+from costmodel import prices
+from tests._whatif_cli import whatif_json
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE = "checkout-api"  # europe-west1, Tier 1; request-based with min instances
+THERE = "asia-southeast1"  # Tier 2: every request-based rate is higher than Tier 1's
+
+
+def _window() -> tuple[datetime, datetime]:
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    return end - timedelta(days=1), end
+
+
+def _query(start: datetime, end: datetime) -> dict[str, str]:
+    return {
+        "service": SERVICE,
+        "window": "custom",
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
+
+
+def _cost(start: datetime, end: datetime, price_region: str = "") -> Any:
+    st.cache_data.clear()
+    app_data.forget()
+    scope, warnings = app_data.scope_from_query(_query(start, end))
+    assert not warnings
+    shown = app_data.cost(app_data.resolve(scope), price_region=price_region)
+    assert shown is not None
+    assert not shown.cannot_estimate, shown.cannot_estimate
+    return shown
+
+
+def test_the_same_traffic_at_another_regions_prices(demo_emulator: Any) -> None:
+    start, end = _window()
+    here, there = _cost(start, end), _cost(start, end, THERE)
+    book = prices.load()
+    assert book.tier(here.region) == "1"
+    assert book.tier(THERE) == "2"
+    # the replay is the same: only the prices differ
+    for col in ("cold_starts_per_day", "rejected_per_day", "billable_s"):
+        assert there.table[col].tolist() == pytest.approx(here.table[col].tolist(), nan_ok=True)
+    assert there.elsewhere is not None
+    assert here.elsewhere is None
+    assert there.elsewhere.here == here.region
+    assert there.elsewhere.there == THERE
+    assert there.elsewhere.here_cost == pytest.approx(float(here.current["monthly_cost"]))
+    assert there.elsewhere.there_cost == pytest.approx(float(there.current["monthly_cost"]))
+    # Tier 2 request-based rates are higher: every allowed request-based setting costs more there
+    req = here.table["allowed"] & (here.table["billing"] == "request")
+    assert (there.table.loc[req, "monthly_cost"] > here.table.loc[req, "monthly_cost"]).all()
+    # the observed projection is compared with the estimate where the service runs
+    assert there.vs_observed is not None
+    assert here.vs_observed is not None
+    assert there.vs_observed.estimate == pytest.approx(here.vs_observed.estimate)
+    # advice is for where the service runs
+    assert here.advice
+    assert not there.advice
+    assert THERE in there.advice_withheld
+
+
+def test_the_command_line_prices_it_the_same(demo_emulator: Any) -> None:
+    start, end = _window()
+    there = _cost(start, end, THERE)
+    window = ("--start", start.isoformat(), "--end", end.isoformat())
+    cli = whatif_json(SERVICE, *window, "--price-region", THERE, env=os.environ)
+    assert cli["price_region"] == THERE
+    assert cli["current"]["monthly_cost"] == pytest.approx(float(there.current["monthly_cost"]))
+    assert cli["home_cost"] == pytest.approx(there.elsewhere.here_cost)
+    assert cli["advice"] == []
+
+
+@pytest.mark.parametrize(
+    ("region", "status", "words"),
+    [
+        ("nowhere-west9", 3, "'nowhere-west9' is not in the price book"),
+        ("europe-west1;rm", 2, "region"),
+    ],
+)
+def test_a_region_without_prices_or_a_bad_name_is_refused(
+    demo_emulator: Any, region: str, status: int, words: str
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "costmodel",
+            "whatif",
+            "--service",
+            SERVICE,
+            "--price-region",
+            region,
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == status, done.stderr
+    assert words in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_cost_page_says_what_another_region_would_cost(demo_emulator: Any) -> None:
+    st.cache_data.clear()
+    app_data.forget()
+    start, end = _window()
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    for key, value in _query(start, end).items():
+        at.query_params[key] = value
+    at.switch_page("app_pages/cost.py").run()
+    assert THERE in at.selectbox(key="cost_region").options
+    at.selectbox(key="cost_region").set_value(THERE).run()
+    assert not at.exception
+    said = [i.value for i in at.info]
+    line = next(s for s in said if s.startswith(f"At {THERE}'s prices"))
+    assert "latency" in line
+    assert "not modelled" in line
+    assert any(THERE in s and "advice is for" in s for s in said)
