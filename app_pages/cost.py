@@ -11,7 +11,7 @@ import presentation.cost
 import widgets
 from presentation import columns
 
-CONTROLS = ("cost_concurrency", "cost_min", "cost_billing")  # the what-if widgets' keys
+CONTROLS = ("cost_concurrency", "cost_min", "cost_max", "cost_billing")  # the what-if widgets
 
 
 @st.fragment
@@ -26,15 +26,17 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
     for key in CONTROLS:
         if key in ss and ss[key] not in opts[key]:
             del ss[key]  # another service's setting: start from this one's
-    conc, mins, billing = (ss.get(key, start[key]) for key in CONTROLS)
+    conc, mins, most, billing = (ss.get(key, start[key]) for key in CONTROLS)
     controls = st.container()
-    plane = (cpu or float(cur["cpu"]), mem or float(cur["memory_gib"]))  # the card's size
+    size = (cpu or float(cur["cpu"]), mem or float(cur["memory_gib"]))  # the card's size
+    plane = (*size, int(most))  # and its max instances
     choice = app_data.pick(
         view.table,
         cur,
         view.calibration_error,
         concurrency=conc,
         min_instances=mins,
+        max_instances=most,
         billing=billing,
         cpu=plane[0],
         memory_gib=plane[1],
@@ -82,11 +84,13 @@ def _choices(view: app_data.CostView) -> tuple[dict[str, list[object]], dict[str
     opts: dict[str, list[object]] = {
         "cost_concurrency": app_data.options(view.table, "concurrency"),
         "cost_min": app_data.options(view.table, "min_instances"),
+        "cost_max": app_data.options(view.table, "max_instances"),
         "cost_billing": ["request", "instance"],
     }
     start: dict[str, object] = {
         "cost_concurrency": int(cur["concurrency"]),
         "cost_min": int(cur["min_instances"]),
+        "cost_max": int(cur["max_instances"]),
         "cost_billing": str(cur["billing"]),
     }
     return opts, start
@@ -95,7 +99,7 @@ def _choices(view: app_data.CostView) -> tuple[dict[str, list[object]], dict[str
 def _controls(opts: dict[str, list[object]], start: dict[str, object], billing: object) -> None:
     """The what-if widgets; a widget already in the session state keeps its value."""
     ss = st.session_state
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     keep = {key: ({} if key in ss else {"value": start[key]}) for key in CONTROLS}
     c1.select_slider(
         "Concurrency",
@@ -104,7 +108,14 @@ def _controls(opts: dict[str, list[object]], start: dict[str, object], billing: 
         **keep["cost_concurrency"],
     )
     c2.select_slider("Min instances", opts["cost_min"], key="cost_min", **keep["cost_min"])
-    c3.radio(
+    c3.select_slider(
+        "Max instances",
+        opts["cost_max"],
+        key="cost_max",
+        help="Above it Cloud Run refuses requests with 429: see Rejected (429) / day",
+        **keep["cost_max"],
+    )
+    c4.radio(
         "Billing",
         opts["cost_billing"],
         horizontal=True,
@@ -221,6 +232,7 @@ def estimates(
                     plane=(
                         cpu or float(view.current["cpu"]),
                         mem or float(view.current["memory_gib"]),
+                        int(st.session_state.get("cost_max", view.current["max_instances"])),
                     ),
                 ),
                 x="monthly_cost",

@@ -22,10 +22,13 @@ def _pct(x: float) -> str:
     return f"{x * 100:+.0f} %".replace("+-", "-")
 
 
-def _settings(row: pd.Series) -> str:
+def _settings(row: pd.Series, cur: pd.Series) -> str:
+    """The setting in words (its max instances when they differ from the current ones)."""
+    most = int(row["max_instances"])
+    also = f", max instances {most}" if most != int(cur["max_instances"]) else ""
     return (
-        f"concurrency {int(row['concurrency'])}, min instances {int(row['min_instances'])}, "
-        f"{row['billing']}-based billing"
+        f"concurrency {int(row['concurrency'])}, min instances {int(row['min_instances'])}"
+        f"{also}, {row['billing']}-based billing"
     )
 
 
@@ -41,11 +44,12 @@ def advise(w: WhatIf, *, startup_s: float | None = None) -> list[str]:
         ]
     base = float(cur["monthly_cost"])
     cold = f" of ~{startup_s:.1f} s" if startup_s else ""
+    same_max = t[t["max_instances"] == cur["max_instances"]]  # one change at a time
     found = (
         _serve_rejections(cur, t, base),
-        _switch_billing(cur, t, base),
-        _fewer_min_instances(cur, t, base, cold),
-        _other_concurrency(cur, t, base),
+        _switch_billing(cur, same_max, base),
+        _fewer_min_instances(cur, same_max, base, cold),
+        _other_concurrency(cur, same_max, base),
     )
     out = [tip for tip in found if tip]
     if not out:
@@ -120,20 +124,32 @@ def _other_concurrency(cur: pd.Series, t: pd.DataFrame, base: float) -> str:
 
 
 def _serve_rejections(cur: pd.Series, t: pd.DataFrame, base: float) -> str:
-    """With requests refused today, the cheapest setting that serves them for about the same
-    cost (the most valuable advice: it comes first)."""
+    """With requests refused today: the max instances that serve them, all else equal, at what
+    cost; else the cheapest setting that serves them for about the same cost (the most valuable
+    advice: it comes first)."""
     rejected = float(cur["rejected_per_day"])
     if rejected < 1.0:
         return ""
-    fix = t[
-        (t["rejected_per_day"] < 0.1 * rejected) & (t["monthly_cost"] <= base * 1.05 + MIN_SAVING)
-    ]
+    served = t["rejected_per_day"] < 0.1 * rejected
+    same = pd.Series(True, index=t.index)
+    for key in ("concurrency", "min_instances", "billing", "cpu", "memory_gib"):
+        same &= t[key] == cur[key]
+    more = t[served & same & (t["max_instances"] > cur["max_instances"])]
+    if not more.empty:
+        row = more.sort_values(["max_instances"]).iloc[0]
+        delta = float(row["monthly_cost"]) - base
+        return (
+            f"max instances {int(cur['max_instances'])} → {int(row['max_instances'])} would "
+            f"serve the ~{rejected:.0f} requests a day now refused with 429; cost "
+            f"{'+' if delta >= 0 else '-'}{money(abs(delta))}/month"
+        )
+    fix = t[served & (t["monthly_cost"] <= base * 1.05 + MIN_SAVING)]
     if fix.empty:
         return ""
     row = fix.sort_values(["monthly_cost", "cold_starts_per_day"]).iloc[0]
     delta = float(row["monthly_cost"]) - base
     return (
-        f"{_settings(row)} would serve the ~{rejected:.0f} requests a day now refused "
+        f"{_settings(row, cur)} would serve the ~{rejected:.0f} requests a day now refused "
         f"with 429 (max instances {int(cur['max_instances'])} reached); cost "
         f"{'+' if delta >= 0 else '-'}{money(abs(delta))}/month"
     )
@@ -148,7 +164,7 @@ def _best_alternative(w: WhatIf, base: float) -> str:
     saving = base - float(row["monthly_cost"])
     if not _worth(saving, base):
         return ""
-    return f"{_settings(row)} saves {money(saving)}/month ({_pct(-saving / base)})"
+    return f"{_settings(row, w.current)} saves {money(saving)}/month ({_pct(-saving / base)})"
 
 
 def _keep_current(base: float) -> str:

@@ -91,7 +91,8 @@ def print_whatif(out: dict[str, Any]) -> None:
         rejected = r["rejected_per_day"]
         shown = "unknown" if rejected is None else f"{rejected:7.0f}"
         return (
-            f"concurrency {r['concurrency']:>4}  min {r['min_instances']}  {r['billing']:8s}"
+            f"concurrency {r['concurrency']:>4}  min {r['min_instances']}  "
+            f"max {r['max_instances']:>4}  {r['billing']:8s}"
             f"  {money(r['monthly_cost']):>10s}/month  {r['cold_starts_per_day']:7.1f} cold "
             f"starts/day  {shown:>7s} rejected/day"
         )

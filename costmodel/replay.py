@@ -14,8 +14,10 @@ For every setting of a grid at once:
    instances never exist. So a setting's instance count is ``min`` plus the alive
    probabilities of levels ``min + 1 .. max``, and its starts are those levels' starts (plus
    min-instance recycling and other background starts at fitted rates).
-4. Rejections above max instances: the expected Poisson excess over ``max * C`` in flight, as
-   429s.
+4. Rejections above max instances: a request that finds no free slot waits (up to 3.5 startups
+   or 10 s, docs/facts.md, Autoscaling) before its 429, so short bursts queue rather than fail;
+   the share of the minute's demand beyond ``max * C`` in flight on average (``1 - max * C /
+   mu``) is refused.
 5. Requests meeting a cold start: when the first level starts, every request arriving during
    the startup (at least the one that triggered it); a start of level k, one request at
    concurrency 1, else its share ``1 + lam * startup / k`` of the arrivals during the startup.
@@ -36,7 +38,6 @@ peak) share their totals.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,10 +50,9 @@ from costmodel.instance_stack import (
     retention_weights,
     stack_sums,
 )
-from costmodel.poisson import poisson_excess
 from costmodel.traffic import ROUNDING_UPLIFT_S, Traffic, busy_instances
 
-__all__ = ["Grid", "Params", "Result", "load", "poisson_excess", "replay", "wanted_instances"]
+__all__ = ["Grid", "Params", "Result", "load", "replay", "wanted_instances"]
 
 
 @dataclass(frozen=True)
@@ -123,17 +123,13 @@ def _rejections(
     d: np.ndarray, mu: np.ndarray, lam: np.ndarray, capacity: float
 ) -> tuple[float, float, np.ndarray, np.ndarray]:
     """(served, rejected, and the served requests' in-flight mean and arrivals per minute) when
-    at most ``capacity`` requests can be in flight at once: the expected Poisson excess is
-    refused with 429."""
-    mu_max = float(mu.max(initial=0.0))
-    if mu_max + 6.0 * math.sqrt(mu_max) + 1 > capacity:
-        rejected = np.zeros_like(d)
-        over = mu + 6.0 * np.sqrt(mu) + 1.0 > capacity
-        excess = poisson_excess(mu[over], np.full(int(over.sum()), capacity))
-        rejected[over] = d[over] * np.minimum(excess / np.maximum(mu[over], 1e-12), 1.0)
-        keep = np.where(d > 0, 1.0 - rejected / np.maximum(d, 1e-12), 1.0)
-        return float((d - rejected).sum()), float(rejected.sum()), mu * keep, lam * keep
-    return float(d.sum()), 0.0, mu, lam
+    at most ``capacity`` requests can be in flight at once: the share of each minute's demand
+    beyond it is refused with 429 (requests wait out shorter bursts)."""
+    if float(mu.max(initial=0.0)) <= capacity:
+        return float(d.sum()), 0.0, mu, lam
+    keep = np.minimum(capacity / np.maximum(mu, 1e-12), 1.0)
+    rejected = d * (1.0 - keep)
+    return float((d - rejected).sum()), float(rejected.sum()), mu * keep, lam * keep
 
 
 def _request_billed(
@@ -309,8 +305,7 @@ def replay(
     bounds = set(lows) | {
         max(h, lo) for h, lo in zip(grid.max_instances.tolist(), lows, strict=True)
     }
-    mu_max = float(mu.max(initial=0.0))
-    reach = mu_max + 6.0 * math.sqrt(mu_max) + 1  # in flight at once: above it, no rejections
+    reach = float(mu.max(initial=0.0))  # mean in flight: capacities at or above it refuse none
     # Work is shared between settings that cannot differ: a setting's totals depend on its
     # stack, min and max instances, concurrency 1 or not, and on the concurrency itself only
     # when rejections are possible.
@@ -327,7 +322,11 @@ def replay(
         for k in members:
             conc = int(grid.concurrency[k])
             lo, hi = int(grid.min_instances[k]), int(grid.max_instances[k])
-            key = (lo, hi, conc if reach > float(hi * conc) else 0)
+            rejects = reach > float(hi * conc)
+            # Max instances above every level the stack reaches (and above min) cannot bind
+            # unless requests are refused: all such maxes share one result.
+            top = hi if rejects or hi <= max(st.levels, lo) else -1
+            key = (lo, top, conc if rejects else 0)
             if key not in done:
                 totals, inst = _setting_totals(
                     st, lo, hi, d, mu, lam, conc, startup, hours, params, work

@@ -1,6 +1,7 @@
-"""What-if: a grid of settings (concurrency x min instances x billing, optionally cpu and
-memory) replayed over a service's observed traffic, priced per month, with the Pareto front of
-cost against cold starts and the current setting marked.
+"""What-if: a grid of settings (concurrency x min instances x max instances x billing,
+optionally cpu and memory) replayed over a service's observed traffic, priced per month, with
+the Pareto front of cost against cold starts (among the settings refusing no more requests than
+the current one) and the current setting marked.
 
 A setting applies to every revision of the service (as a `gcloud run services update` would
 for new revisions; the replay re-runs each revision's own observed traffic under it). Settings
@@ -26,6 +27,7 @@ from costmodel.traffic import Config
 
 CONCURRENCIES = (1, 2, 4, 8, 16, 32, 40, 80, 160, 250, 500, 1000)
 MIN_INSTANCES = (0, 1, 2, 3, 5)
+MAX_INSTANCES = (1, 2, 5, 10, 20, 50, 100)  # besides the current one
 BILLINGS = ("request", "instance")
 
 COLUMNS = [
@@ -85,28 +87,30 @@ class WhatIf:
 
 
 def _grid_rows(
-    serving: Config,
     concurrencies: Sequence[int],
     mins: Sequence[int],
+    maxes: Sequence[int],
     billings: Sequence[str],
     cpus: Sequence[float],
     memories: Sequence[float],
 ) -> pd.DataFrame:
     rows = []
-    for c, m, b, cpu, mem in itertools.product(concurrencies, mins, billings, cpus, memories):
+    for c, m, x, b, cpu, mem in itertools.product(
+        concurrencies, mins, maxes, billings, cpus, memories
+    ):
         reason = forbidden(
             cpu=cpu,
             memory_gib=mem,
             concurrency=c,
             billing=b,
             min_instances=m,
-            max_instances=serving.max_instances,
+            max_instances=x,
         )
         rows.append(
             {
                 "concurrency": c,
                 "min_instances": m,
-                "max_instances": serving.max_instances,
+                "max_instances": x,
                 "billing": b,
                 "cpu": cpu,
                 "memory_gib": mem,
@@ -115,7 +119,7 @@ def _grid_rows(
             }
         )
     return pd.DataFrame(rows).drop_duplicates(
-        ["concurrency", "min_instances", "billing", "cpu", "memory_gib"]
+        ["concurrency", "min_instances", "max_instances", "billing", "cpu", "memory_gib"]
     )
 
 
@@ -137,6 +141,7 @@ def evaluate(
     calibration: Calibration | None = None,
     concurrencies: Sequence[int] | None = None,
     min_instances: Sequence[int] | None = None,
+    max_instances: Sequence[int] | None = None,
     billings: Sequence[str] = BILLINGS,
     cpus: Sequence[float] | None = None,
     memories: Sequence[float] | None = None,
@@ -154,9 +159,9 @@ def evaluate(
     cal = calibrate(data.revisions) if calibration is None else calibration
     s = data.serving
     rows = _grid_rows(
-        s,
         sorted({*(concurrencies or CONCURRENCIES), s.concurrency}),
         sorted({*(min_instances or MIN_INSTANCES), s.min_instances}),
+        sorted({*(max_instances or MAX_INSTANCES), s.max_instances}),
         billings,
         sorted({*(cpus or ()), s.cpu}),
         sorted({*(memories or ()), s.memory_gib}),
@@ -174,13 +179,21 @@ def evaluate(
     current = _replay_current(data.revisions, cal.params)
     scale = book.month_days / data.window_days
 
+    priced: dict[tuple[Usage, str, str | None, str], float] = {}  # settings sharing a replay
+
     def monthly(
         usages: Sequence[Usage],
         free: str = free_tier,
         cud: str | None = cud,
         region: str = where,
     ) -> list[float]:
-        return [price(u.scaled(scale), book, region, free_tier=free, cud=cud).total for u in usages]
+        out = []
+        for u in usages:
+            key = (u, free, cud, region)
+            if key not in priced:
+                priced[key] = price(u.scaled(scale), book, region, free_tier=free, cud=cud).total
+            out.append(priced[key])
+        return out
 
     table = rows.copy()
     for col in COLUMNS[8:]:
@@ -195,12 +208,16 @@ def evaluate(
     cur = _current_row(s, float(sum(monthly(current_usages))))
     _fill(cur, cur.index, current, data.window_days)
     table = pd.concat([table, cur], ignore_index=True)
+    # The front is of the settings that refuse no more requests than the current one (half a
+    # request a day of slack): fewer instances are always cheaper, not a better setting.
     allowed = table["allowed"].to_numpy(dtype=bool)
+    most = float(table["rejected_per_day"].iloc[-1]) + 0.5
+    candidates = allowed & ~(table["rejected_per_day"].to_numpy(float) > most)
     front = pareto_front(
-        table.loc[allowed, "monthly_cost"].to_numpy(float),
-        table.loc[allowed, "cold_starts_per_day"].to_numpy(float),
+        table.loc[candidates, "monthly_cost"].to_numpy(float),
+        table.loc[candidates, "cold_starts_per_day"].to_numpy(float),
     )
-    table.loc[table.index[allowed], "pareto"] = front
+    table.loc[table.index[candidates], "pareto"] = front
     unconfirmed = tuple(
         dict.fromkeys(
             n for b in set(table.loc[allowed, "billing"]) for n in book.rates(where).unconfirmed(b)

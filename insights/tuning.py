@@ -9,7 +9,7 @@ import pandas as pd
 
 from costmodel.whatif import pareto_front
 
-KEYS = ("concurrency", "min_instances", "billing", "cpu", "memory_gib")
+KEYS = ("concurrency", "min_instances", "max_instances", "billing", "cpu", "memory_gib")
 
 
 @dataclass(frozen=True)
@@ -71,18 +71,26 @@ def options(table: pd.DataFrame, key: str) -> list[object]:
 
 
 def labelled(
-    table: pd.DataFrame, billing: str | None = None, *, plane: tuple[float, float] | None = None
+    table: pd.DataFrame,
+    billing: str | None = None,
+    *,
+    plane: tuple[float, float, int] | None = None,
 ) -> pd.DataFrame:
     """The allowed rows (of one billing mode, if given) with a readable label per setting.
 
-    ``plane``: (vCPU, GiB) to keep only that size, as the estimate card prices it: each
-    (concurrency, min instances, billing) then has one row, and the current setting's is the
-    current row (pick's figure), not the grid's replay of the same setting; ``pareto`` then marks
-    the frontier within the plane."""
+    ``plane``: (vCPU, GiB, max instances) to keep only that size and max, as the estimate card
+    prices it: each (concurrency, min instances, billing) then has one row, and the current
+    setting's is the current row (pick's figure), not the grid's replay of the same setting;
+    ``pareto`` then marks the frontier within the plane (among the settings refusing no more
+    requests than the current one, as the grid's)."""
     keep = table["allowed"] & ((table["billing"] == billing) if billing else True)
     if plane is not None:
-        cpu, memory_gib = plane
-        keep &= (table["cpu"] == cpu) & (table["memory_gib"] == memory_gib)
+        cpu, memory_gib, most = plane
+        keep &= (
+            (table["cpu"] == cpu)
+            & (table["memory_gib"] == memory_gib)
+            & (table["max_instances"] == most)
+        )
         current = table[table["current"]]
         if not current.empty:
             same = pd.Series(True, index=table.index)
@@ -91,15 +99,21 @@ def labelled(
             keep &= ~(same & ~table["current"])
     ok = table[keep].copy()
     if plane is not None and not ok.empty:
-        ok["pareto"] = pareto_front(
-            ok["monthly_cost"].to_numpy(float), ok["cold_starts_per_day"].to_numpy(float)
+        current = table[table["current"]]
+        most_refused = float(current["rejected_per_day"].iloc[0]) + 0.5 if len(current) else 0.0
+        fair = ~(ok["rejected_per_day"] > most_refused)
+        ok["pareto"] = False
+        ok.loc[fair, "pareto"] = pareto_front(
+            ok.loc[fair, "monthly_cost"].to_numpy(float),
+            ok.loc[fair, "cold_starts_per_day"].to_numpy(float),
         )
     ok["label"] = [
-        f"concurrency {c:.0f}, min {m:.0f}, {b}-based, {cpu:g} vCPU, {mem:g} GiB"
+        f"concurrency {c:.0f}, min {m:.0f}, max {x:.0f}, {b}-based, {cpu:g} vCPU, {mem:g} GiB"
         + (" (current)" if cur else "")
-        for c, m, b, cpu, mem, cur in zip(
+        for c, m, x, b, cpu, mem, cur in zip(
             ok["concurrency"],
             ok["min_instances"],
+            ok["max_instances"],
             ok["billing"],
             ok["cpu"],
             ok["memory_gib"],

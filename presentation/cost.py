@@ -155,6 +155,11 @@ def estimate_figures(p: Estimate) -> list[Figure]:
     ]
 
 
-def heatmap_title(billing: str, cpu: float, memory_gib: float, price_region: str = "") -> str:
+def heatmap_title(
+    billing: str, cpu: float, memory_gib: float, max_instances: int, price_region: str = ""
+) -> str:
     at = f", at {price_region}'s prices" if price_region else ""
-    return f"Monthly cost, {billing}-based billing, {cpu:g} vCPU, {memory_gib:g} GiB{at}"
+    return (
+        f"Monthly cost, {billing}-based billing, {cpu:g} vCPU, {memory_gib:g} GiB, "
+        f"max {max_instances} instances{at}"
+    )

@@ -33,13 +33,18 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-BILLABLE_TOL, COST_TOL, STARTS_TOL = 0.10, 0.05, 0.15
+BILLABLE_TOL, COST_TOL, STARTS_TOL, REJECTED_TOL = 0.10, 0.05, 0.15, 0.15
+# Counts get a floor below which a relative error says nothing: one cold start over the window
+# (at one start a week, +-15 % is a fraction of a start), one refused request a day.
+STARTS_FLOOR_IN_WINDOW, REJECTED_FLOOR_PER_DAY = 1.0, 1.0
 
-# (service, case, metric): why it misses (measured on the seed-42, 7-day demo fleet). Empty
-# since the replay models each instance-stack level's within-minute peaks (Poisson
-# upcrossings carried through the idle retention, costmodel/instance_stack.py) and counts a
-# deployment's first instance as a cold start; the seven earlier misses and their causes are
-# in the git history of this file.
+# (service, case, metric): why it misses (measured on the seed-42, 7-day demo fleet). Empty:
+# costs and cold starts miss nowhere since the replay models each instance-stack level's
+# within-minute peaks (costmodel/instance_stack.py), and 429s since it refuses the demand beyond
+# the slots of max instances on average (requests wait out shorter bursts) instead of the
+# instantaneous Poisson excess (+47 % on webhook-relay at max 3, and 178 a day where the
+# emulator refused none). The earlier misses and their causes are in the git history of this
+# file. An entry that no longer misses fails the test, so the list stays true.
 KNOWN_MISSES: dict[tuple[str, str, str], str] = {}
 
 
@@ -48,6 +53,7 @@ def demo() -> dict[str, Any]:
     import emulator
     from collectors import clients as client_mod
     from collectors import logs, monitoring, services
+    from collectors.budget import Budgets
     from emulator.sim.fleet import simulate
     from emulator.sim.scenarios import demo_fleet
     from foundation.window import TimeWindow
@@ -61,12 +67,17 @@ def demo() -> dict[str, Any]:
         points = monitoring.fetch_metrics(clients, [spec.project], window)
         revisions = services.fetch_config(clients, [spec.project]).revisions
         settings = config.load({"RUNWATCH_SOURCE": "demo", "RUNWATCH_LOG_MAX_PAGES": "1000"})
-        events = logs.fetch_instance_events(clients, [spec.project], window, settings=settings)
+        # A budget of its own: the process-wide one may be spent by earlier tests, and logs cut
+        # short would drop 429s from the demand the replay refuses.
+        events = logs.fetch_instance_events(
+            clients, [spec.project], window, settings=settings, budgets=Budgets()
+        )
     finally:
         clients.close()
         emu.stop()
     assert points.quality.complete
     assert revisions.quality.complete
+    assert events.quality.complete, events.quality
     return {
         "spec": spec,
         "points": points.frame,
@@ -92,7 +103,8 @@ Case = tuple[str, "SimSettings", dict[str, object] | None]  # name, re-simulated
 
 
 def _cases(serving: Any, halved: int, doubled: int) -> list[Case]:
-    """Current settings, concurrency halved and doubled, min instances 0-3, billing switched."""
+    """Current settings, concurrency halved and doubled, min instances 0-3, billing switched,
+    max instances halved and doubled."""
     from emulator.sim.model import SimSettings
 
     other = "instance" if serving.billing == "request" else "request"
@@ -102,6 +114,8 @@ def _cases(serving: Any, halved: int, doubled: int) -> list[Case]:
     for m in range(4):
         cases.append((f"min {m}", SimSettings(min_instances=m), {"min_instances": m}))
     cases.append((f"billing {other}", SimSettings(cpu_idle=other == "request"), {"billing": other}))
+    for m in sorted({max(1, serving.max_instances // 2), serving.max_instances * 2}):
+        cases.append((f"max {m}", SimSettings(max_instances=m), {"max_instances": m}))
     return cases
 
 
@@ -112,6 +126,7 @@ def _model_row(w: Any, serving: Any, change: dict[str, object] | None) -> Any:
     want = {
         "concurrency": serving.concurrency,
         "min_instances": serving.min_instances,
+        "max_instances": serving.max_instances,
         "billing": serving.billing,
         **change,
     }
@@ -119,6 +134,13 @@ def _model_row(w: Any, serving: Any, change: dict[str, object] | None) -> Any:
     for k, v in want.items():
         m = m[m[k] == v]
     return m.iloc[0]
+
+
+def _error(model: float, truth: float) -> float:
+    """model / truth - 1 (0 when both are 0; infinite when only the model is not)."""
+    if truth:
+        return model / truth - 1
+    return 0.0 if model == 0 else float("inf")
 
 
 def _truth_rows(
@@ -149,9 +171,18 @@ def _truth_rows(
         "metric": "cold_starts",
         "model": model_starts,
         "truth": starts,
-        "error": model_starts / starts - 1 if starts else 0.0,
+        "error": _error(model_starts, starts),
     }
-    return [cost_row] if price_region else [cost_row, starts_row]
+    refused, model_refused = gt.rejected_requests / gt.days, float(row["rejected_per_day"])
+    refused_row = {
+        "service": svc.name,
+        "case": name,
+        "metric": "rejected",
+        "model": model_refused,
+        "truth": refused,
+        "error": _error(model_refused, refused),
+    }
+    return [cost_row] if price_region else [cost_row, starts_row, refused_row]
 
 
 def _service_rows(demo: dict[str, Any], svc: Any) -> list[dict[str, Any]]:
@@ -170,7 +201,10 @@ def _service_rows(demo: dict[str, Any], svc: Any) -> list[dict[str, Any]]:
     )
     s = data.serving
     halved, doubled = max(1, s.concurrency // 2), s.concurrency * 2
-    w = evaluate(data, concurrencies=[halved, doubled], min_instances=[0, 1, 2, 3])
+    maxes = [max(1, s.max_instances // 2), s.max_instances * 2]
+    w = evaluate(
+        data, concurrencies=[halved, doubled], min_instances=[0, 1, 2, 3], max_instances=maxes
+    )
     rows: list[dict[str, Any]] = [
         {
             "service": svc.name,
@@ -211,10 +245,21 @@ def _show(table: pd.DataFrame, judged: pd.DataFrame) -> None:
 def judged(demo: dict[str, Any]) -> pd.DataFrame:
     """Every judged row (model vs truth, its tolerance, ok, known miss); printed with -s."""
     table = pd.DataFrame([r for svc in demo["spec"].services for r in _service_rows(demo, svc)])
-    tol = {"billable_s": BILLABLE_TOL, "cost": COST_TOL, "cold_starts": STARTS_TOL}
+    tol = {
+        "billable_s": BILLABLE_TOL,
+        "cost": COST_TOL,
+        "cold_starts": STARTS_TOL,
+        "rejected": REJECTED_TOL,
+    }
     out = table.dropna(subset=["metric"]).copy()
     out["limit"] = out["metric"].map(tol)
-    out["ok"] = out["error"].abs() <= out["limit"]
+    days = float((demo["spec"].end - demo["spec"].start).total_seconds()) / 86_400.0
+    floor = (
+        out["metric"]
+        .map({"cold_starts": STARTS_FLOOR_IN_WINDOW / days, "rejected": REJECTED_FLOOR_PER_DAY})
+        .fillna(0.0)
+    )
+    out["ok"] = (out["model"] - out["truth"]).abs() <= out["limit"] * out["truth"].abs() + floor
     out["known"] = [(r.service, r.case, r.metric) in KNOWN_MISSES for r in out.itertuples()]
     _show(table, out)
     return out
@@ -229,6 +274,8 @@ def test_accuracy_against_ground_truth(judged: pd.DataFrame) -> None:
             f"({KNOWN_MISSES[(r.service, r.case, r.metric)]})"
         )
     assert unexpected.empty, unexpected[["service", "case", "metric", "error"]].to_string()
+    missed = {(r.service, r.case, r.metric) for r in misses.itertuples()}
+    assert set(KNOWN_MISSES) <= missed, f"no longer missing: {set(KNOWN_MISSES) - missed}"
 
 
 def test_every_demo_service_is_judged(demo: dict[str, Any], judged: pd.DataFrame) -> None:

@@ -55,18 +55,11 @@ def test_the_page_and_the_command_line_give_the_same_numbers(demo_emulator: Any)
         current["cold_starts_per_day"], rel=1e-9
     )
     assert cli["calibration_error"] == pytest.approx(page.calibration_error, rel=1e-9, abs=1e-12)
-    table = page.table.set_index(["concurrency", "min_instances", "billing", "cpu", "memory_gib"])
+    keys = ["concurrency", "min_instances", "max_instances", "billing", "cpu", "memory_gib"]
+    table = page.table[~page.table["current"]].set_index(keys)
     assert cli["alternatives"]
     for alt in cli["alternatives"]:
-        row = table.loc[
-            (
-                alt["concurrency"],
-                alt["min_instances"],
-                alt["billing"],
-                alt["cpu"],
-                alt["memory_gib"],
-            )
-        ]
+        row = table.loc[tuple(alt[k] for k in keys)]
         assert alt["monthly_cost"] == pytest.approx(row["monthly_cost"], rel=1e-9)
     assert cli["advice"] == page.advice
     assert cli["advice"], "the demo's checkout-api has advice to give"

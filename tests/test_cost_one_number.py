@@ -37,7 +37,7 @@ def _cost(app_data: Any, cpu: float | None) -> Any:
 def test_every_heatmap_cell_is_the_estimate_card_of_its_setting(app_data: Any, cpu: Any) -> None:
     view = _cost(app_data, cpu)
     cur = view.current
-    plane = (cpu or float(cur["cpu"]), float(cur["memory_gib"]))
+    plane = (cpu or float(cur["cpu"]), float(cur["memory_gib"]), int(cur["max_instances"]))
     assert plane[0] in set(view.table["cpu"])
     billing = str(cur["billing"])
     shown = app_data.labelled(view.table, billing, plane=plane)
@@ -56,6 +56,7 @@ def test_every_heatmap_cell_is_the_estimate_card_of_its_setting(app_data: Any, c
                 view.calibration_error,
                 concurrency=int(conc),
                 min_instances=int(mins),
+                max_instances=plane[2],
                 billing=billing,
                 cpu=plane[0],
                 memory_gib=plane[1],
@@ -71,19 +72,24 @@ def test_every_heatmap_cell_is_the_estimate_card_of_its_setting(app_data: Any, c
 
 def test_the_pareto_frontier_is_the_frontier_of_the_plane(app_data: Any) -> None:
     view = _cost(app_data, 2.0)
-    plane = (2.0, float(view.current["memory_gib"]))
+    plane = (2.0, float(view.current["memory_gib"]), int(view.current["max_instances"]))
     shown = app_data.labelled(view.table, plane=plane)
     assert set(shown["cpu"]) == {2.0}
     front = shown[shown["pareto"]]
     assert not front.empty
-    # no shown point beats a frontier point on both cost and cold starts
+    # a setting refusing more requests than the current one is never on the front (fewer
+    # instances are cheaper, not better), and no other shown point beats a frontier point on
+    # both cost and cold starts
+    most = float(view.current["rejected_per_day"]) + 0.5
+    assert not (front["rejected_per_day"] > most).any()
+    fair = shown[~(shown["rejected_per_day"] > most)]
     for _, p in front.iterrows():
-        better = shown[
-            (shown["monthly_cost"] <= p["monthly_cost"])
-            & (shown["cold_starts_per_day"] <= p["cold_starts_per_day"])
+        better = fair[
+            (fair["monthly_cost"] <= p["monthly_cost"])
+            & (fair["cold_starts_per_day"] <= p["cold_starts_per_day"])
             & (
-                (shown["monthly_cost"] < p["monthly_cost"])
-                | (shown["cold_starts_per_day"] < p["cold_starts_per_day"])
+                (fair["monthly_cost"] < p["monthly_cost"])
+                | (fair["cold_starts_per_day"] < p["cold_starts_per_day"])
             )
         ]
         assert better.empty, p["label"]

@@ -14,10 +14,11 @@ import pytest
 
 from collectors.schema import METRIC_POINTS, REVISIONS, conform
 from costmodel.advice import advise
-from costmodel.calibrate import RevisionInput, calibrate, check_enough
+from costmodel.calibrate import Calibration, RevisionInput, calibrate, check_enough
 from costmodel.errors import CannotEstimate
 from costmodel.inputs import service_input
 from costmodel.observed import observed_costs
+from costmodel.replay import Params
 from costmodel.traffic import Config, Traffic
 from costmodel.whatif import ServiceInput, evaluate, pareto_front
 
@@ -67,17 +68,42 @@ def test_pareto_front_and_current_marked() -> None:
     t = w.table[w.table["allowed"]]
     assert w.current["current"]
     assert int(w.table["current"].sum()) == 1
-    cost, starts = t["monthly_cost"].to_numpy(), t["cold_starts_per_day"].to_numpy()
-    for i in np.flatnonzero(t["pareto"].to_numpy()):  # nobody dominates a front point
+    # the front is of the settings refusing no more requests than the current one
+    fair = t[~(t["rejected_per_day"] > float(w.current["rejected_per_day"]) + 0.5)]
+    assert not t.loc[~t.index.isin(fair.index), "pareto"].any()
+    cost, starts = fair["monthly_cost"].to_numpy(), fair["cold_starts_per_day"].to_numpy()
+    for i in np.flatnonzero(fair["pareto"].to_numpy()):  # nobody dominates a front point
         dominated = (
             (cost <= cost[i]) & (starts <= starts[i]) & ((cost < cost[i]) | (starts < starts[i]))
         )
         assert not dominated.any()
     # More min instances: more cost and no more cold starts (request billing, concurrency 80).
-    row = t[(t["concurrency"] == 80) & (t["billing"] == "request") & ~t["current"]]
+    same_max = t["max_instances"] == cfg.max_instances
+    row = t[(t["concurrency"] == 80) & (t["billing"] == "request") & same_max & ~t["current"]]
     row = row.sort_values("min_instances")
     assert np.all(np.diff(row["monthly_cost"].to_numpy()) > 0)
     assert np.all(np.diff(row["cold_starts_per_day"].to_numpy()) <= 1e-9)
+
+
+def test_max_instances_trade_refused_requests_for_cost() -> None:
+    """Fewer max instances: more requests refused (429), never more cost; enough of them refuse
+    none, and every max above what the traffic needs gives the same figures."""
+    cfg = Config(cpu=1, memory_gib=0.5, concurrency=4, billing="request", max_instances=100)
+    tr = _traffic(3 * 1440, rps=40.0)  # ~12 requests in flight on average, ~25 at the peak
+    data = ServiceInput("europe-west1", "svc", [RevisionInput("svc-1", tr, cfg)], cfg, 3.0)
+    w = evaluate(data, concurrencies=[4], min_instances=[0], billings=["request"])
+    t = w.table[w.table["allowed"] & ~w.table["current"]].sort_values("max_instances")
+    assert list(t["max_instances"]) == [1, 2, 5, 10, 20, 50, 100]
+    refused = t["rejected_per_day"].to_numpy()
+    cost = t["monthly_cost"].to_numpy()
+    assert refused[0] > 100  # one instance of concurrency 4 cannot serve this traffic
+    assert np.all(np.diff(refused) <= 1e-9)
+    assert np.all(np.diff(cost) >= -1e-9)
+    assert refused[-1] == 0
+    enough = t[t["rejected_per_day"] == 0]
+    assert len(enough) >= 2
+    for col in ("monthly_cost", "cold_starts_per_day"):  # the same, to levels never reached
+        assert enough[col].to_numpy() == pytest.approx(enough[col].iloc[-1], rel=1e-4)
 
 
 def test_pareto_front_small_case() -> None:
@@ -348,3 +374,30 @@ def test_cli_refusals_are_one_line() -> None:
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert "256Mi" in bad.stderr
+
+
+def test_advice_raises_max_instances_to_serve_refused_requests() -> None:
+    """Requests refused at max instances: the first advice is the max that serves them, all else
+    equal, with its cost from the grid (webhook-relay's story)."""
+    cfg = Config(cpu=1, memory_gib=0.5, concurrency=4, billing="request", max_instances=3)
+    tr = _traffic(3 * 1440, rps=40.0)
+    data = ServiceInput("europe-west1", "svc", [RevisionInput("svc-1", tr, cfg)], cfg, 3.0)
+    trusted = Calibration(Params(), 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0)  # the traffic is made up
+    w = evaluate(data, calibration=trusted)
+    refused = float(w.current["rejected_per_day"])
+    assert refused > 1000
+    tips = advise(w)
+    t = w.table[~w.table["current"]]
+    fixed = t[
+        (t["concurrency"] == 4)
+        & (t["min_instances"] == 0)
+        & (t["billing"] == "request")
+        & (t["rejected_per_day"] < 0.1 * refused)
+    ].sort_values("max_instances")
+    row = fixed.iloc[0]
+    delta = float(row["monthly_cost"]) - float(w.current["monthly_cost"])
+    assert delta > 0  # serving them costs more
+    assert tips[0] == (
+        f"max instances 3 → {int(row['max_instances'])} would serve the ~{refused:.0f} requests "
+        f"a day now refused with 429; cost +${delta:,.2f}/month"
+    )

@@ -260,6 +260,7 @@ def test_pick_reads_the_grid_and_explains_refusals() -> None:
         {
             "concurrency": [80, 80, 1],
             "min_instances": [1, 0, 0],
+            "max_instances": [10, 10, 10],
             "billing": ["request", "request", "instance"],
             "cpu": [1.0, 1.0, 0.5],
             "memory_gib": [0.5, 0.5, 0.5],
@@ -279,6 +280,7 @@ def test_pick_reads_the_grid_and_explains_refusals() -> None:
         0.05,
         concurrency=80,
         min_instances=1,
+        max_instances=10,
         billing="request",
         cpu=1.0,
         memory_gib=0.5,
@@ -290,6 +292,7 @@ def test_pick_reads_the_grid_and_explains_refusals() -> None:
         0.05,
         concurrency=80,
         min_instances=0,
+        max_instances=10,
         billing="request",
         cpu=1.0,
         memory_gib=0.5,
@@ -303,6 +306,7 @@ def test_pick_reads_the_grid_and_explains_refusals() -> None:
         0.05,
         concurrency=1,
         min_instances=0,
+        max_instances=10,
         billing="instance",
         cpu=0.5,
         memory_gib=0.5,
@@ -310,7 +314,15 @@ def test_pick_reads_the_grid_and_explains_refusals() -> None:
     assert not refused.allowed
     assert "1 vCPU" in refused.reason
     missing = tuning.pick(
-        table, cur, 0.05, concurrency=7, min_instances=0, billing="request", cpu=1.0, memory_gib=0.5
+        table,
+        cur,
+        0.05,
+        concurrency=7,
+        min_instances=0,
+        max_instances=10,
+        billing="request",
+        cpu=1.0,
+        memory_gib=0.5,
     )
     assert not missing.found
     assert math.isnan(missing.monthly_cost)

@@ -1,6 +1,7 @@
-"""The what-if at another region's prices: the same replayed traffic, only the prices change, on
-the Cost page and in ``python -m costmodel whatif --price-region`` alike. The comparison with the
-emulator's re-simulated truth priced in that region is in tests/test_cost_accuracy.py."""
+"""Two what-ifs on the Cost page and in ``python -m costmodel whatif``: another region's prices
+(the same replayed traffic, only the prices change; ``--price-region``) and max instances
+(requests refused with 429 against the cost). Their comparison with the emulator's re-simulated
+truth is in tests/test_cost_accuracy.py."""
 
 from __future__ import annotations
 
@@ -137,3 +138,44 @@ def test_the_cost_page_says_what_another_region_would_cost(demo_emulator: Any) -
     assert "latency" in line
     assert "not modelled" in line
     assert any(THERE in s and "advice is for" in s for s in said)
+
+
+def test_max_instances_on_the_cost_page_trade_429s_for_cost(demo_emulator: Any) -> None:
+    """webhook-relay refuses requests at max instances: raising the page's max serves them (the
+    estimate's 429s fall to the grid's figure for that max) at a higher cost, and the advice
+    names that max."""
+    st.cache_data.clear()
+    app_data.forget()
+    start, end = _window()
+    query = {**_query(start, end), "service": "webhook-relay"}
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page("app_pages/cost.py").run()
+    assert not at.exception
+    slider = at.select_slider(key="cost_max")
+    scope, _ = app_data.scope_from_query(query)
+    view = app_data.cost(app_data.resolve(scope))
+    assert view is not None
+    current = int(view.current["max_instances"])
+    assert slider.value == current
+    assert float(view.current["rejected_per_day"]) > 100
+    tip = next(t for t in view.advice if t.startswith(f"max instances {current} → "))
+    bigger = int(tip.split("→ ")[1].split()[0])
+    assert bigger in [int(o) for o in slider.options]
+    slider.set_value(bigger).run()
+    shown = {m.label: (m.value, m.delta) for m in at.metric}
+    row = view.table[
+        ~view.table["current"]
+        & (view.table["max_instances"] == bigger)
+        & (view.table["concurrency"] == view.current["concurrency"])
+        & (view.table["min_instances"] == view.current["min_instances"])
+        & (view.table["billing"] == view.current["billing"])
+        & (view.table["cpu"] == view.current["cpu"])
+        & (view.table["memory_gib"] == view.current["memory_gib"])
+    ].iloc[0]
+    assert float(row["rejected_per_day"]) < 0.1 * float(view.current["rejected_per_day"])
+    assert shown["Monthly cost"][0] == f"${float(row['monthly_cost']):,.2f}"
+    assert shown["Monthly cost"][1].startswith("+")
+    heatmap = next(c for c in at.get("plotly_chart") if c.proto.id and "cost_heatmap" in c.proto.id)
+    assert f"max {bigger} instances" in heatmap.proto.spec
