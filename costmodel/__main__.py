@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--min-instances", type=int, default=0)
     e.add_argument("--max-instances", type=int, default=100)
     e.add_argument("--no-free-tier", action="store_true", help="the free tier is used elsewhere")
-    e.add_argument("--cud", default=None, help="cloud-run-1y | flex-1y | flex-3y")
+    e.add_argument("--cud", default=None, help="cloud-run-1y | flex-1y | flex-3y | flex-request")
     e.add_argument("--json", action="store_true")
     w = sub.add_parser("whatif", help="tune a running service's settings")
     w.add_argument("--service", required=True)

@@ -157,6 +157,14 @@ def test_committed_use_discounts() -> None:
     assert price(
         req, book, "europe-west1", free_tier="none", cud="cloud-run-1y"
     ).total == pytest.approx(gross_r * 0.83)
+    # After opting in to the spend-based model, a flexible CUD also takes 17 % off request-based
+    # services (CPU, memory and requests), and nothing more off instance-based ones.
+    assert price(
+        req, book, "europe-west1", free_tier="none", cud="flex-request"
+    ).total == pytest.approx(gross_r * 0.83)
+    assert price(
+        use, book, "europe-west1", free_tier="none", cud="flex-request"
+    ).total == pytest.approx(gross)
     with pytest.raises(ValueError, match="unknown committed use discount"):
         price(req, book, "europe-west1", cud="lifetime")
 
