@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from costmodel.bill import money
-from costmodel.whatif import WhatIf
+from costmodel.whatif import SETTING, WhatIf
 
 
 def print_estimate(out: dict[str, Any]) -> None:
@@ -26,12 +26,7 @@ def print_estimate(out: dict[str, Any]) -> None:
 
 
 _SETTING_KEYS = (
-    "concurrency",
-    "min_instances",
-    "max_instances",
-    "billing",
-    "cpu",
-    "memory_gib",
+    *SETTING,
     "monthly_cost",
     "cold_starts_per_day",
     "cold_start_share",

@@ -30,13 +30,10 @@ MIN_INSTANCES = (0, 1, 2, 3, 5)
 MAX_INSTANCES = (1, 2, 5, 10, 20, 50, 100)  # besides the current one
 BILLINGS = ("request", "instance")
 
+# What identifies a setting (a row of the grid, with ``current`` telling the current row apart).
+SETTING = ("concurrency", "min_instances", "max_instances", "billing", "cpu", "memory_gib")
 COLUMNS = [
-    "concurrency",
-    "min_instances",
-    "max_instances",
-    "billing",
-    "cpu",
-    "memory_gib",
+    *SETTING,
     "allowed",
     "reason",
     "monthly_cost",
@@ -118,9 +115,7 @@ def _grid_rows(
                 "reason": reason or "",
             }
         )
-    return pd.DataFrame(rows).drop_duplicates(
-        ["concurrency", "min_instances", "max_instances", "billing", "cpu", "memory_gib"]
-    )
+    return pd.DataFrame(rows).drop_duplicates(list(SETTING))
 
 
 def pareto_front(cost: np.ndarray, starts: np.ndarray) -> np.ndarray:

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from costmodel.whatif import pareto_front
-
-KEYS = ("concurrency", "min_instances", "max_instances", "billing", "cpu", "memory_gib")
+from costmodel.whatif import SETTING, pareto_front
 
 
 @dataclass(frozen=True)
@@ -30,15 +28,16 @@ class Pick:
 def pick(
     table: pd.DataFrame, current: pd.Series, calibration_error: float, **setting: object
 ) -> Pick:
-    """The grid row for ``setting`` (the KEYS) with its change against the current setting.
+    """The grid row for ``setting`` (its costmodel.whatif.SETTING keys) with its change
+    against the current setting.
 
     The current setting itself comes from the current row (each revision replayed with its own
     configuration), so choosing it shows no change.
     """
-    is_current = all(current[k] == setting[k] for k in KEYS)
+    is_current = all(current[k] == setting[k] for k in SETTING)
     t = table[table["current"]] if is_current else table[~table["current"]]
     mask = pd.Series(True, index=t.index)
-    for key in KEYS:
+    for key in SETTING:
         mask &= t[key] == setting[key]
     rows = t[mask]
     nan = float("nan")
@@ -94,7 +93,7 @@ def labelled(
         current = table[table["current"]]
         if not current.empty:
             same = pd.Series(True, index=table.index)
-            for key in KEYS:
+            for key in SETTING:
                 same &= table[key] == current.iloc[0][key]
             keep &= ~(same & ~table["current"])
     ok = table[keep].copy()

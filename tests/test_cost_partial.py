@@ -13,7 +13,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import app_data
+from tests._whatif_cli import whatif
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -214,25 +214,7 @@ def _cli(
         base["RUNWATCH_EMULATOR_ADDRESS"] = emu.address
         emu.faults.set(faults)
     try:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "costmodel",
-                "whatif",
-                "--service",
-                SERVICE,
-                "--days",
-                "1",
-                *args,
-            ],
-            cwd=ROOT,
-            env={**base, **env},
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
+        return whatif(SERVICE, "--days", "1", *args, env={**base, **env})
     finally:
         if emu is not None:
             emu.faults.clear()

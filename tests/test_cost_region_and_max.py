@@ -6,8 +6,6 @@ truth is in tests/test_cost_accuracy.py."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 import app_data
 from costmodel import prices
-from tests._whatif_cli import whatif_json
+from tests._whatif_cli import whatif, whatif_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE = "checkout-api"  # europe-west1, Tier 1; request-based with min instances
@@ -99,24 +97,7 @@ def test_the_command_line_prices_it_the_same(demo_emulator: Any) -> None:
 def test_a_region_without_prices_or_a_bad_name_is_refused(
     demo_emulator: Any, region: str, status: int, words: str
 ) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "costmodel",
-            "whatif",
-            "--service",
-            SERVICE,
-            "--price-region",
-            region,
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    done = whatif(SERVICE, "--price-region", region, env=os.environ)
     assert done.returncode == status, done.stderr
     assert words in done.stderr
     assert "Traceback" not in done.stderr
