@@ -20,14 +20,10 @@ from typing import Any
 import pytest
 
 import config
+from tests._pages import PAGE_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [
-    "app_pages/overview.py",
-    "app_pages/revisions.py",
-    "app_pages/cold_starts.py",
-    "app_pages/cost.py",
-]
+PAGES = list(PAGE_FILES)
 
 _VISIT = """
 import json, sys

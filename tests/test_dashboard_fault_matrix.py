@@ -10,13 +10,10 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests._pages import PAGE_FILES
+
 DASHBOARD = str(Path(__file__).resolve().parent.parent / "dashboard.py")
-OVERVIEW, REVISIONS, COLD, COST = (
-    "app_pages/overview.py",
-    "app_pages/revisions.py",
-    "app_pages/cold_starts.py",
-    "app_pages/cost.py",
-)
+OVERVIEW, REVISIONS, COLD, COST = PAGE_FILES
 SERVICE_PAGES = {REVISIONS, COLD, COST}  # opened with service=checkout-api
 EVERY = {OVERVIEW, *SERVICE_PAGES}
 # fault -> the pages that read what it breaks, and so must say so (an error or a banner); the

@@ -16,15 +16,11 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests._histograms import merged_percentile
+from tests._pages import PAGE_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
-PAGES = [
-    "app_pages/overview.py",
-    "app_pages/revisions.py",
-    "app_pages/cold_starts.py",
-    "app_pages/cost.py",
-]
+PAGES = list(PAGE_FILES)
 
 
 @pytest.fixture(scope="module")

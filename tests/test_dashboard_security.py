@@ -28,6 +28,7 @@ from streamlit.testing.v1 import AppTest
 
 import harness
 from tests._browser_helpers import needs_chromium
+from tests._pages import PAGE_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -150,12 +151,7 @@ def test_link_parameters_are_echoed_as_plain_text(emu: Any, params: dict[str, st
 
 @pytest.mark.parametrize(
     "page",
-    [
-        "app_pages/overview.py",
-        "app_pages/revisions.py",
-        "app_pages/cold_starts.py",
-        "app_pages/cost.py",
-    ],
+    PAGE_FILES,
 )
 def test_api_error_messages_are_shown_as_plain_text(emu: Any, page: str) -> None:
     emu.faults.set("ListTimeSeries:PERMISSION_DENIED")

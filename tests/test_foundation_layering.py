@@ -295,3 +295,12 @@ def test_readme_picture_shows_the_layers() -> None:
         if line.strip()
     ]
     assert rows == list(reversed(LAYERS))
+
+
+def test_the_tests_page_list_is_every_page() -> None:
+    """tests/_pages.PAGE_FILES, which every per-page test visits, names each file of app_pages."""
+    from tests._pages import PAGE_FILES
+
+    pages = {f"app_pages/{p.name}" for p in (ROOT / "app_pages").glob("*.py")}
+    assert set(PAGE_FILES) == pages - {"app_pages/__init__.py"}
+    assert len(PAGE_FILES) == len(set(PAGE_FILES))

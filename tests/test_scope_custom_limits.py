@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 import scope
 from foundation.window import TimeWindow
+from tests._pages import PAGE_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -83,12 +84,7 @@ def app_data(demo_emulator: Any) -> Iterator[Any]:
 
 @pytest.mark.parametrize(
     "page",
-    [
-        "app_pages/overview.py",
-        "app_pages/revisions.py",
-        "app_pages/cold_starts.py",
-        "app_pages/cost.py",
-    ],
+    PAGE_FILES,
 )
 def test_a_thirty_second_link_shows_the_default_window_with_a_warning(
     app_data: Any, page: str
