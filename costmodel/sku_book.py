@@ -163,6 +163,7 @@ def book_from_skus(skus: Iterable[Sku], bundled: PriceBook, *, read_at: str) -> 
     fallbacks: list[str] = []
     ignored: list[str] = []
     free_requests: float | None = None
+    both: set[str] = set()  # regions listed by SKUs of both tiers
     for sku in skus:
         line = _line(sku)
         if line is None:
@@ -182,7 +183,7 @@ def book_from_skus(skus: Iterable[Sku], bundled: PriceBook, *, read_at: str) -> 
             rates[where][name] = rate
             for region in sku.regions:
                 if region_tiers.setdefault(region, where) != where:
-                    fallbacks.append(f"region {region}: listed by Tier 1 and Tier 2 SKUs")
+                    both.add(region)
         elif kind == "instance":
             regional.setdefault(where, {})[name] = rate
         else:
@@ -194,6 +195,16 @@ def book_from_skus(skus: Iterable[Sku], bundled: PriceBook, *, read_at: str) -> 
             label = _label("request" if name != "requests" else "requests", tier, name)
             if not named[name].sku and not any(f.startswith(label) for f in fallbacks):
                 fallbacks.append(f"{label}: no SKU")
+    for region in sorted(both):  # the catalog contradicts itself: the bundled tier, if any
+        kept = bundled.region_tiers.get(region)
+        if kept is None:
+            del region_tiers[region]
+            fallbacks.append(f"region {region}: listed by Tier 1 and Tier 2 SKUs, so refused")
+        else:
+            region_tiers[region] = kept
+            fallbacks.append(
+                f"region {region}: listed by Tier 1 and Tier 2 SKUs, the bundled Tier {kept} kept"
+            )
     book_tiers = {t: TierRates(tier=t, **named) for t, named in rates.items()}
     known = {**bundled.region_tiers, **region_tiers}
     region_rates: dict[str, TierRates] = {}

@@ -15,6 +15,7 @@ from collectors.errors import RunwatchError
 from collectors.skus import CatalogSku, fetch_skus
 from costmodel import prices
 from costmodel.bill import money
+from costmodel.errors import CannotEstimate
 from costmodel.estimate import Workload, estimate
 from costmodel.sku_book import CATALOG_SOURCE, book_from_skus, fold
 from emulator.api import billing
@@ -131,6 +132,26 @@ def test_bad_lines_keep_the_bundled_price_and_say_why() -> None:
             assert rate == getattr(bundled.tiers[tier], name)
             assert rate.price > 0
     assert got.ignored == ("A SKU nobody has heard of",)
+
+
+def test_a_region_listed_by_both_tiers_keeps_its_bundled_tier() -> None:
+    """The catalog contradicting itself about a region's tier is said, and the bundled book's
+    tier is kept (a region neither book places is refused, never guessed)."""
+    bundled = prices.load()
+    assert bundled.tier("europe-west1") == "1"
+    assert "nowhere-east9" not in bundled.region_tiers
+    regions = ("europe-west1", "nowhere-east9")
+    skus = [
+        _sku("Services CPU Tier 2 (Request-based billing)", 0.0000336, regions=regions),
+        _sku("Services CPU (Request-based billing)", 0.000024, regions=regions),
+    ]
+    got = book_from_skus(skus, bundled, read_at=READ_AT)
+    assert got.book.tier("europe-west1") == "1"
+    with pytest.raises(CannotEstimate, match="nowhere-east9"):
+        got.book.tier("nowhere-east9")
+    text = "\n".join(got.fallbacks)
+    assert "region europe-west1: listed by Tier 1 and Tier 2 SKUs, the bundled Tier 1 kept" in text
+    assert "region nowhere-east9: listed by Tier 1 and Tier 2 SKUs, so refused" in text
 
 
 def test_older_and_irregular_names_are_matched() -> None:
