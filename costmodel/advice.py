@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from costmodel.bill import money
-from costmodel.whatif import WhatIf
+from costmodel.whatif import SETTING, WhatIf
 
 MAX_TRUSTED_ERROR = 0.25
 MIN_SAVING = 1.0  # dollars a month
@@ -132,8 +132,9 @@ def _serve_rejections(cur: pd.Series, t: pd.DataFrame, base: float) -> str:
         return ""
     served = t["rejected_per_day"] < 0.1 * rejected
     same = pd.Series(True, index=t.index)
-    for key in ("concurrency", "min_instances", "billing", "cpu", "memory_gib"):
-        same &= t[key] == cur[key]
+    for key in SETTING:
+        if key != "max_instances":
+            same &= t[key] == cur[key]
     more = t[served & same & (t["max_instances"] > cur["max_instances"])]
     if not more.empty:
         row = more.sort_values(["max_instances"]).iloc[0]

@@ -29,6 +29,7 @@ CONCURRENCIES = (1, 2, 4, 8, 16, 32, 40, 80, 160, 250, 500, 1000)
 MIN_INSTANCES = (0, 1, 2, 3, 5)
 MAX_INSTANCES = (1, 2, 5, 10, 20, 50, 100)  # besides the current one
 BILLINGS = ("request", "instance")
+REFUSAL_SLACK_PER_DAY = 0.5  # refused requests a day that still count as "no more than now"
 
 # What identifies a setting (a row of the grid, with ``current`` telling the current row apart).
 SETTING = ("concurrency", "min_instances", "max_instances", "billing", "cpu", "memory_gib")
@@ -118,6 +119,14 @@ def _grid_rows(
     return pd.DataFrame(rows).drop_duplicates(list(SETTING))
 
 
+def refusing_no_more(rejected_per_day: object, current_rejected_per_day: float) -> np.ndarray:
+    """True where a setting refuses no more requests (429) than the current one, the only
+    settings the Pareto front is of: fewer instances are always cheaper, not a better setting.
+    Unknown counts (NaN, the logs incomplete) do not exclude a setting."""
+    rejected = np.asarray(rejected_per_day, dtype=float)
+    return np.asarray(~(rejected > current_rejected_per_day + REFUSAL_SLACK_PER_DAY))
+
+
 def pareto_front(cost: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """True where no other point is at least as good on both and better on one."""
     order = np.lexsort((starts, cost))
@@ -203,11 +212,9 @@ def evaluate(
     cur = _current_row(s, float(sum(monthly(current_usages))))
     _fill(cur, cur.index, current, data.window_days)
     table = pd.concat([table, cur], ignore_index=True)
-    # The front is of the settings that refuse no more requests than the current one (half a
-    # request a day of slack): fewer instances are always cheaper, not a better setting.
     allowed = table["allowed"].to_numpy(dtype=bool)
-    most = float(table["rejected_per_day"].iloc[-1]) + 0.5
-    candidates = allowed & ~(table["rejected_per_day"].to_numpy(float) > most)
+    current_refused = float(table["rejected_per_day"].iloc[-1])
+    candidates = allowed & refusing_no_more(table["rejected_per_day"], current_refused)
     front = pareto_front(
         table.loc[candidates, "monthly_cost"].to_numpy(float),
         table.loc[candidates, "cold_starts_per_day"].to_numpy(float),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from costmodel.whatif import SETTING, pareto_front
+from costmodel.whatif import SETTING, pareto_front, refusing_no_more
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,8 @@ def labelled(
     ok = table[keep].copy()
     if plane is not None and not ok.empty:
         current = table[table["current"]]
-        most_refused = float(current["rejected_per_day"].iloc[0]) + 0.5 if len(current) else 0.0
-        fair = ~(ok["rejected_per_day"] > most_refused)
+        refused = float(current["rejected_per_day"].iloc[0]) if len(current) else 0.0
+        fair = refusing_no_more(ok["rejected_per_day"], refused)
         ok["pareto"] = False
         ok.loc[fair, "pareto"] = pareto_front(
             ok.loc[fair, "monthly_cost"].to_numpy(float),
