@@ -28,8 +28,7 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
             del ss[key]  # another service's setting: start from this one's
     conc, mins, most, billing = (ss.get(key, start[key]) for key in CONTROLS)
     controls = st.container()
-    size = (cpu or float(cur["cpu"]), mem or float(cur["memory_gib"]))  # the card's size
-    plane = (*size, int(most))  # and its max instances
+    plane = _plane(view, cpu, mem, most)
     choice = app_data.pick(
         view.table,
         cur,
@@ -76,6 +75,32 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
                 widgets.metric(col, figure)
     with controls:
         _controls(opts, start, billing)
+
+
+def _plane(
+    view: app_data.CostView, cpu: float | None, mem: float | None, most: float
+) -> tuple[float, float, int]:
+    """The estimate card's size and max instances: the plane the heatmap and the Pareto chart
+    show."""
+    cur = view.current
+    return (cpu or float(cur["cpu"]), mem or float(cur["memory_gib"]), int(most))
+
+
+def _pareto(view: app_data.CostView, cpu: float | None, mem: float | None) -> None:
+    """Cost against cold starts in the card's plane (the max the what-if control holds)."""
+    most = st.session_state.get("cost_max", view.current["max_instances"])
+    st.plotly_chart(
+        charts.pareto(
+            app_data.labelled(view.table, plane=_plane(view, cpu, mem, most)),
+            x="monthly_cost",
+            y="cold_starts_per_day",
+            x_unit="$/month",
+            y_unit="cold starts/day",
+            label="label",
+            title="Monthly cost against cold starts",
+        ),
+        key="cost_pareto",
+    )
 
 
 def _choices(view: app_data.CostView) -> tuple[dict[str, list[object]], dict[str, object]]:
@@ -225,25 +250,7 @@ def estimates(
     observed = st.container()
     if not view.cannot_estimate:
         what_if(view, cpu, mem)
-        st.plotly_chart(
-            charts.pareto(
-                app_data.labelled(
-                    view.table,
-                    plane=(
-                        cpu or float(view.current["cpu"]),
-                        mem or float(view.current["memory_gib"]),
-                        int(st.session_state.get("cost_max", view.current["max_instances"])),
-                    ),
-                ),
-                x="monthly_cost",
-                y="cold_starts_per_day",
-                x_unit="$/month",
-                y_unit="cold starts/day",
-                label="label",
-                title="Monthly cost against cold starts",
-            ),
-            key="cost_pareto",
-        )
+        _pareto(view, cpu, mem)
     with observed:
         st.subheader(f"Observed cost over the last {view.history}")
         st.caption(

@@ -181,52 +181,30 @@ def evaluate(
     )
     totals = _replay_all(data.revisions, grid, cal.params)
     current = _replay_current(data.revisions, cal.params)
-    scale = book.month_days / data.window_days
-
-    priced: dict[tuple[Usage, str, str | None, str], float] = {}  # settings sharing a replay
-
-    def monthly(
-        usages: Sequence[Usage],
-        free: str = free_tier,
-        cud: str | None = cud,
-        region: str = where,
-    ) -> list[float]:
-        out = []
-        for u in usages:
-            key = (u, free, cud, region)
-            if key not in priced:
-                priced[key] = price(u.scaled(scale), book, region, free_tier=free, cud=cud).total
-            out.append(priced[key])
-        return out
+    monthly = _Monthly(book, book.month_days / data.window_days)
 
     table = rows.copy()
     for col in COLUMNS[8:]:
         table[col] = np.nan
     idx = ok.index
     usages = [_usage(totals, k, bool(grid.instance_billing[k])) for k in range(len(grid))]
-    table.loc[idx, "monthly_cost"] = monthly(usages)
+    table.loc[idx, "monthly_cost"] = monthly(usages, free_tier, cud, where)
     _fill(table, idx, totals, data.window_days)
     table["current"] = False
     table["pareto"] = False
     current_usages: list[Usage] = current["usages"]  # type: ignore[assignment]
-    cur = _current_row(s, float(sum(monthly(current_usages))))
+    cur = _current_row(s, float(sum(monthly(current_usages, free_tier, cud, where))))
     _fill(cur, cur.index, current, data.window_days)
     table = pd.concat([table, cur], ignore_index=True)
+    _mark_front(table)
     allowed = table["allowed"].to_numpy(dtype=bool)
-    current_refused = float(table["rejected_per_day"].iloc[-1])
-    candidates = allowed & refusing_no_more(table["rejected_per_day"], current_refused)
-    front = pareto_front(
-        table.loc[candidates, "monthly_cost"].to_numpy(float),
-        table.loc[candidates, "cold_starts_per_day"].to_numpy(float),
-    )
-    table.loc[table.index[candidates], "pareto"] = front
     unconfirmed = tuple(
         dict.fromkeys(
             n for b in set(table.loc[allowed, "billing"]) for n in book.rates(where).unconfirmed(b)
         )
     )
     listed = float(sum(monthly(current_usages, "none", None, data.region)))
-    home = float(sum(monthly(current_usages, region=data.region)))
+    home = float(sum(monthly(current_usages, free_tier, cud, data.region)))
     return WhatIf(
         table[COLUMNS],
         table.iloc[-1],
@@ -236,6 +214,41 @@ def evaluate(
         listed,
         price_region="" if where == data.region else where,
         home_cost=home,
+    )
+
+
+class _Monthly:
+    """Usages over the window priced as months, each distinct (usage, prices) once: many
+    settings share one replayed result."""
+
+    def __init__(self, book: prices.PriceBook, scale: float) -> None:
+        self._book, self._scale = book, scale
+        self._priced: dict[tuple[Usage, str, str | None, str], float] = {}
+
+    def __call__(
+        self, usages: Sequence[Usage], free_tier: str, cud: str | None, region: str
+    ) -> list[float]:
+        out = []
+        for u in usages:
+            key = (u, free_tier, cud, region)
+            if key not in self._priced:
+                bill = price(
+                    u.scaled(self._scale), self._book, region, free_tier=free_tier, cud=cud
+                )
+                self._priced[key] = bill.total
+            out.append(self._priced[key])
+        return out
+
+
+def _mark_front(table: pd.DataFrame) -> None:
+    """``pareto`` on the allowed settings of the front of cost against cold starts, among those
+    refusing no more requests than the current one (the table's last row)."""
+    allowed = table["allowed"].to_numpy(dtype=bool)
+    current_refused = float(table["rejected_per_day"].iloc[-1])
+    candidates = allowed & refusing_no_more(table["rejected_per_day"], current_refused)
+    table.loc[table.index[candidates], "pareto"] = pareto_front(
+        table.loc[candidates, "monthly_cost"].to_numpy(float),
+        table.loc[candidates, "cold_starts_per_day"].to_numpy(float),
     )
 
 
