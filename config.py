@@ -101,6 +101,12 @@ SETTINGS_TABLE: tuple[Var, ...] = (
         "true",
         "Apply Cloud Run's monthly free tier to cost figures (it is per billing account).",
     ),
+    Var(
+        "RUNWATCH_BOOST_STARTUP_PERCENT",
+        "60",
+        "How long a start with startup CPU boost takes, in percent of one without, for the Cost "
+        "page's boost on/off (Google publishes no figure: an assumption).",
+    ),
 )
 
 _DEFAULTS: dict[str, str] = {v.name: v.default for v in SETTINGS_TABLE}
@@ -125,6 +131,7 @@ class Settings:
     log_calls_per_minute: int
     log_max_pages: int
     free_tier: bool
+    boost_startup_percent: int = 60
 
     @property
     def is_demo(self) -> bool:
@@ -224,6 +231,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         log_calls_per_minute=_int(env, "RUNWATCH_LOG_CALLS_PER_MINUTE", 1, 1_000),
         log_max_pages=_int(env, "RUNWATCH_LOG_MAX_PAGES", 1, 1_000),
         free_tier=_bool(env, "RUNWATCH_FREE_TIER"),
+        boost_startup_percent=_int(env, "RUNWATCH_BOOST_STARTUP_PERCENT", 10, 100),
     )
 
 

@@ -228,13 +228,7 @@ def fleet_cold_starts(view: View) -> views.FleetColdStartsView:
 
 @cached
 def _whatif(
-    key: tuple[Any, ...],
-    region: str,
-    cpu: float | None,
-    memory_gib: float | None,
-    free_tier: bool,
-    cud: str,
-    price_region: str,
+    key: tuple[Any, ...], region: str, options: costview.Options
 ) -> tuple[Any, list[str]] | str:
     """The what-if grid and advice, or the reason it cannot be estimated (a cached answer)."""
     v = _view_of(key)
@@ -248,27 +242,15 @@ def _whatif(
             service=s.service,
             start=w.start,
             end=views.observed_window(w).end,
-            cpu=cpu,
-            memory_gib=memory_gib,
-            free_tier=free_tier,
-            cud=cud,
+            options=options,
             book=price_book().book,
-            price_region=price_region,
         )
     except costview.CannotEstimate as exc:
         return str(exc)
 
 
 @cached
-def _cost(
-    key: tuple[Any, ...],
-    region: str,
-    cpu: float | None,
-    memory_gib: float | None,
-    free_tier: bool,
-    cud: str,
-    price_region: str,
-) -> costview.CostView:
+def _cost(key: tuple[Any, ...], region: str, options: costview.Options) -> costview.CostView:
     v = _view_of(key)
     s, w = v.scope, v.window
     frames = frames_of(v)
@@ -291,8 +273,8 @@ def _cost(
     unknown = costview.gaps_of(frames, points, service=s.service, region=region).whatif
     # no what-if from incomplete inputs: build_cost says why instead
     grid = unknown or guarded(
-        ("whatif", key, region, cpu, memory_gib, free_tier, cud, price_region),
-        lambda: _whatif(key, region, cpu, memory_gib, free_tier, cud, price_region),
+        ("whatif", key, region, options),
+        lambda: _whatif(key, region, options),
         lambda v: v,
     )
     return _keep(
@@ -307,8 +289,8 @@ def _cost(
             start=w.start,
             end=views.observed_window(w).end,
             price=price_book(),
-            free_tier=free_tier,
-            cud=cud,
+            free_tier=options.free_tier,
+            cud=options.cud,
         )
     )
 
@@ -327,12 +309,27 @@ def cost(
     free_tier: bool | None = None,
     cud: str = "",
     price_region: str = "",
+    min_schedule: str = "",
+    schedule_tz: str = "UTC",
+    startup_cpu_boost: str = "",
 ) -> costview.CostView | None:
     """The cost and what-if view of the view's service; None when the view names no service.
-    ``price_region``: price the what-if at another region's rates ("" for the service's own)."""
+    ``price_region``: price the what-if at another region's rates ("" for the service's own);
+    ``min_schedule``, ``schedule_tz``, ``startup_cpu_boost``: the current settings with
+    scheduled min instances or the boost changed (costview.Options)."""
     if not view.scope.service:
         return None
     hist = costview.cost_history(view.scope, view.window.span)
     learned = view if hist == view.scope else resolve(hist, view.at)  # the same clock reading
-    free = settings().free_tier if free_tier is None else free_tier
-    return _view(lambda: _cost(learned.key, region, cpu, memory_gib, free, cud, price_region))
+    options = costview.Options(
+        cpu=cpu,
+        memory_gib=memory_gib,
+        free_tier=settings().free_tier if free_tier is None else free_tier,
+        cud=cud,
+        price_region=price_region,
+        min_schedule=min_schedule,
+        schedule_tz=schedule_tz,
+        startup_cpu_boost=startup_cpu_boost,
+        boost_startup_percent=settings().boost_startup_percent,
+    )
+    return _view(lambda: _cost(learned.key, region, options))

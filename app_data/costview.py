@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -11,6 +11,7 @@ import pandas as pd
 from app_data.views import quality_of
 from collectors.schema import Quality, Result
 from costmodel import gaps, observed, prices, service_whatif, whatif
+from costmodel.commands import min_schedule_commands
 from costmodel.errors import CannotEstimate as CannotEstimate
 from costmodel.sku_book import PriceSource
 from presentation.cost import CurrentVsObserved, ObservedTotals, RegionPrices
@@ -21,6 +22,21 @@ MIN_COST_HISTORY = timedelta(hours=24)
 CPU_CHOICES = (0.5, 1.0, 2.0, 4.0)
 MEMORY_CHOICES_GIB = (0.25, 0.5, 1.0, 2.0, 4.0)
 CUD_CHOICES = {"": "none", **{k: c.label for k, c in prices.load().cuds.items()}}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the Cost page's options ask of the what-if (hashable: a cache key)."""
+
+    cpu: float | None = None  # a vCPU to price besides the current one
+    memory_gib: float | None = None
+    free_tier: bool = False
+    cud: str = ""
+    price_region: str = ""  # another region's prices ("" for the service's own)
+    min_schedule: str = ""  # scheduled min instances (foundation/min_schedule.py), "" for none
+    schedule_tz: str = "UTC"
+    startup_cpu_boost: str = ""  # the current settings with the boost "on", "off" or "flip"
+    boost_startup_percent: int = 60  # a boosted start's time, % of an unboosted one
 
 
 def cost_history(scope: Scope, span: timedelta) -> Scope:
@@ -51,6 +67,14 @@ class CostView:
     advice_withheld: str = ""  # why no advice is given ("" when advice is given)
     vs_observed: CurrentVsObserved | None = None  # the current estimate against the observed
     elsewhere: RegionPrices | None = None  # the what-if at another region's prices
+    # the current settings with scheduled min instances or the boost changed
+    # (costmodel.whatif.VARIANT_COLUMNS), the commands that put the schedule in place, and why a
+    # schedule asked for cannot be carried out
+    variants: pd.DataFrame = field(default_factory=pd.DataFrame)
+    schedule_commands: tuple[str, ...] = ()
+    schedule_refused: str = ""
+    boost_on: bool = False  # the serving revision has startup CPU boost
+    boost_factor: float = 0.6  # the boost variant's assumption: a boosted start's share
 
     @classmethod
     def refused(
@@ -92,12 +116,8 @@ def evaluate(
     service: str,
     start: datetime,
     end: datetime,
-    cpu: float | None,
-    memory_gib: float | None,
-    free_tier: bool,
-    cud: str,
+    options: Options,
     book: prices.PriceBook,
-    price_region: str = "",
 ) -> tuple[whatif.WhatIf, list[str]]:
     """The what-if grid of one service and its advice (costmodel.service_whatif, as the
     command line gives it). Raises CannotEstimate with the reason."""
@@ -110,11 +130,15 @@ def evaluate(
         start=start,
         end=end,
         book=book,
-        free_tier=free_tier,
-        cud=cud,
-        cpu=cpu,
-        memory_gib=memory_gib,
-        price_region=price_region,
+        free_tier=options.free_tier,
+        cud=options.cud,
+        cpu=options.cpu,
+        memory_gib=options.memory_gib,
+        price_region=options.price_region,
+        min_schedule=options.min_schedule,
+        schedule_tz=options.schedule_tz,
+        startup_cpu_boost=options.startup_cpu_boost,
+        boost_startup_percent=options.boost_startup_percent,
     )
 
 
@@ -170,11 +194,12 @@ def build_cost(
             scope.service, region, regions, history, seen, price.text, grid, quality
         )
     result, tips = grid
-    table, current = result.table, result.current
+    table, current, variants = result.table, result.current, result.variants
     partial = withheld = ""
     if holes.rejections:
         # The 429s are unknown, and so are the estimates of settings that would serve them.
         table = table.assign(rejected_per_day=float("nan"))
+        variants = variants.assign(rejected_per_day=float("nan"))
         current = current.copy()
         current["rejected_per_day"] = float("nan")
         partial = (
@@ -213,6 +238,22 @@ def build_cost(
             observed_totals(seen), result, free_tier=free_tier, cud=cud
         ),
         elsewhere=elsewhere,
+        variants=variants,
+        schedule_commands=tuple(
+            min_schedule_commands(
+                result.schedule,
+                project=project,
+                region=region,
+                service=scope.service,
+                revision_min=int(current["min_instances"]),
+                now=end,
+            )
+            if result.schedule is not None
+            else ()
+        ),
+        schedule_refused=result.schedule_refused,
+        boost_on=result.startup_cpu_boost,
+        boost_factor=result.boost_factor,
     )
 
 

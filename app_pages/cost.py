@@ -103,6 +103,42 @@ def _pareto(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
     )
 
 
+def _variants(view: app_data.CostView) -> None:
+    """Scheduled min instances and the startup CPU boost: the current settings so changed,
+    and the commands that put a schedule in place. The inputs' values come from the session
+    state (read by show())."""
+    st.subheader("Scheduled min instances and startup CPU boost")
+    left, mid, right = st.columns([3, 1, 2])
+    left.text_input(
+        "Scheduled min instances",
+        key="cost_schedule",
+        placeholder="2@mon-fri 08:00-20:00; 0 otherwise",
+        help=presentation.cost.SCHEDULE_HELP,
+    )
+    mid.text_input("Time zone", key="cost_schedule_tz", placeholder="UTC")
+    right.toggle(
+        presentation.cost.boost_label(view.boost_on),
+        key="cost_boost",
+    )
+    if view.schedule_refused:
+        st.warning(f"This schedule cannot be carried out: {view.schedule_refused}.")
+    if len(view.variants) > 1:
+        st.dataframe(
+            presentation.cost.variants_table(view.variants),
+            hide_index=True,
+            key="cost_variants",
+            column_config=widgets.column_config(presentation.cost.VARIANT_FORMATS),
+        )
+        if st.session_state.get("cost_boost"):
+            st.caption(presentation.cost.boost_note(view.boost_factor))
+    if view.schedule_commands:
+        st.caption(
+            "Cloud Run has no schedule of its own: these Cloud Scheduler jobs set the "
+            "service-level min instances at each change (runwatch never runs them)."
+        )
+        st.code("\n".join(view.schedule_commands), language="bash")
+
+
 def _choices(view: app_data.CostView) -> tuple[dict[str, list[object]], dict[str, object]]:
     """Each control's options (the values in the grid) and its start (the current setting)."""
     cur = view.current
@@ -215,6 +251,9 @@ def show() -> None:
         cpu=ss.get("cost_cpu"),
         mem=ss.get("cost_mem"),
         price_region=ss.get("cost_region") or "",
+        min_schedule=str(ss.get("cost_schedule") or "").strip(),
+        schedule_tz=str(ss.get("cost_schedule_tz") or "").strip() or "UTC",
+        flip_boost=bool(ss.get("cost_boost")),
     )
     with options_box:
         pricing_options()
@@ -228,13 +267,25 @@ def estimates(
     cpu: float | None,
     mem: float | None,
     price_region: str = "",
+    min_schedule: str = "",
+    schedule_tz: str = "UTC",
+    flip_boost: bool = False,
 ) -> None:
-    """Observed cost, the what-if controls and charts, and the advice."""
+    """Observed cost, the what-if controls and charts, the scheduled-min and boost variants
+    (``flip_boost``: compare with the startup CPU boost switched), and the advice."""
     scope = run_view.scope
     view = widgets.loaded(
         scope.service,
         lambda: app_data.cost(
-            run_view, cpu=cpu, memory_gib=mem, free_tier=free, cud=cud, price_region=price_region
+            run_view,
+            cpu=cpu,
+            memory_gib=mem,
+            free_tier=free,
+            cud=cud,
+            price_region=price_region,
+            min_schedule=min_schedule,
+            schedule_tz=schedule_tz,
+            startup_cpu_boost="flip" if flip_boost else "",
         ),
         spinner="Replaying the observed traffic under other settings…",
     )
@@ -251,6 +302,7 @@ def estimates(
     if not view.cannot_estimate:
         what_if(view, cpu, mem)
         _pareto(view, cpu, mem)
+        _variants(view)
     with observed:
         st.subheader(f"Observed cost over the last {view.history}")
         st.caption(

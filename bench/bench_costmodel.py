@@ -20,6 +20,7 @@ from costmodel.calibrate import DEFAULT_PEAK_SCALE, Calibration, RevisionInput
 from costmodel.replay import Grid, Params, replay
 from costmodel.traffic import Config, Traffic
 from costmodel.whatif import MAX_INSTANCES, ServiceInput, evaluate
+from foundation.min_schedule import MinSchedule
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 CONC = (1, 2, 4, 8, 16, 32, 40, 80, 160, 250, 500, 1000)
@@ -81,6 +82,23 @@ def run() -> dict[str, float | int | str]:
             max_instances=MAX_INSTANCES,
             cpus=CPUS,
             memories=(2.0,),
+        ),
+        repeat=5,
+    )
+    # ... with scheduled min instances and the startup CPU boost switched (the variants: the
+    # current settings replayed four more times, the schedule's floors per minute included).
+    schedule = MinSchedule.parse("2@mon-fri 08:00-20:00; 0 otherwise", base=0)
+    out[f"costmodel_whatif_30d_{whatif_settings}_settings_schedule_boost_ms"] = _median_ms(
+        lambda: evaluate(
+            data,
+            calibration=cal,
+            concurrencies=CONC,
+            min_instances=MINS,
+            max_instances=MAX_INSTANCES,
+            cpus=CPUS,
+            memories=(2.0,),
+            schedule=schedule,
+            startup_cpu_boost=True,
         ),
         repeat=5,
     )

@@ -34,6 +34,7 @@ from typing import Any
 
 from costmodel import gaps, prices, sku_book
 from costmodel.cli_output import print_estimate, print_whatif, whatif_figures
+from costmodel.commands import min_schedule_commands
 from costmodel.errors import CannotEstimate
 from costmodel.estimate import Workload, estimate
 from costmodel.limits import parse_memory_gib
@@ -85,6 +86,21 @@ def _parser() -> argparse.ArgumentParser:
         "--price-region",
         default=None,
         help="price the same traffic at another region's rates (latency is not modelled)",
+    )
+    w.add_argument(
+        "--min-schedule",
+        default="",
+        help="scheduled min instances, e.g. '2@mon-fri 08:00-20:00; 0 otherwise' (the base "
+        "is the current min unless the schedule says one)",
+    )
+    w.add_argument(
+        "--schedule-tz", default="UTC", help="the schedule's time zone (IANA name, default UTC)"
+    )
+    w.add_argument(
+        "--startup-cpu-boost",
+        choices=("on", "off"),
+        default=None,
+        help="the current settings with startup CPU boost on or off",
     )
     w.add_argument("--json", action="store_true")
     return p
@@ -176,6 +192,8 @@ def _collect(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
             "end": end,
             "prices": _prices(clients, now),
             "free_tier": settings.free_tier if args.free_tier is None else args.free_tier,
+            "project": project,
+            "boost_startup_percent": settings.boost_startup_percent,
         }
     finally:
         clients.close()
@@ -276,9 +294,24 @@ def _whatif(args: argparse.Namespace) -> dict[str, Any]:
         free_tier=got["free_tier"],
         price_region=args.price_region or "",
         advise=not holes.rejections,
+        min_schedule=args.min_schedule,
+        schedule_tz=args.schedule_tz,
+        startup_cpu_boost=args.startup_cpu_boost or "",
+        boost_startup_percent=got["boost_startup_percent"],
     )
+    if w.schedule_refused:
+        raise ValueError(f"--min-schedule: {w.schedule_refused}")
     out["free_tier"] = got["free_tier"]
     out.update(whatif_figures(w, tips, holes.rejections))
+    if w.schedule is not None:
+        out["schedule_commands"] = min_schedule_commands(
+            w.schedule,
+            project=got["project"],
+            region=region,
+            service=args.service,
+            revision_min=int(w.current["min_instances"]),
+            now=end,
+        )
     return out
 
 

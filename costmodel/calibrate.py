@@ -75,6 +75,7 @@ def current_grid(config: Config) -> Grid:
         instance_billing=config.billing == "instance",
         cpu=config.cpu,
         memory_gib=config.memory_gib,
+        startup_cpu_boost=config.startup_cpu_boost,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from costmodel.bill import money
-from costmodel.whatif import SETTING, WhatIf
+from costmodel.whatif import SETTING, VARIANT_COLUMNS, WhatIf
 
 
 def print_estimate(out: dict[str, Any]) -> None:
@@ -55,6 +55,11 @@ def whatif_figures(w: WhatIf, tips: list[str], rejections_unknown: str) -> dict[
         "home_cost": w.home_cost,  # the current setting where it runs
         "unconfirmed_rates": list(w.unconfirmed),
         "advice": tips,
+        "variants": [
+            {k: (r[k].item() if hasattr(r[k], "item") else r[k]) for k in VARIANT_COLUMNS}
+            | ({"rejected_per_day": None} if unknown_429 else {})
+            for _, r in w.variants.iterrows()
+        ],
     }
     if unknown_429:
         out["partial"] = (
@@ -99,5 +104,25 @@ def print_whatif(out: dict[str, Any]) -> None:
         print(f"partial: {out['partial']}")
     for tip in out["advice"]:
         print("advice: " + tip)
+    _print_variants(out)
     if out["price_region"]:
         print("advice: none at another region's prices (leave out --price-region for it)")
+
+
+def _print_variants(out: dict[str, Any]) -> None:
+    """The current settings with a scheduled min or the startup CPU boost changed, and the
+    commands that put a schedule in place."""
+    if len(out["variants"]) <= 1:
+        return
+    print("the current settings changed:")
+    for v in out["variants"]:
+        rejected = v["rejected_per_day"]
+        shown = "unknown" if rejected is None else f"{rejected:.0f}"
+        print(
+            f"  {v['variant']}: {money(v['monthly_cost'])}/month, "
+            f"{v['cold_starts_per_day']:.1f} cold starts/day "
+            f"({v['cold_start_share'] * 100:.2f} % of requests meet one), "
+            f"{shown} rejected/day, startup {v['startup_s']:.2f} s"
+        )
+    for line in out.get("schedule_commands", []):
+        print(line)

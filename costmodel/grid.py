@@ -4,7 +4,7 @@ them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,6 +19,17 @@ class Grid:
     instance_billing: np.ndarray  # bool: True = instance-based
     cpu: np.ndarray  # float vCPU
     memory_gib: np.ndarray  # float
+    # bool: startup CPU boost (its extra vCPU billed per start, costmodel/boost.py); all False
+    # unless given
+    startup_cpu_boost: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def __post_init__(self) -> None:
+        if len(self.startup_cpu_boost) != len(self.concurrency):  # not given: off
+            object.__setattr__(self, "startup_cpu_boost", np.zeros(len(self), dtype=bool))
+
+    def with_boost(self, on: bool) -> Grid:
+        """The same settings with startup CPU boost ``on`` for every one."""
+        return replace(self, startup_cpu_boost=np.full(len(self), bool(on)))
 
     @classmethod
     def of(
@@ -30,10 +41,19 @@ class Grid:
         instance_billing: object,
         cpu: object,
         memory_gib: object,
+        startup_cpu_boost: object = False,
     ) -> Grid:
         arrays = [
             np.atleast_1d(np.asarray(v))
-            for v in (concurrency, min_instances, max_instances, instance_billing, cpu, memory_gib)
+            for v in (
+                concurrency,
+                min_instances,
+                max_instances,
+                instance_billing,
+                cpu,
+                memory_gib,
+                startup_cpu_boost,
+            )
         ]
         b = np.broadcast_arrays(*arrays)
         return cls(
@@ -43,6 +63,7 @@ class Grid:
             b[3].astype(bool),
             b[4].astype(float),
             b[5].astype(float),
+            b[6].astype(bool),
         )
 
     def __len__(self) -> int:
@@ -62,9 +83,10 @@ class Result:
     billable_s: np.ndarray  # per the setting's billing mode (excl. idle min instances)
     idle_min_s: np.ndarray  # request-based idle min-instance seconds (0 for instance-based)
     busy_s: np.ndarray  # instance-seconds with >= 1 request in flight (both modes)
-    active_vcpu_s: np.ndarray
+    active_vcpu_s: np.ndarray  # including the startup CPU boost's
     active_gib_s: np.ndarray
     idle_vcpu_s: np.ndarray
     idle_gib_s: np.ndarray
     peak_instances: np.ndarray
     instances: np.ndarray | None = None  # (K, minutes) when asked for
+    boost_vcpu_s: np.ndarray | None = None  # the startup CPU boost's extra vCPU-seconds

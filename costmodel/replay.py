@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from costmodel import boost
 from costmodel.grid import Grid, Result
 from costmodel.instance_stack import (
     StackSums,
@@ -137,21 +138,22 @@ def _request_billed(
     busy: np.ndarray,
     periods: np.ndarray,
     ups: np.ndarray,
-    floor: float,
+    floor: float | np.ndarray,
     startup: float,
     params: Params,
     work: np.ndarray,
 ) -> tuple[np.ndarray, float]:
     """Request-based billing, per minute in instance units: (active = busy + rounding +
     starting, at most the instances alive; idle min-instance seconds over the window, min
-    instances not active being billed idle). ``work``: two scratch rows, overwritten."""
+    instances not active being billed idle). ``floor``: min instances, or per minute under a
+    schedule. ``work``: two scratch rows, overwritten."""
     w_act, w_tmp = work
     act = np.multiply(periods, params.rounding_uplift_s, out=w_act)
     act += busy
     act += np.multiply(ups, startup / 60.0, out=w_tmp)
     np.minimum(act, inst, out=act)
     idle_min_s = 0.0  # without min instances (act >= 0)
-    if floor:
+    if np.any(floor):
         idle_min = np.minimum(inst, floor, out=w_tmp)
         idle_min -= act
         idle_min_s = float(np.maximum(idle_min, 0.0, out=idle_min).sum()) * 60.0
@@ -170,14 +172,18 @@ def _setting_totals(
     hours: float,
     params: Params,
     work: np.ndarray,
+    schedule: np.ndarray | None = None,
 ) -> tuple[dict[str, float], np.ndarray]:
-    """Window totals (and the expected instances per minute) of min ``lo``, max ``hi``.
+    """Window totals (and the expected instances per minute) of min ``lo``, max ``hi``;
+    ``schedule``: min instances per minute (``lo`` its lowest), its levels above ``lo`` being
+    in the stack's need already (``_scheduled_need``).
 
     ``work``: (8, T) scratch rows, reused between calls (fresh arrays cost page faults); the
     returned instances may be one of them or a stored stack row: copy before keeping them.
     """
     w_inst, w_ups, w_meet = work[:3]
     floor = float(min(lo, hi))
+    held: float | np.ndarray = floor if schedule is None else np.minimum(schedule, hi)
     inst = st.span("alive", lo, hi, w_inst)
     if floor:
         inst = np.add(inst, floor, out=w_inst)
@@ -188,11 +194,11 @@ def _setting_totals(
     _, _, overshoot = params.retention()
     n_ups = float(ups.sum())
     life_min = float(inst.sum()) - overshoot * n_ups
-    min_h = floor * len(d) / 60.0
-    extra = params.recycle_per_min_instance_h * min_h + params.background_starts_per_h * min(
-        life_min / 60.0, hours
-    )
-    act, idle_min_s = _request_billed(inst, busy, periods, ups, floor, startup, params, work[6:])
+    recycles = params.recycle_per_min_instance_h * floor * len(d) / 60.0
+    if schedule is not None:
+        recycles += _scheduled_recycles(schedule, lo, hi, params.recycle_per_min_instance_h)
+    extra = recycles + params.background_starts_per_h * min(life_min / 60.0, hours)
+    act, idle_min_s = _request_billed(inst, busy, periods, ups, held, startup, params, work[6:])
     totals = {
         "served": served,
         "rejected": rejected,
@@ -213,10 +219,11 @@ def _stack_groups(
     params: Params,
     mu_lam: tuple[np.ndarray, np.ndarray],
     first_instance: bool,
+    schedule: np.ndarray | None = None,
 ) -> tuple[dict[StackKey, np.ndarray], dict[StackKey, list[int]]]:
     """The settings grouped by the instance stack they share: (need probabilities per stack,
     settings per stack). ``first_instance``: the first minute wants at least one instance (a
-    deployment's check).
+    deployment's check); ``schedule``: min instances per minute (``_scheduled_need``).
 
     The need probabilities depend on concurrency only when within-minute peaks reach level 2
     or above; the stack on them and on concurrency 1 or not.
@@ -237,7 +244,9 @@ def _stack_groups(
             pconc = conc if peak_level_count(mu_max, conc, params.peak_scale) >= 2 else 0
             pkey = (pconc, wanted.tobytes())
             if pkey not in probs:
-                probs[pkey] = need_probability(wanted, mu, lam, conc, params.peak_scale)
+                probs[pkey] = _scheduled_need(
+                    need_probability(wanted, mu, lam, conc, params.peak_scale), schedule
+                )
             p = probs[pkey]
             # Level 1 never depends on concurrency.
             skey = (conc <= 1, pconc if p.shape[0] >= 2 else 0, pkey[1])
@@ -247,13 +256,52 @@ def _stack_groups(
     return need, groups
 
 
+def _scheduled_recycles(schedule: np.ndarray, lo: int, hi: int, rate: float) -> float:
+    """Expected recycling starts of a schedule's levels above ``lo`` (up to ``hi``): each
+    stretch the floor holds a level starts a fresh instance, first recycled about a whole
+    interval (1 / ``rate`` hours) later, so a stretch of L hours sees about ``L * rate - 1/2``
+    recycles (a renewal count from a fresh start; a constant min's are ``L * rate``)."""
+    if rate <= 0:
+        return 0.0
+    total = 0.0
+    for k in range(lo + 1, min(int(schedule.max(initial=0.0)), hi) + 1):
+        held = np.diff(np.concatenate(([0], (schedule >= k).astype(np.int8), [0])))
+        lengths_h = (np.flatnonzero(held == -1) - np.flatnonzero(held == 1)) / 60.0
+        total += float(np.maximum(lengths_h * rate - 0.5, 0.0).sum())
+    return total
+
+
+def _scheduled_need(p: np.ndarray, schedule: np.ndarray | None) -> np.ndarray:
+    """Need probabilities with a schedule's levels above its lowest needed while it holds them:
+    the stack then starts them when the floor rises (unless still alive) and keeps them the
+    idle retention after it falls, as the platform does with service-level min instances."""
+    if schedule is None or not schedule.size:
+        return p
+    lo, top = int(schedule.min()), int(schedule.max())
+    if top <= lo:
+        return p
+    out = np.zeros((max(p.shape[0], top), p.shape[1]))
+    out[: p.shape[0]] = p
+    for k in range(lo + 1, top + 1):
+        np.maximum(out[k - 1], schedule >= k, out=out[k - 1])
+    return out
+
+
 def _result(
-    grid: Grid, minutes: int, out: dict[str, np.ndarray], kept: np.ndarray | None
+    grid: Grid,
+    minutes: int,
+    out: dict[str, np.ndarray],
+    kept: np.ndarray | None,
+    startup: float,
 ) -> Result:
-    """The Result of the per-setting totals ``out``, priced by each setting's billing mode."""
+    """The Result of the per-setting totals ``out``, priced by each setting's billing mode
+    (with the startup CPU boost's extra vCPU per start where it is on)."""
     inst_b = grid.instance_billing
     billable = np.where(inst_b, out["instance_s"], out["active_s"])
     idle_min_s = np.where(inst_b, 0.0, out["idle_min_s"])
+    boost_s = np.where(
+        grid.startup_cpu_boost, boost.extra_vcpu_s(out["cold_starts"], grid.cpu, startup), 0.0
+    )
     return Result(
         minutes=minutes,
         served=out["served"],
@@ -264,12 +312,13 @@ def _result(
         billable_s=billable,
         idle_min_s=idle_min_s,
         busy_s=out["busy_s"],
-        active_vcpu_s=billable * grid.cpu,
+        active_vcpu_s=billable * grid.cpu + boost_s,
         active_gib_s=billable * grid.memory_gib,
         idle_vcpu_s=idle_min_s * grid.cpu,
         idle_gib_s=idle_min_s * grid.memory_gib,
         peak_instances=out["peak"],
         instances=kept,
+        boost_vcpu_s=boost_s,
     )
 
 
@@ -280,8 +329,13 @@ def replay(
     *,
     keep_minutes: bool = False,
     warm_start: bool | None = None,
+    schedule: np.ndarray | None = None,
 ) -> Result:
     """Replay ``traffic`` under every setting of ``grid``.
+
+    ``schedule``: scheduled min instances, the floor in each minute of the traffic; every
+    setting's min instances must then be its lowest floor (the grid's min is the floor the
+    schedule never goes below).
 
     ``warm_start``: the first minute's instances were already running (not cold starts).
     None: inferred from the traffic (observed instances in minute 0 and no startup observed
@@ -300,6 +354,8 @@ def replay(
     hours = t_len / 60.0
     mu_lam = load(traffic)
     mu, lam = mu_lam
+    if schedule is not None:
+        schedule = _check_schedule(schedule, grid, t_len)
     # Stack rows the settings' spans use: min instances and max(min, max) instances.
     lows = grid.min_instances.tolist()
     bounds = set(lows) | {
@@ -309,7 +365,9 @@ def replay(
     # Work is shared between settings that cannot differ: a setting's totals depend on its
     # stack, min and max instances, concurrency 1 or not, and on the concurrency itself only
     # when rejections are possible.
-    need, groups = _stack_groups(traffic, grid, params, mu_lam, deployed and not warm_start)
+    need, groups = _stack_groups(
+        traffic, grid, params, mu_lam, deployed and not warm_start, schedule
+    )
     # One stack at a time, its storage and the totals' scratch rows reused (fresh large arrays
     # cost page faults).
     block = np.empty((3 * len(bounds) + 1, t_len))
@@ -329,7 +387,7 @@ def replay(
             key = (lo, top, conc if rejects else 0)
             if key not in done:
                 totals, inst = _setting_totals(
-                    st, lo, hi, d, mu, lam, conc, startup, hours, params, work
+                    st, lo, hi, d, mu, lam, conc, startup, hours, params, work, schedule
                 )
                 done[key] = totals, (inst.copy() if keep_minutes else None)
             totals, kept = done[key]
@@ -337,4 +395,16 @@ def replay(
                 out[name][k] = totals[name]
             if minutes_out is not None and kept is not None:
                 minutes_out[k] = kept
-    return _result(grid, t_len, out, minutes_out)
+    return _result(grid, t_len, out, minutes_out, startup)
+
+
+def _check_schedule(schedule: np.ndarray, grid: Grid, minutes: int) -> np.ndarray:
+    floors = np.asarray(schedule, dtype=float)
+    if floors.shape != (minutes,):
+        raise ValueError(f"the schedule has {floors.shape} floors for {minutes} minutes")
+    lowest = float(floors.min()) if floors.size else 0.0
+    if np.any(grid.min_instances != lowest):
+        raise ValueError(f"with a schedule every setting's min instances must be {lowest:g}")
+    if np.any(grid.max_instances < floors.max(initial=0.0)):
+        raise ValueError("a scheduled min instances exceeds a setting's max instances")
+    return floors

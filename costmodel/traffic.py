@@ -40,6 +40,7 @@ class Config:
     max_instances: int = 100
     billing: str = "request"  # request | instance
     gpu: int = 0
+    startup_cpu_boost: bool = False
 
     @classmethod
     def from_row(cls, row: Mapping[str, object]) -> Config:
@@ -65,7 +66,12 @@ class Config:
             max_instances=_int("max_instances", 100),
             billing=str(row["billing"]),
             gpu=_int("gpu", 0),
+            startup_cpu_boost=_flag(row.get("startup_cpu_boost")),
         )
+
+
+def _flag(value: object) -> bool:
+    return False if value is None or pd.isna(value) else bool(value)  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)

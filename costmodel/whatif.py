@@ -11,19 +11,20 @@ Cloud Run refuses are kept in the table with ``allowed = False`` and the reason.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from costmodel import prices
+from costmodel import boost, prices
 from costmodel.bill import Usage, price
 from costmodel.calibrate import Calibration, RevisionInput, calibrate, current_grid
 from costmodel.errors import refuse_gpus
 from costmodel.limits import forbidden
 from costmodel.replay import Grid, Params, replay
 from costmodel.traffic import Config
+from foundation.min_schedule import MinSchedule
 
 CONCURRENCIES = (1, 2, 4, 8, 16, 32, 40, 80, 160, 250, 500, 1000)
 MIN_INSTANCES = (0, 1, 2, 3, 5)
@@ -46,6 +47,21 @@ COLUMNS = [
     "busy_share",
     "current",
     "pareto",
+]
+
+VARIANT_COLUMNS = [
+    "variant",  # what changed, in words ("current" for the current settings)
+    "schedule",  # the scheduled min instances (MinSchedule.text()), "" for a constant min
+    "startup_cpu_boost",  # "on", "off" or "as set" (each revision's own)
+    "monthly_cost",
+    "cold_starts_per_day",
+    "cold_start_share",
+    "rejected_per_day",
+    "billable_s",
+    "instance_s",
+    "busy_share",
+    "startup_s",  # mean startup time assumed (s)
+    "boost_vcpu_s",  # the startup CPU boost's billed extra vCPU-seconds over the window
 ]
 
 
@@ -73,6 +89,13 @@ class WhatIf:
     # setting's month in the service's own region (free tier and discount as the table's)
     price_region: str = ""
     home_cost: float = float("nan")
+    # the current settings with a change the grid does not hold (scheduled min instances,
+    # startup CPU boost flipped), each revision under its own settings otherwise: VARIANT_COLUMNS
+    variants: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VARIANT_COLUMNS))
+    schedule: MinSchedule | None = None  # the scheduled min instances the variants replay
+    schedule_refused: str = ""  # why the schedule asked for cannot be carried out
+    startup_cpu_boost: bool = False  # the serving configuration's
+    boost_factor: float = boost.STARTUP_FACTOR  # a boosted start's share of an unboosted one
 
     def alternatives(self, n: int = 5) -> pd.DataFrame:
         """Cheapest allowed settings on the Pareto front, current excluded."""
@@ -153,9 +176,15 @@ def evaluate(
     free_tier: str = "none",
     cud: str | None = None,
     price_region: str | None = None,
+    schedule: MinSchedule | None = None,
+    startup_cpu_boost: bool | None = None,
+    boost_factor: float = boost.STARTUP_FACTOR,
 ) -> WhatIf:
     """The what-if table for one service; ``price_region``: price it at another region's rates
-    (the same replayed traffic: only the prices change)."""
+    (the same replayed traffic: only the prices change); ``schedule``, ``startup_cpu_boost``:
+    the current settings with scheduled min instances (and, for comparison, its lowest and
+    highest floors held all the time, unless one is the current min) or with the boost on or
+    off (a boosted start taking ``boost_factor`` of an unboosted one), in ``variants``."""
     book = prices.load() if book is None else book
     book.tier(data.region)
     where = price_region or data.region
@@ -180,7 +209,7 @@ def evaluate(
         memory_gib=ok["memory_gib"].to_numpy(),
     )
     totals = _replay_all(data.revisions, grid, cal.params)
-    current = _replay_current(data.revisions, cal.params)
+    current = _replay_own(data.revisions, cal.params)
     monthly = _Monthly(book, book.month_days / data.window_days)
 
     table = rows.copy()
@@ -203,8 +232,14 @@ def evaluate(
             n for b in set(table.loc[allowed, "billing"]) for n in book.rates(where).unconfirmed(b)
         )
     )
+    if startup_cpu_boost is not None or any(r.config.startup_cpu_boost for r in data.revisions):
+        unconfirmed = (*unconfirmed, boost.UNCONFIRMED)
     listed = float(sum(monthly(current_usages, "none", None, data.region)))
     home = float(sum(monthly(current_usages, free_tier, cud, data.region)))
+    variants = _variants(
+        data, cal.params, lambda u: float(sum(monthly(u, free_tier, cud, where))),
+        current, schedule, startup_cpu_boost, boost_factor,
+    )  # fmt: skip
     return WhatIf(
         table[COLUMNS],
         table.iloc[-1],
@@ -214,6 +249,10 @@ def evaluate(
         listed,
         price_region="" if where == data.region else where,
         home_cost=home,
+        variants=variants,
+        schedule=schedule,
+        startup_cpu_boost=s.startup_cpu_boost,
+        boost_factor=boost_factor,
     )
 
 
@@ -303,25 +342,105 @@ _SUMMED = (
 def _replay_all(revs: list[RevisionInput], grid: Grid, params: Params) -> dict[str, np.ndarray]:
     out = {k: np.zeros(len(grid)) for k in _SUMMED}
     for r in revs:
-        res = replay(r.traffic, grid, params)
+        res = replay(r.traffic, grid.with_boost(r.config.startup_cpu_boost), params)
         for k in _SUMMED:
             out[k] += getattr(res, k)
     return out
 
 
-def _replay_current(revs: list[RevisionInput], params: Params) -> dict[str, object]:
+def _replay_own(
+    revs: list[RevisionInput],
+    params: Params,
+    schedule: MinSchedule | None = None,
+    startup_cpu_boost: bool | None = None,
+    boost_factor: float = boost.STARTUP_FACTOR,
+) -> dict[str, object]:
+    """Every revision under its own settings (with ``schedule`` for its min instances and
+    ``startup_cpu_boost`` for its boost, when given): the totals, the usages (one per
+    revision) and the mean startup time assumed (weighted by starts)."""
     out: dict[str, object] = {k: np.zeros(1) for k in _SUMMED}
     usages = []
+    boost_s = starts_w = startup_w = 0.0
     for r in revs:
         grid = current_grid(r.config)
-        res = replay(r.traffic, grid, params)
+        traffic = r.traffic
+        floors = None
+        if schedule is not None:
+            floors = np.minimum(
+                np.asarray(schedule.floors(traffic.start, traffic.minutes), dtype=float),
+                r.config.max_instances,  # a revision's own max holds (older ones may differ)
+            )
+            lowest = int(floors.min()) if floors.size else 0
+            grid = replace(grid, min_instances=np.full(1, lowest))
+        if startup_cpu_boost is not None:
+            grid = grid.with_boost(startup_cpu_boost)
+            traffic = replace(
+                traffic,
+                startup_s=boost.startup_under(
+                    traffic.startup_s, r.config.startup_cpu_boost, startup_cpu_boost, boost_factor
+                ),
+            )
+        res = replay(traffic, grid, params, schedule=floors)
         for k in _SUMMED:
             out[k] = out[k] + getattr(res, k)  # type: ignore[operator]
         usages.append(
             _usage({k: getattr(res, k) for k in _SUMMED}, 0, r.config.billing == "instance")
         )
+        boost_s += float(res.boost_vcpu_s[0]) if res.boost_vcpu_s is not None else 0.0
+        n = float(res.cold_starts[0])
+        starts_w += n
+        startup_w += n * (traffic.startup_s if params.startup_s is None else params.startup_s)
     out["usages"] = usages
+    out["boost_vcpu_s"] = boost_s
+    out["startup_s"] = startup_w / starts_w if starts_w > 0 else float("nan")
     return out
+
+
+def _variants(
+    data: ServiceInput,
+    params: Params,
+    monthly: Callable[[list[Usage]], float],
+    current: dict[str, object],
+    schedule: MinSchedule | None,
+    startup_cpu_boost: bool | None,
+    boost_factor: float,
+) -> pd.DataFrame:
+    """VARIANT_COLUMNS rows: the current settings (``current``, replayed already), then each
+    change asked for."""
+    asked: list[tuple[str, MinSchedule | None, bool | None]] = [("current", None, None)]
+    if schedule is not None:
+        asked.append((f"scheduled: {schedule.describe()}", schedule, None))
+        for level in dict.fromkeys((schedule.levels()[0], schedule.levels()[-1])):
+            if level == data.serving.min_instances:
+                continue  # the current row holds it
+            always = MinSchedule((), level, schedule.tz)
+            asked.append((f"min {level} all the time", always, None))
+    if startup_cpu_boost is not None:
+        word = "on" if startup_cpu_boost else "off"
+        asked.append((f"startup CPU boost {word}", None, startup_cpu_boost))
+    rows = []
+    for label, sched, on in asked:
+        t = (
+            current
+            if label == "current"
+            else _replay_own(data.revisions, params, sched, on, boost_factor)
+        )
+        usages: list[Usage] = t["usages"]  # type: ignore[assignment]
+        row = pd.DataFrame(
+            [
+                {
+                    "variant": label,
+                    "schedule": sched.text() if sched is not None and sched.windows else "",
+                    "startup_cpu_boost": "as set" if on is None else ("on" if on else "off"),
+                    "monthly_cost": monthly(usages),
+                    "startup_s": t["startup_s"],
+                    "boost_vcpu_s": t["boost_vcpu_s"],
+                }
+            ]
+        )
+        _fill(row, row.index, t, data.window_days)
+        rows.append(row)
+    return pd.concat(rows, ignore_index=True)[VARIANT_COLUMNS]
 
 
 def _fill(table: pd.DataFrame, idx: pd.Index, t: Mapping[str, object], days: float) -> None:

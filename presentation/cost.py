@@ -1,6 +1,6 @@
 """The Cost page's and the overview's cost wording: observed totals and their caption, the current
 estimate against the observed projection, the price source, the calibration, an estimate's
-figures and the heatmap's title."""
+figures, the heatmap's title, and the scheduled-min and startup-boost variants' table."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import pandas as pd
+
+from costmodel import boost
 from presentation import CostChange, Figure, delta_text, dollars, per_day, percent
+from presentation.columns import ColumnFormat
 
 
 @dataclass(frozen=True)
@@ -162,4 +166,56 @@ def heatmap_title(
     return (
         f"Monthly cost, {billing}-based billing, {cpu:g} vCPU, {memory_gib:g} GiB, "
         f"max {max_instances} instances{at}"
+    )
+
+
+VARIANT_FORMATS = {
+    "monthly_cost": ColumnFormat("monthly cost", "$%.2f"),
+    "vs_current": ColumnFormat("vs current ($/month)", "%+.2f"),
+    "cold_starts_per_day": ColumnFormat("cold starts / day", "%.1f"),
+    "cold_start_share": ColumnFormat("requests meeting a cold start (%)", "%.3f"),
+    "rejected_per_day": ColumnFormat("rejected (429) / day", "%.0f"),
+    "startup_s": ColumnFormat("mean startup (s)", "%.2f"),
+}
+
+
+def variants_table(variants: pd.DataFrame) -> pd.DataFrame:
+    """The current settings and their scheduled-min and boost variants, for a table: the
+    change against the current row (the first), shares as percentages."""
+    if variants.empty:
+        return pd.DataFrame(columns=["variant", *VARIANT_FORMATS])
+    base = float(variants["monthly_cost"].iloc[0])
+    return pd.DataFrame(
+        {
+            "variant": variants["variant"],
+            "monthly_cost": variants["monthly_cost"],
+            "vs_current": variants["monthly_cost"] - base,
+            "cold_starts_per_day": variants["cold_starts_per_day"],
+            "cold_start_share": variants["cold_start_share"] * 100.0,
+            "rejected_per_day": variants["rejected_per_day"],
+            "startup_s": variants["startup_s"],
+        }
+    )
+
+
+def boost_label(current_on: bool) -> str:
+    """The boost toggle's words: the change from the current settings."""
+    return f"Compare with startup CPU boost {'off' if current_on else 'on'}"
+
+
+SCHEDULE_HELP = (
+    "Min instances only at given hours and days, e.g. 2@mon-fri 08:00-20:00; 0 otherwise "
+    "(days mon..sun, ranges, lists or daily; a window past midnight ends the next day; "
+    "without 'N otherwise' the current min holds outside the windows)"
+)
+
+
+def boost_note(factor: float) -> str:
+    """The boost variant's assumptions (``factor``: a boosted start's share of an unboosted
+    one, the setting RUNWATCH_BOOST_STARTUP_PERCENT)."""
+    return (
+        f"Startup CPU boost: a boosted start is assumed to take {factor:.0%} of the time of an "
+        f"unboosted one (RUNWATCH_BOOST_STARTUP_PERCENT) and its extra vCPU to be billed "
+        f"during the start and {boost.AFTER_READY_S:g} s after; Google publishes neither "
+        "(unconfirmed)."
     )

@@ -126,7 +126,7 @@ def test_request_count_equals_requests_served(week: FleetData) -> None:
 
 def test_billing_and_instance_identities(week: FleetData) -> None:
     for svc in week.spec.services:
-        billable_total = 0.0
+        billable_total = boost_total = 0.0
         for rev in svc.revisions:
             active = numeric(one(week, rev.name, "container/instance_count", state="active"))
             idle = numeric(one(week, rev.name, "container/instance_count", state="idle"))
@@ -142,11 +142,19 @@ def test_billing_and_instance_identities(week: FleetData) -> None:
             assert (instances >= 1).all()
             assert (bill[present] <= instances * 60.0 + 1e-6).all()
             assert (bill[present] >= 0).all()
-            np.testing.assert_allclose(cpu[present], bill[present] * rev.cpu)
+            # cpu allocation: billable time x vCPU, plus the startup CPU boost's extra vCPU
+            # (UNCONFIRMED billing, emulator/sim/instances.py) for boosted revisions
+            boost = cpu[present] - bill[present] * rev.cpu
+            if rev.startup_cpu_boost:
+                assert (boost >= -1e-9).all()
+                boost_total += float(boost.sum())
+            else:
+                np.testing.assert_allclose(cpu[present], bill[present] * rev.cpu)
             np.testing.assert_allclose(mem[present], bill[present] * rev.memory_gib)
             billable_total += float(np.nansum(bill))
         truth = week.truth[(svc.region, svc.name)]
         assert billable_total == pytest.approx(truth.billable_instance_seconds, rel=0.01)
+        assert boost_total == pytest.approx(truth.boost_vcpu_seconds, rel=1e-9, abs=1e-6)
 
 
 def test_startup_samples_match_start_events(week: FleetData) -> None:

@@ -25,7 +25,9 @@ works per minute and keeps the semantics of the request-by-request one (revision
 - Billing: request-based bills the time an instance has a request in flight, estimated per
   minute as ``alive x (1 - exp(-work / alive))`` (requests spread uniformly over the alive
   instances), plus 50 ms rounding per busy period and startup time; instance-based bills whole
-  lifetimes (at least 60 s). Idle min instances as in revision.py.
+  lifetimes (at least 60 s). Idle min instances as in revision.py, with the same per-second
+  min-instance floor (a min schedule's, or the constant min instances). The startup CPU
+  boost's extra vCPU is billed as in revision.py (instances.boost_vcpu_per_minute).
 
 Ground truth (``service.truth_of`` over these runs, ``truth.ground_truth``): the model's own
 accounting of the requests, rejections, starts and billable time it generated; a re-run under
@@ -46,7 +48,14 @@ from datetime import datetime
 import numpy as np
 
 from emulator.sim.arrivals import minute_rates, traffic_timeline
-from emulator.sim.instances import AUTOSCALING, TARGET_UTILIZATION, Lifetimes, build_lifetimes
+from emulator.sim.instances import (
+    AUTOSCALING,
+    TARGET_UTILIZATION,
+    Lifetimes,
+    boost_vcpu_per_minute,
+    build_lifetimes,
+    floor_array,
+)
 from emulator.sim.minute_draws import (
     latency_buckets,
     minute_counts,
@@ -104,6 +113,10 @@ class FluidRun:
         return np.asarray(self.container.billable_s - self.container.active_s)
 
     @property
+    def boost_vcpu_s(self) -> np.ndarray:
+        return self.container.boost_vcpu_s
+
+    @property
     def served_count(self) -> int:
         return int(sum(int(c.sum()) for c in self.codes.values()))
 
@@ -122,7 +135,7 @@ def simulate_fluid_service(
     fleet: FleetSpec, svc: ServiceSpec, settings: SimSettings | None = None
 ) -> list[FluidRun]:
     """Per-minute runs of every revision of ``svc`` (in spec order), settings applied."""
-    from emulator.sim.service import addressable_seconds, rollout_times, streams
+    from emulator.sim.service import addressable_seconds, min_floor, rollout_times, streams
 
     settings = settings or SimSettings()
     minutes = fleet.minutes
@@ -132,6 +145,7 @@ def simulate_fluid_service(
     timeline = traffic_timeline(svc, fleet.start)
     mid = np.arange(minutes, dtype=np.float64) * 60.0 + 30.0
     pct = timeline.percents[timeline.index_at(mid)]
+    floor = min_floor(fleet, settings)
     runs = []
     for i, rev in enumerate(svc.revisions):
         eff, scale = apply_settings(rev, settings)
@@ -148,6 +162,7 @@ def simulate_fluid_service(
                 addressable_seconds(timeline, i, create_s, n_seconds),
                 rollout_times(timeline, i),
                 streams(fleet.seed, (svc.region, svc.name, rev.name)),
+                floor,
             )
         )
     return runs
@@ -162,8 +177,11 @@ def fluid_revision(
     addressable: np.ndarray,
     rollout_s: np.ndarray,
     stream: Stream,
+    min_floor: np.ndarray | None = None,
 ) -> FluidRun:
-    """One revision over ``n_seconds`` given its expected requests per minute ``lam``."""
+    """One revision over ``n_seconds`` given its expected requests per minute ``lam``
+    (``min_floor``: the min-instance floor per second; None: ``rev.min_instances``)."""
+    floor = floor_array(rev.min_instances if min_floor is None else min_floor, n_seconds)
     minutes = n_seconds // 60
     p, m1, m2 = latency_buckets(rev, svc_scale)
     used = np.flatnonzero(p > BAND_P)
@@ -199,8 +217,8 @@ def fluid_revision(
     peak = peak_in_flight(inflight, windows, stream("f-peak").random(minutes))
     peak = np.clip(peak, np.minimum(served, 1), served).astype(np.float64)
     need = np.maximum(target, np.ceil(peak / rev.concurrency - 1e-9))
-    lt = _lifetimes(rev, need, n_seconds, create_s, addressable, rollout_s, stream)
-    container = _container(rev, lt, served, work, inflight, peak, n_seconds)
+    lt = _lifetimes(rev, need, n_seconds, create_s, addressable, rollout_s, floor, stream)
+    container = _container(rev, lt, served, work, inflight, peak, n_seconds, floor)
     auto = (lt.reason == AUTOSCALING) & (lt.start < n_seconds)
     start_m = np.minimum((lt.start[auto] / 60.0).astype(np.int64), minutes - 1)
     met = (lt.level[auto] > target[start_m]) | (lt.level[auto] == 1)
@@ -260,19 +278,20 @@ def _lifetimes(
     create_s: float,
     addressable: np.ndarray,
     rollout_s: np.ndarray,
+    floor: np.ndarray,
     stream: Stream,
 ) -> Lifetimes:
     """The instances' lives for the instances needed per minute (at most max instances, at
-    least min instances while addressable, one to check a deployment)."""
+    least the min-instance floor while addressable, one to check a deployment)."""
     per_s = np.repeat(np.minimum(need, rev.max_instances).astype(np.int32), 60)[:n_seconds]
-    if rev.min_instances:
-        np.maximum(per_s, addressable * np.int32(rev.min_instances), out=per_s)
+    if floor.any():
+        np.maximum(per_s, addressable * floor, out=per_s)
     first = int(np.ceil(create_s)) if create_s > 0 else 0
     per_s[: min(first, n_seconds)] = 0
     if 0 <= create_s < n_seconds:  # deployment: one instance is started to check the revision
         per_s[int(create_s)] = max(per_s[int(create_s)], 1)
     return build_lifetimes(
-        per_s, np.array([np.inf]), create_s, rev.min_instances, addressable,
+        per_s, np.array([np.inf]), create_s, floor, addressable,
         rollout_s, rev.startup_median_ms, rev.startup_cpu_boost, rev.oom_per_instance_hour,
         stream("instances"), spread_s=60.0,
     )  # fmt: skip
@@ -286,17 +305,19 @@ def _container(
     inflight: np.ndarray,
     peak: np.ndarray,
     n_seconds: int,
+    floor: np.ndarray,
 ) -> ContainerMinutes:
     """The revision's minutes as series.py reads them: seconds alive, active and billable,
     instances and active instances (serving or starting). ``work``: request-seconds served
-    per minute; ``inflight`` and ``peak``: mean and most requests in flight."""
+    per minute; ``inflight`` and ``peak``: mean and most requests in flight; ``floor``: the
+    min-instance floor per second."""
     minutes = n_seconds // 60
     alive_s = interval_integral(lt.start, lt.end, minutes, 60.0)
     load = np.divide(work, alive_s, out=np.zeros(minutes), where=alive_s > 0)
     busy = alive_s * -np.expm1(-load)
     periods = served * np.exp(-load)
     busy_s = np.minimum(busy + periods * BILLING_GRANULARITY_S / 2.0, alive_s)
-    active_s, idle_min = billed_time(lt, rev, alive_s, busy_s)
+    active_s, idle_min = billed_time(lt, rev, alive_s, busy_s, floor)
     instances = np.ceil(alive_s / 60.0 - 1e-9).astype(np.int64)
     inst_f = np.maximum(instances, 1).astype(np.float64)
     serving = np.where(served > 0, np.maximum(np.ceil(inst_f * -np.expm1(-served / inst_f)), 1), 0)
@@ -314,6 +335,7 @@ def _container(
         mean_inflight=inflight,
         peak_inflight=peak,
         lifetimes=lt,
+        boost_vcpu_s=boost_vcpu_per_minute(lt, rev.cpu, rev.startup_cpu_boost, minutes),
     )
 
 

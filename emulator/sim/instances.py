@@ -18,11 +18,26 @@ level stops being needed stays idle for a retention time drawn per idle gap, the
 - Min instances apply while the revision is addressable (has traffic or a tag), as in Knative
   and Cloud Run; they are recycled every ``MIN_RECYCLE_HOURS`` (a MANUAL_OR_CUSTOMER_MIN_INSTANCE
   start, then the old instance shuts down ``RECYCLE_OVERLAP_S`` later).
+- The min is a per-second *floor* (``min_floor``): a constant array for a fixed min instances,
+  or a scheduled min (foundation/min_schedule.py) stepping at its windows. A level is a min
+  instance while the floor holds it (level <= floor): a start at such a level is a
+  MANUAL_OR_CUSTOMER_MIN_INSTANCE start; a life is recycled while the floor holds its level:
+  the recycle clock starts when it does (at the start, or at the floor's step up to the level,
+  e.g. for an instance kept by traffic when a schedule's window opens) and starts again at the
+  next such step when the floor stopped holding the level before the recycle time; recycling
+  ends for good at a recycle time when the revision is not addressable. When the floor drops,
+  the instances above it are ordinary idle instances (idle retention, then shutdown;
+  ``level_lifetimes``).
 - Out-of-memory kills: Poisson per instance-hour; the instance dies (oom, signal9) and a
   replacement starts ``OOM_RESTART_DELAY_S`` later.
 - Startup latency: lognormal around the revision's ``startup_median_ms``, multiplied by
   ``STARTUP_CPU_BOOST_FACTOR`` with startup CPU boost. That factor is UNCONFIRMED (Google does
   not publish the multiplier); it is a named constant so it can be changed in one place.
+- Startup CPU boost billing (UNCONFIRMED assumption): Google's CPU page says the boost gives
+  extra CPU "during instance startup time and for 10 seconds after the instance has started";
+  the emulator bills a started instance's extra ``boosted_vcpu(cpu) - cpu`` vCPU from its start
+  until ``ready + BOOST_AFTER_READY_S`` (at most its end), under both billing modes
+  (``boost_vcpu_seconds``). Pre-existing instances get no boost.
 """
 
 from __future__ import annotations
@@ -31,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emulator.sim.util import trailing_mean
+from emulator.sim.util import interval_integral, trailing_mean
 
 TARGET_UTILIZATION = 0.6
 EVAL_PERIOD_S = 5
@@ -43,6 +58,12 @@ RECYCLE_OVERLAP_S = 10.0
 OOM_RESTART_DELAY_S = 1.0
 STARTUP_SIGMA = 0.35
 STARTUP_CPU_BOOST_FACTOR = 0.6  # UNCONFIRMED: startup time multiplier with startup CPU boost
+# UNCONFIRMED: the boosted vCPU (BOOST_CPU_MULTIPLIER x the limit, at least BOOST_MIN_VCPU, at
+# most BOOST_MAX_VCPU) and how long the extra is billed after the instance is ready.
+BOOST_CPU_MULTIPLIER = 2.0
+BOOST_MIN_VCPU = 1.0
+BOOST_MAX_VCPU = 8.0
+BOOST_AFTER_READY_S = 10.0
 
 # reason codes
 PREEXISTING, AUTOSCALING, DEPLOYMENT_ROLLOUT, MIN_INSTANCE = 0, 1, 2, 3
@@ -73,21 +94,82 @@ class Lifetimes:
         return len(self.start)
 
 
+def boosted_vcpu(cpu: float) -> float:
+    """The vCPU an instance gets while its startup CPU boost lasts (UNCONFIRMED, see above)."""
+    return min(BOOST_MAX_VCPU, max(BOOST_CPU_MULTIPLIER * cpu, BOOST_MIN_VCPU))
+
+
+def boost_vcpu_per_minute(lt: Lifetimes, cpu: float, boost: bool, minutes: int) -> np.ndarray:
+    """Extra vCPU-seconds billed per minute for the startup CPU boost: ``boosted_vcpu(cpu) -
+    cpu`` from each started instance's start until ``ready + BOOST_AFTER_READY_S`` (at most
+    its end); zeros without the boost."""
+    extra = boosted_vcpu(cpu) - cpu if boost else 0.0
+    if extra <= 0.0:
+        return np.zeros(minutes)
+    st = lt.started
+    until = np.minimum(lt.ready[st] + BOOST_AFTER_READY_S, lt.end[st])
+    return extra * interval_integral(lt.start[st], until, minutes, 60.0)
+
+
+def floor_array(min_floor: int | np.ndarray, n: int) -> np.ndarray:
+    """The per-second min-instance floor over ``n`` seconds (a scalar min is a constant floor)."""
+    if np.ndim(min_floor) == 0:
+        return np.full(n, int(min_floor), dtype=np.int32)
+    floor = np.asarray(min_floor, dtype=np.int32)
+    if len(floor) != n:
+        raise ValueError(f"the min-instance floor covers {len(floor)} seconds, not {n}")
+    return floor
+
+
+def floor_pieces(lt: Lifetimes, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) of the pieces of the lives during which the floor holds their level
+    (``floor >= level``), in the lives' order. With a constant floor: the whole lives of the
+    levels within it."""
+    if len(floor) == 0 or len(lt) == 0:
+        return np.zeros(0), np.zeros(0)
+    change = np.flatnonzero(np.diff(floor)) + 1
+    if len(change) == 0:
+        held = lt.level <= floor[0]
+        return lt.start[held], lt.end[held]
+    seg_start = np.concatenate([[0], change])
+    seg_val = floor[seg_start]
+    bound = np.append(seg_start, len(floor)).astype(np.float64)
+    who_parts, s_parts, e_parts = [], [], []
+    for k in np.unique(lt.level[lt.level <= seg_val.max()]).tolist():
+        d = np.diff((seg_val >= k).astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+        a, b = bound[np.flatnonzero(d == 1)], bound[np.flatnonzero(d == -1)]
+        who = np.flatnonzero(lt.level == k)
+        s, e = lt.start[who], lt.end[who]
+        lo = np.searchsorted(b, s, side="right")  # first run ending after the start
+        cnt = np.maximum(np.searchsorted(a, e, side="left") - lo, 0)  # runs beginning before e
+        rep = np.repeat(np.arange(len(who)), cnt)
+        j = np.repeat(lo, cnt) + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+        who_parts.append(who[rep])
+        s_parts.append(np.maximum(a[j], s[rep]))
+        e_parts.append(np.minimum(b[j], e[rep]))
+    if not who_parts:
+        return np.zeros(0), np.zeros(0)
+    order = np.argsort(np.concatenate(who_parts), kind="stable")
+    return np.concatenate(s_parts)[order], np.concatenate(e_parts)[order]
+
+
 def desired_instances(
     arrivals_per_s: np.ndarray,
     inflight_per_s: np.ndarray,
     concurrency: int,
     cpu: float,
     cpu_s_per_request: float,
-    min_instances: int,
+    min_floor: int | np.ndarray,
     max_instances: int,
     addressable: np.ndarray,
     create_s: float,
     peak_per_s: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(desired instances per second clipped to [min, max], unclipped demand per second).
+    """(desired instances per second clipped to [floor, max], unclipped demand per second).
 
-    ``peak_per_s``: most requests in flight at once in each second (default: the mean).
+    ``min_floor``: min instances, or the min-instance floor per second (a schedule), applied
+    while addressable. ``peak_per_s``: most requests in flight at once in each second (default:
+    the mean).
     """
     n = len(arrivals_per_s)
     per_inst = TARGET_UTILIZATION * concurrency
@@ -102,7 +184,7 @@ def desired_instances(
     now = np.where(arrivals_per_s > 0, np.maximum(now, 1.0), now)
     demand = np.maximum(target, now)
     desired = np.minimum(demand, max_instances)
-    desired = np.maximum(desired, np.where(addressable, min_instances, 0))
+    desired = np.maximum(desired, np.where(addressable, floor_array(min_floor, n), 0))
     first = int(np.ceil(create_s)) if create_s > 0 else 0
     desired[: min(first, n)] = 0
     if 0 <= create_s < n:  # deployment: one instance is started to check the revision
@@ -161,7 +243,7 @@ def build_lifetimes(
     desired: np.ndarray,
     arrivals: np.ndarray,
     create_s: float,
-    min_instances: int,
+    min_floor: int | np.ndarray,
     addressable: np.ndarray,
     rollout_s: np.ndarray,
     startup_median_ms: float,
@@ -170,8 +252,11 @@ def build_lifetimes(
     rng: np.random.Generator,
     spread_s: float = 1.0,
 ) -> Lifetimes:
-    """All instances of the revision with start reasons, recycling, OOM kills, startup times."""
+    """All instances of the revision with start reasons, recycling, OOM kills, startup times
+    (``min_floor``: min instances, or the min-instance floor per second)."""
     n = len(desired)
+    floor = floor_array(min_floor, n)
+    seg = np.concatenate([[0], np.flatnonzero(np.diff(floor)) + 1])  # where the floor steps
     level, start, end = level_lifetimes(desired, arrivals, create_s, rng, spread_s)
     pre = (start <= 0) & (create_s < 0)
     rows: list[tuple[float, float, int, int, bool]] = []  # start, end, level, reason, oom_end
@@ -180,20 +265,23 @@ def build_lifetimes(
         sec = min(max(int(s), 0), n - 1)
         if pre[i]:
             reason = PREEXISTING
-        elif k <= min_instances and addressable[sec]:
+        elif k <= floor[sec] and addressable[sec]:
             reason = MIN_INSTANCE
         elif _in_rollout(s, create_s, rollout_s):
             reason = DEPLOYMENT_ROLLOUT
         else:
             reason = AUTOSCALING
-        if k <= min_instances:
-            t = s
-            while True:
-                t += rng.uniform(*MIN_RECYCLE_HOURS) * 3600.0
-                if t >= e - RECYCLE_OVERLAP_S or not addressable[min(int(t), n - 1)]:
-                    break
-                rows.append((s, t + RECYCLE_OVERLAP_S, k, reason, False))
-                s, reason = t, MIN_INSTANCE
+        t = _floor_step(floor, seg, s, e, k, True)  # the recycle clock starts when held
+        while t is not None:
+            drop = _floor_step(floor, seg, t, e, k, False)
+            t += rng.uniform(*MIN_RECYCLE_HOURS) * 3600.0
+            if t >= e - RECYCLE_OVERLAP_S or not addressable[min(int(t), n - 1)]:
+                break
+            if drop is not None and t >= drop:  # not held throughout: restart when held again
+                t = _floor_step(floor, seg, drop, e, k, True)
+                continue
+            rows.append((s, t + RECYCLE_OVERLAP_S, k, reason, False))
+            s, reason = t, MIN_INSTANCE
         rows.append((s, e, k, reason, False))
     if oom_per_instance_hour > 0:
         rows = _oom_splits(rows, oom_per_instance_hour, rng)
@@ -212,6 +300,23 @@ def build_lifetimes(
     ready = np.minimum(st + ms / 1000.0, np.maximum(en, st))
     order = np.argsort(st, kind="stable")
     return Lifetimes(st[order], ready[order], en[order], lv[order], rs[order], oo[order], ms[order])
+
+
+def _floor_step(
+    floor: np.ndarray, seg: np.ndarray, t: float, e: float, k: int, held: bool
+) -> float | None:
+    """The first time in ``[t, e)`` at which the floor holds level ``k`` (``held``) or no
+    longer holds it (``not held``): ``t`` itself or a step of the floor (``seg``: the seconds
+    it steps at); None if there is none before ``e``."""
+    i = max(int(np.searchsorted(seg, t, side="right")) - 1, 0)
+    if (floor[seg[i]] >= k) == held:  # a constant floor: held throughout or never
+        return t
+    for step in seg[i + 1 :].tolist():
+        if step >= e:
+            break
+        if (floor[step] >= k) == held:
+            return float(step)
+    return None
 
 
 def _in_rollout(s: float, create_s: float, rollout_s: np.ndarray) -> bool:

@@ -16,6 +16,8 @@ from datetime import datetime
 
 import numpy as np
 
+from foundation.min_schedule import MinSchedule
+
 
 def derived_project_number(project: str) -> int:
     """A stable 12-digit project number for a project id the specs do not number."""
@@ -129,6 +131,10 @@ class SimSettings:
     cpu_idle: bool | None = None
     cpu: float | None = None
     memory_gib: float | None = None
+    # scheduled min instances: every revision runs with the schedule's floor per second
+    # (its base outside the windows; min_instances, if given too, must equal the base)
+    min_schedule: MinSchedule | None = None
+    startup_cpu_boost: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -288,10 +294,14 @@ class GroundTruth:
     instance_seconds: float  # total instance lifetime
     billable_instance_seconds: float  # per the billing mode's rules
     active_vcpu_seconds: float  # request-based: billed at the active rate; instance-based: all
+    # (includes boost_vcpu_seconds)
     active_gib_seconds: float
     idle_vcpu_seconds: float  # idle min instances (request-based only; 0 for instance-based)
     idle_gib_seconds: float
     cpu_idle: bool  # billing mode simulated: True = request-based
+    # extra vCPU-seconds of the startup CPU boost (instances.boost_vcpu_per_minute; UNCONFIRMED
+    # billing), included in active_vcpu_seconds
+    boost_vcpu_seconds: float = 0.0
 
 
 @dataclass

@@ -21,6 +21,12 @@ Approximations (documented, deliberate):
 - Request-based billing: busy periods (rounded up to 100 ms) + startup time of each instance;
   min instances are billed at the idle rate for the time they are not active, assuming traffic
   is served by min instances first. Instance-based billing: whole lifetimes, at least 60 s each.
+- Scheduled min instances (``SimSettings.min_schedule``): the min is a per-second floor
+  (``min_floor``, the schedule's floor per minute repeated over its seconds); a scalar min is a
+  constant floor. An instance is billed as an idle min instance only while the floor holds its
+  level.
+- Startup CPU boost: the extra vCPU of a boosted start is billed on top (instances.py,
+  ``boost_vcpu_per_minute``; UNCONFIRMED), in vCPU-seconds only (not instance time).
 """
 
 from __future__ import annotations
@@ -34,8 +40,11 @@ from emulator.sim.instances import (
     STARTUP_CPU_BOOST_FACTOR,
     STARTUP_SIGMA,
     Lifetimes,
+    boost_vcpu_per_minute,
     build_lifetimes,
     desired_instances,
+    floor_array,
+    floor_pieces,
     next_ready_per_second,
     per_second_counts,
 )
@@ -65,17 +74,40 @@ MAX_REQUEST_WAIT_STARTUPS = 3.5
 
 
 def apply_settings(rev: RevisionSpec, s: SimSettings) -> tuple[RevisionSpec, float]:
-    """(revision with the settings applied, service-time multiplier from a CPU change)."""
+    """(revision with the settings applied, service-time multiplier from a CPU change).
+
+    With a min schedule the revision's min instances is the schedule's base (a ``min_instances``
+    given too must equal it) and every floor the schedule holds must be within max instances.
+    """
+    min_instances = rev.min_instances if s.min_instances is None else s.min_instances
+    if s.min_schedule is not None:
+        base = s.min_schedule.base
+        if s.min_instances is not None and s.min_instances != base:
+            raise ValueError(
+                f"min instances ({s.min_instances}) differ from the min schedule's base "
+                f"({base}): the base is the min instances outside the schedule's windows"
+            )
+        min_instances = base
     new = replace(
         rev,
         concurrency=rev.concurrency if s.concurrency is None else s.concurrency,
-        min_instances=rev.min_instances if s.min_instances is None else s.min_instances,
+        min_instances=min_instances,
         max_instances=rev.max_instances if s.max_instances is None else s.max_instances,
         cpu_idle=rev.cpu_idle if s.cpu_idle is None else s.cpu_idle,
         cpu=rev.cpu if s.cpu is None else s.cpu,
         memory_gib=rev.memory_gib if s.memory_gib is None else s.memory_gib,
+        startup_cpu_boost=(
+            rev.startup_cpu_boost if s.startup_cpu_boost is None else s.startup_cpu_boost
+        ),
     )
     validate_revision(new)
+    if s.min_schedule is not None:
+        top = max(s.min_schedule.levels())
+        if top > new.max_instances:
+            raise ValueError(
+                f"{rev.name}: min instances {top} of the min schedule exceed max "
+                f"({new.max_instances})"
+            )
     # The CPU-bound share of a request's time scales with the vCPU one request can use (<= 1).
     busy = min(1.0, rev.cpu_s_per_request / max(rev.latency_median_ms / 1000.0, 1e-9))
     scale = (1.0 - busy) + busy * min(rev.cpu, 1.0) / min(new.cpu, 1.0)
@@ -121,12 +153,14 @@ class RevisionRun:
     busy_start: np.ndarray  # busy periods (per slot), start and rounded end
     busy_end: np.ndarray
     busy_slot: np.ndarray  # int16
+    min_floor: np.ndarray  # int32 per second: the min-instance floor (constant without schedule)
     # per minute
     alive_s: np.ndarray
     active_s: np.ndarray  # billed at the active rate (request-based) / whole life (instance)
     idle_min_s: np.ndarray
     billable_s: np.ndarray
     instances: np.ndarray  # int64: ceil(alive seconds / 60)
+    boost_vcpu_s: np.ndarray  # extra vCPU-seconds of the startup CPU boost (0 without it)
 
     @property
     def meets_cold_start(self) -> np.ndarray:
@@ -154,13 +188,17 @@ def simulate_revision(
     addressable: np.ndarray,
     rollout_s: np.ndarray,
     stream: Callable[[str], np.random.Generator],
+    min_floor: np.ndarray | None = None,
 ) -> RevisionRun:
     """Simulate one revision over ``n_seconds`` given its (sorted) request arrival times.
 
     ``stream(purpose)`` gives the random generator for one purpose. Per-request draws are
     made for every arrival (before rejections) from their own stream, so a re-simulation under
     other settings gives each request the same service time, status and tie-breaks.
+    ``min_floor``: the min-instance floor per second (a schedule; None: ``rev.min_instances``
+    throughout), aligned with ``addressable``.
     """
+    floor = floor_array(rev.min_instances if min_floor is None else min_floor, n_seconds)
     n = len(times)
     minutes = n_seconds // 60
     median_s = (rev.latency_median_ms / 1000.0) * svc_scale
@@ -187,10 +225,10 @@ def simulate_revision(
 
     desired, _ = desired_instances(
         arrivals, inflight, conc, rev.cpu, rev.cpu_s_per_request,
-        rev.min_instances, rev.max_instances, addressable, create_s, peak,
+        floor, rev.max_instances, addressable, create_s, peak,
     )  # fmt: skip
     lt = build_lifetimes(
-        desired, times, create_s, rev.min_instances, addressable, rollout_s,
+        desired, times, create_s, floor, addressable, rollout_s,
         rev.startup_median_ms, rev.startup_cpu_boost, rev.oom_per_instance_hour,
         stream("instances"),
     )  # fmt: skip
@@ -202,14 +240,15 @@ def simulate_revision(
 
     alive_s = interval_integral(lt.start, lt.end, minutes, 60.0)
     busy_s = interval_integral(b_start, b_end, minutes, 60.0)
-    active, idle_min = billed_time(lt, rev, alive_s, busy_s)
+    active, idle_min = billed_time(lt, rev, alive_s, busy_s, floor)
     return RevisionRun(
         spec=rev, t=times, svc=svc, wait=wait, cold=cold, status=status, slot=slot,
         rejected_t=rejected_t, max_wait_s=max_wait, lifetimes=lt,
         inflight_per_s=inflight, alive_per_s=alive,
-        busy_start=b_start, busy_end=b_end, busy_slot=b_slot,
+        busy_start=b_start, busy_end=b_end, busy_slot=b_slot, min_floor=floor,
         alive_s=alive_s, active_s=active, idle_min_s=idle_min, billable_s=active + idle_min,
         instances=np.ceil(alive_s / 60.0 - 1e-9).astype(np.int64),
+        boost_vcpu_s=boost_vcpu_per_minute(lt, rev.cpu, rev.startup_cpu_boost, minutes),
     )  # fmt: skip
 
 
@@ -267,21 +306,27 @@ def _routed(
 
 
 def billed_time(
-    lt: Lifetimes, rev: RevisionSpec, alive_s: np.ndarray, busy_s: np.ndarray
+    lt: Lifetimes,
+    rev: RevisionSpec,
+    alive_s: np.ndarray,
+    busy_s: np.ndarray,
+    min_floor: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(active, idle min-instance) seconds per minute from the instances' lives and busy time.
 
     Request-based: busy time + startup time, at most the time alive; min instances are billed
-    idle for the time they are not active (traffic is served by min instances first).
-    Instance-based: whole lives, nothing idle.
+    idle for the time they are not active (traffic is served by min instances first), an
+    instance counting as a min instance while the floor (``min_floor`` per second; None:
+    ``rev.min_instances`` throughout) holds its level. Instance-based: whole lives, nothing idle.
     """
     minutes = len(alive_s)
     if not rev.cpu_idle:
         return alive_s, np.zeros(minutes)
     st = lt.started
     startup_s = interval_integral(lt.start[st], lt.ready[st], minutes, 60.0)
-    is_min = lt.level <= rev.min_instances
-    min_alive = interval_integral(lt.start[is_min], lt.end[is_min], minutes, 60.0)
+    floor = floor_array(rev.min_instances if min_floor is None else min_floor, minutes * 60)
+    min_start, min_end = floor_pieces(lt, floor)
+    min_alive = interval_integral(min_start, min_end, minutes, 60.0)
     active = np.minimum(busy_s + startup_s, alive_s)
     return active, np.clip(min_alive - active, 0.0, alive_s - active)
 

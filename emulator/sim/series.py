@@ -179,6 +179,7 @@ def revision_series(
             mean_inflight=_minute_inflight(run, minutes),
             peak_inflight=run.inflight_per_s[: minutes * 60].reshape(minutes, 60).max(axis=1),
             lifetimes=run.lifetimes,
+            boost_vcpu_s=run.boost_vcpu_s,
         ),
         minutes,
         rng,
@@ -219,6 +220,7 @@ class ContainerMinutes:
     mean_inflight: np.ndarray  # requests in flight, mean over the minute
     peak_inflight: np.ndarray  # requests in flight, most at once in the minute
     lifetimes: Lifetimes
+    boost_vcpu_s: np.ndarray  # extra vCPU-seconds of the startup CPU boost (0 without it)
 
 
 def container_series(
@@ -245,7 +247,10 @@ def container_series(
         np.where(present, inst - active, np.nan).astype(np.float64))  # fmt: skip
     bill = np.where(present, c.billable_s, np.nan)
     add("container/billable_instance_time", "DELTA", "DOUBLE", "s", {}, bill)
-    add("container/cpu/allocation_time", "DELTA", "DOUBLE", "s{vCPU}", {}, bill * rev.cpu)
+    cpu_time = bill * rev.cpu
+    if rev.startup_cpu_boost:  # the boost's extra vCPU (instances.boost_vcpu_per_minute)
+        cpu_time = cpu_time + c.boost_vcpu_s
+    add("container/cpu/allocation_time", "DELTA", "DOUBLE", "s{vCPU}", {}, cpu_time)
     add("container/memory/allocation_time", "DELTA", "DOUBLE", "GiBy.s", {}, bill * rev.memory_gib)
 
     # utilizations: one sample per instance alive in the minute

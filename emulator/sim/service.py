@@ -34,6 +34,7 @@ def simulate_service(
     n_seconds = minutes * 60
     _, times, rev_idx = service_arrivals(svc, fleet.start, minutes, fleet.seed)
     timeline = traffic_timeline(svc, fleet.start)
+    floor = min_floor(fleet, settings)
     runs = []
     for i, rev in enumerate(svc.revisions):
         eff, scale = apply_settings(rev, settings)
@@ -49,9 +50,20 @@ def simulate_service(
                 addressable_seconds(timeline, i, create_s, n_seconds),
                 rollout_times(timeline, i),
                 streams(fleet.seed, keys),
+                floor,
             )
         )
     return runs
+
+
+def min_floor(fleet: FleetSpec, settings: SimSettings) -> np.ndarray | None:
+    """The min-instance floor per second of the window under ``settings``' min schedule (its
+    floor per minute from the window start, each held for the minute's 60 seconds); None
+    without a schedule (each revision's own min instances)."""
+    if settings.min_schedule is None:
+        return None
+    per_minute = settings.min_schedule.floors(fleet.start, fleet.minutes)
+    return np.repeat(np.asarray(per_minute, dtype=np.int32), 60)
 
 
 def streams(seed: int, keys: tuple[str, ...]) -> Callable[[str], np.random.Generator]:
@@ -83,7 +95,7 @@ def truth_of(runs: Sequence[RevisionRun | FluidRun], n_seconds: int) -> GroundTr
     """What the runs really billed and suffered (GroundTruth; see model.py); per-minute runs
     (fluid.py) give their model's own accounting."""
     req = rej = cold = meet = 0
-    inst_s = bill = a_cpu = a_mem = i_cpu = i_mem = 0.0
+    inst_s = bill = a_cpu = a_mem = i_cpu = i_mem = boost = 0.0
     for r in runs:
         lt = r.lifetimes
         req += r.served_count
@@ -100,6 +112,10 @@ def truth_of(runs: Sequence[RevisionRun | FluidRun], n_seconds: int) -> GroundTr
             active, idle = alive + float(top_up.sum()), 0.0
         bill += active + idle
         a_cpu += active * r.spec.cpu
+        if r.spec.startup_cpu_boost:  # the boost's extra vCPU, billed in either mode
+            extra = float(r.boost_vcpu_s.sum())
+            a_cpu += extra
+            boost += extra
         a_mem += active * r.spec.memory_gib
         i_cpu += idle * r.spec.cpu
         i_mem += idle * r.spec.memory_gib
@@ -116,4 +132,5 @@ def truth_of(runs: Sequence[RevisionRun | FluidRun], n_seconds: int) -> GroundTr
         idle_vcpu_seconds=i_cpu,
         idle_gib_seconds=i_mem,
         cpu_idle=all(r.spec.cpu_idle for r in runs),
+        boost_vcpu_seconds=boost,
     )
