@@ -47,6 +47,46 @@ def cost_history(scope: Scope, span: timedelta) -> Scope:
 
 
 @dataclass(frozen=True)
+class Variants:
+    """The current settings with scheduled min instances or the startup CPU boost changed."""
+
+    table: pd.DataFrame  # costmodel.whatif.VARIANT_COLUMNS, the current settings first
+    schedule_commands: tuple[str, ...] = ()  # what puts the schedule in place
+    schedule_refused: str = ""  # why the schedule asked for cannot be carried out
+    boost_on: bool = False  # the serving revision has startup CPU boost
+    boost_factor: float = 0.6  # the boost variant's assumption: a boosted start's share
+
+
+def variants_of(
+    result: whatif.WhatIf, scope: Scope, region: str, end: datetime, unknown_429: bool
+) -> Variants:
+    """The what-if's variants, their 429s unknown when the request logs are incomplete, with
+    the commands for the service's schedule (its floor at ``end`` set now)."""
+    table = result.variants
+    if unknown_429:
+        table = table.assign(rejected_per_day=float("nan"))
+    commands = (
+        min_schedule_commands(
+            result.schedule,
+            project=scope.project,
+            region=region,
+            service=scope.service,
+            revision_min=int(result.current["min_instances"]),
+            now=end,
+        )
+        if result.schedule is not None
+        else []
+    )
+    return Variants(
+        table,
+        tuple(commands),
+        result.schedule_refused,
+        result.startup_cpu_boost,
+        result.boost_factor,
+    )
+
+
+@dataclass(frozen=True)
 class CostView:
     service: str
     region: str
@@ -67,14 +107,7 @@ class CostView:
     advice_withheld: str = ""  # why no advice is given ("" when advice is given)
     vs_observed: CurrentVsObserved | None = None  # the current estimate against the observed
     elsewhere: RegionPrices | None = None  # the what-if at another region's prices
-    # the current settings with scheduled min instances or the boost changed
-    # (costmodel.whatif.VARIANT_COLUMNS), the commands that put the schedule in place, and why a
-    # schedule asked for cannot be carried out
-    variants: pd.DataFrame = field(default_factory=pd.DataFrame)
-    schedule_commands: tuple[str, ...] = ()
-    schedule_refused: str = ""
-    boost_on: bool = False  # the serving revision has startup CPU boost
-    boost_factor: float = 0.6  # the boost variant's assumption: a boosted start's share
+    variants: Variants = field(default_factory=lambda: Variants(pd.DataFrame()))
 
     @classmethod
     def refused(
@@ -194,12 +227,11 @@ def build_cost(
             scope.service, region, regions, history, seen, price.text, grid, quality
         )
     result, tips = grid
-    table, current, variants = result.table, result.current, result.variants
+    table, current = result.table, result.current
     partial = withheld = ""
     if holes.rejections:
         # The 429s are unknown, and so are the estimates of settings that would serve them.
         table = table.assign(rejected_per_day=float("nan"))
-        variants = variants.assign(rejected_per_day=float("nan"))
         current = current.copy()
         current["rejected_per_day"] = float("nan")
         partial = (
@@ -238,22 +270,7 @@ def build_cost(
             observed_totals(seen), result, free_tier=free_tier, cud=cud
         ),
         elsewhere=elsewhere,
-        variants=variants,
-        schedule_commands=tuple(
-            min_schedule_commands(
-                result.schedule,
-                project=project,
-                region=region,
-                service=scope.service,
-                revision_min=int(current["min_instances"]),
-                now=end,
-            )
-            if result.schedule is not None
-            else ()
-        ),
-        schedule_refused=result.schedule_refused,
-        boost_on=result.startup_cpu_boost,
-        boost_factor=result.boost_factor,
+        variants=variants_of(result, scope, region, end, bool(holes.rejections)),
     )
 
 

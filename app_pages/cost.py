@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import streamlit as st
 
 import app_data
@@ -107,6 +110,7 @@ def _variants(view: app_data.CostView) -> None:
     """Scheduled min instances and the startup CPU boost: the current settings so changed,
     and the commands that put a schedule in place. The inputs' values come from the session
     state (read by show())."""
+    v = view.variants
     st.subheader("Scheduled min instances and startup CPU boost")
     left, mid, right = st.columns([3, 1, 2])
     left.text_input(
@@ -117,26 +121,26 @@ def _variants(view: app_data.CostView) -> None:
     )
     mid.text_input("Time zone", key="cost_schedule_tz", placeholder="UTC")
     right.toggle(
-        presentation.cost.boost_label(view.boost_on),
+        presentation.cost.boost_label(v.boost_on),
         key="cost_boost",
     )
-    if view.schedule_refused:
-        st.warning(f"This schedule cannot be carried out: {view.schedule_refused}.")
-    if len(view.variants) > 1:
+    if v.schedule_refused:
+        st.warning(f"This schedule cannot be carried out: {v.schedule_refused}.")
+    if len(v.table) > 1:
         st.dataframe(
-            presentation.cost.variants_table(view.variants),
+            presentation.cost.variants_table(v.table),
             hide_index=True,
             key="cost_variants",
             column_config=widgets.column_config(presentation.cost.VARIANT_FORMATS),
         )
         if st.session_state.get("cost_boost"):
-            st.caption(presentation.cost.boost_note(view.boost_factor))
-    if view.schedule_commands:
+            st.caption(presentation.cost.boost_note(v.boost_factor))
+    if v.schedule_commands:
         st.caption(
             "Cloud Run has no schedule of its own: these Cloud Scheduler jobs set the "
             "service-level min instances at each change (runwatch never runs them)."
         )
-        st.code("\n".join(view.schedule_commands), language="bash")
+        st.code("\n".join(v.schedule_commands), language="bash")
 
 
 def _choices(view: app_data.CostView) -> tuple[dict[str, list[object]], dict[str, object]]:
@@ -244,49 +248,28 @@ def show() -> None:
     # come from the widgets' session state, as the sidebar's do (see dashboard.py).
     options_box = st.container()
     ss = st.session_state
-    estimates(
-        run_view,
-        free=bool(ss.get("cost_free", app_data.settings().free_tier)),
-        cud=ss.get("cost_cud", ""),
-        cpu=ss.get("cost_cpu"),
-        mem=ss.get("cost_mem"),
-        price_region=ss.get("cost_region") or "",
-        min_schedule=str(ss.get("cost_schedule") or "").strip(),
-        schedule_tz=str(ss.get("cost_schedule_tz") or "").strip() or "UTC",
-        flip_boost=bool(ss.get("cost_boost")),
-    )
+    asked = {
+        "free_tier": bool(ss.get("cost_free", app_data.settings().free_tier)),
+        "cud": ss.get("cost_cud", ""),
+        "cpu": ss.get("cost_cpu"),
+        "memory_gib": ss.get("cost_mem"),
+        "price_region": ss.get("cost_region") or "",
+        "min_schedule": str(ss.get("cost_schedule") or "").strip(),
+        "schedule_tz": str(ss.get("cost_schedule_tz") or "").strip() or "UTC",
+        "startup_cpu_boost": "flip" if ss.get("cost_boost") else "",
+    }
+    estimates(run_view, asked)
     with options_box:
         pricing_options()
 
 
-def estimates(
-    run_view: app_data.View,
-    *,
-    free: bool,
-    cud: str,
-    cpu: float | None,
-    mem: float | None,
-    price_region: str = "",
-    min_schedule: str = "",
-    schedule_tz: str = "UTC",
-    flip_boost: bool = False,
-) -> None:
-    """Observed cost, the what-if controls and charts, the scheduled-min and boost variants
-    (``flip_boost``: compare with the startup CPU boost switched), and the advice."""
+def estimates(run_view: app_data.View, asked: Mapping[str, Any]) -> None:
+    """Observed cost, the what-if controls and charts, the scheduled-min and boost variants,
+    and the advice; ``asked``: the pricing options and variants (app_data.cost's keywords)."""
     scope = run_view.scope
     view = widgets.loaded(
         scope.service,
-        lambda: app_data.cost(
-            run_view,
-            cpu=cpu,
-            memory_gib=mem,
-            free_tier=free,
-            cud=cud,
-            price_region=price_region,
-            min_schedule=min_schedule,
-            schedule_tz=schedule_tz,
-            startup_cpu_boost="flip" if flip_boost else "",
-        ),
+        lambda: app_data.cost(run_view, **asked),
         spinner="Replaying the observed traffic under other settings…",
     )
     if view is None:
@@ -299,6 +282,7 @@ def estimates(
     # The observed cost sits above the what-if charts but is sent after them: the browser starts
     # loading plotly while it draws the table (bench/bench_dashboard.py, time to first chart).
     observed = st.container()
+    cpu, mem = asked.get("cpu"), asked.get("memory_gib")
     if not view.cannot_estimate:
         what_if(view, cpu, mem)
         _pareto(view, cpu, mem)
@@ -322,7 +306,11 @@ def estimates(
             f"{view.cannot_estimate}."
         )
         return
+    _advice(view)
 
+
+def _advice(view: app_data.CostView) -> None:
+    """The advice (or why there is none), the unconfirmed rates, the grid as CSV."""
     st.subheader("Advice")
     if view.advice_withheld:
         st.info(f"No advice because {view.advice_withheld}.")

@@ -34,10 +34,8 @@ REFUSAL_SLACK_PER_DAY = 0.5  # refused requests a day that still count as "no mo
 
 # What identifies a setting (a row of the grid, with ``current`` telling the current row apart).
 SETTING = ("concurrency", "min_instances", "max_instances", "billing", "cpu", "memory_gib")
-COLUMNS = [
-    *SETTING,
-    "allowed",
-    "reason",
+# What the replay says of a setting, priced: in the grid's rows and the variants' alike.
+FIGURES = (
     "monthly_cost",
     "cold_starts_per_day",
     "cold_start_share",
@@ -45,21 +43,13 @@ COLUMNS = [
     "billable_s",
     "instance_s",
     "busy_share",
-    "current",
-    "pareto",
-]
-
+)
+COLUMNS = [*SETTING, "allowed", "reason", *FIGURES, "current", "pareto"]
 VARIANT_COLUMNS = [
     "variant",  # what changed, in words ("current" for the current settings)
     "schedule",  # the scheduled min instances (MinSchedule.text()), "" for a constant min
     "startup_cpu_boost",  # "on", "off" or "as set" (each revision's own)
-    "monthly_cost",
-    "cold_starts_per_day",
-    "cold_start_share",
-    "rejected_per_day",
-    "billable_s",
-    "instance_s",
-    "busy_share",
+    *FIGURES,
     "startup_s",  # mean startup time assumed (s)
     "boost_vcpu_s",  # the startup CPU boost's billed extra vCPU-seconds over the window
 ]
@@ -200,20 +190,13 @@ def evaluate(
         sorted({*(memories or ()), s.memory_gib}),
     )
     ok = rows[rows["allowed"]]
-    grid = Grid.of(
-        concurrency=ok["concurrency"].to_numpy(),
-        min_instances=ok["min_instances"].to_numpy(),
-        max_instances=ok["max_instances"].to_numpy(),
-        instance_billing=(ok["billing"] == "instance").to_numpy(),
-        cpu=ok["cpu"].to_numpy(),
-        memory_gib=ok["memory_gib"].to_numpy(),
-    )
+    grid = _grid_of(ok)
     totals = _replay_all(data.revisions, grid, cal.params)
     current = _replay_own(data.revisions, cal.params)
     monthly = _Monthly(book, book.month_days / data.window_days)
 
     table = rows.copy()
-    for col in COLUMNS[8:]:
+    for col in (*FIGURES, "current", "pareto"):
         table[col] = np.nan
     idx = ok.index
     usages = [_usage(totals, k, bool(grid.instance_billing[k])) for k in range(len(grid))]
@@ -226,14 +209,6 @@ def evaluate(
     _fill(cur, cur.index, current, data.window_days)
     table = pd.concat([table, cur], ignore_index=True)
     _mark_front(table)
-    allowed = table["allowed"].to_numpy(dtype=bool)
-    unconfirmed = tuple(
-        dict.fromkeys(
-            n for b in set(table.loc[allowed, "billing"]) for n in book.rates(where).unconfirmed(b)
-        )
-    )
-    if startup_cpu_boost is not None or any(r.config.startup_cpu_boost for r in data.revisions):
-        unconfirmed = (*unconfirmed, boost.UNCONFIRMED)
     listed = float(sum(monthly(current_usages, "none", None, data.region)))
     home = float(sum(monthly(current_usages, free_tier, cud, data.region)))
     variants = _variants(
@@ -245,7 +220,7 @@ def evaluate(
         table.iloc[-1],
         cal,
         data.window_days,
-        unconfirmed,
+        _unconfirmed(table, book.rates(where), data.revisions),
         listed,
         price_region="" if where == data.region else where,
         home_cost=home,
@@ -254,6 +229,30 @@ def evaluate(
         startup_cpu_boost=s.startup_cpu_boost,
         boost_factor=boost_factor,
     )
+
+
+def _grid_of(rows: pd.DataFrame) -> Grid:
+    """The replay's grid of the table's (allowed) rows."""
+    return Grid.of(
+        concurrency=rows["concurrency"].to_numpy(),
+        min_instances=rows["min_instances"].to_numpy(),
+        max_instances=rows["max_instances"].to_numpy(),
+        instance_billing=(rows["billing"] == "instance").to_numpy(),
+        cpu=rows["cpu"].to_numpy(),
+        memory_gib=rows["memory_gib"].to_numpy(),
+    )
+
+
+def _unconfirmed(
+    table: pd.DataFrame, rates: prices.TierRates, revisions: list[RevisionInput]
+) -> tuple[str, ...]:
+    """The unconfirmed rates the allowed settings are priced with, and the boost's billing
+    when a revision has the boost (its cost is then in every figure)."""
+    allowed = table["allowed"].to_numpy(dtype=bool)
+    names = [n for b in sorted(set(table.loc[allowed, "billing"])) for n in rates.unconfirmed(b)]
+    if any(r.config.startup_cpu_boost for r in revisions):
+        names.append(boost.UNCONFIRMED)
+    return tuple(dict.fromkeys(names))
 
 
 class _Monthly:

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 import app_data
 from costmodel import prices
+from tests._pages import COST, visit
 from tests._whatif_cli import whatif, whatif_json
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVICE = "checkout-api"  # europe-west1, Tier 1; request-based with min instances
 THERE = "asia-southeast1"  # Tier 2: every request-based rate is higher than Tier 1's
 
@@ -104,13 +102,8 @@ def test_a_region_without_prices_or_a_bad_name_is_refused(
 
 
 def test_the_cost_page_says_what_another_region_would_cost(demo_emulator: Any) -> None:
-    st.cache_data.clear()
-    app_data.forget()
     start, end = _window()
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
-    for key, value in _query(start, end).items():
-        at.query_params[key] = value
-    at.switch_page("app_pages/cost.py").run()
+    at = visit(COST, _query(start, end))
     assert THERE in at.selectbox(key="cost_region").options
     at.selectbox(key="cost_region").set_value(THERE).run()
     assert not at.exception
@@ -125,14 +118,9 @@ def test_max_instances_on_the_cost_page_trade_429s_for_cost(demo_emulator: Any) 
     """webhook-relay refuses requests at max instances: raising the page's max serves them (the
     estimate's 429s fall to the grid's figure for that max) at a higher cost, and the advice
     names that max."""
-    st.cache_data.clear()
-    app_data.forget()
     start, end = _window()
     query = {**_query(start, end), "service": "webhook-relay"}
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page("app_pages/cost.py").run()
+    at = visit(COST, query)
     assert not at.exception
     slider = at.select_slider(key="cost_max")
     scope, _ = app_data.scope_from_query(query)

@@ -9,17 +9,15 @@ from __future__ import annotations
 import os
 import shlex
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 import app_data
+from tests._pages import COST, visit
 from tests._whatif_cli import whatif, whatif_json
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVICE = "checkout-api"  # min instances 1 (revision-level), max well above 2
 SCHEDULE = "2@mon-fri 08:00-20:00; 0 otherwise"
 
@@ -54,7 +52,7 @@ def test_the_page_and_the_command_line_give_the_same_variants(demo_emulator: Any
     page = _view(
         start, end, min_schedule=SCHEDULE, schedule_tz="Europe/Berlin", startup_cpu_boost="flip"
     )
-    flip = "off" if page.boost_on else "on"
+    flip = "off" if page.variants.boost_on else "on"
     window = ("--start", start.isoformat(), "--end", end.isoformat())
     cli = whatif_json(
         SERVICE,
@@ -68,11 +66,11 @@ def test_the_page_and_the_command_line_give_the_same_variants(demo_emulator: Any
         env=os.environ,
     )
     got = {v["variant"]: v for v in cli["variants"]}
-    assert list(got) == list(page.variants["variant"])
+    assert list(got) == list(page.variants.table["variant"])
     assert next(iter(got)) == "current"
     assert any(name.startswith("scheduled: min 2 mon-fri 08:00-20:00, 0 otherwise") for name in got)
     assert f"startup CPU boost {flip}" in got
-    for _, row in page.variants.iterrows():
+    for _, row in page.variants.table.iterrows():
         mine = got[row["variant"]]
         for col in ("monthly_cost", "cold_starts_per_day", "rejected_per_day", "startup_s"):
             assert mine[col] == pytest.approx(float(row[col]), rel=1e-9, nan_ok=True), col
@@ -81,7 +79,7 @@ def test_the_page_and_the_command_line_give_the_same_variants(demo_emulator: Any
         cli["current"]["monthly_cost"], rel=1e-12
     )
     # the same commands, naming the service's project and region
-    assert cli["schedule_commands"] == list(page.schedule_commands)
+    assert cli["schedule_commands"] == list(page.variants.schedule_commands)
     jobs = [shlex.split(c) for c in cli["schedule_commands"] if c.startswith("gcloud scheduler")]
     assert len(jobs) == 2
     assert all(f"--location={page.region}" in argv for argv in jobs)
@@ -92,14 +90,14 @@ def test_the_schedule_costs_between_its_floors_and_boost_changes_startup(
 ) -> None:
     start, end = _window()
     page = _view(start, end, min_schedule=SCHEDULE, startup_cpu_boost="flip")
-    v = page.variants.set_index("variant")
+    v = page.variants.table.set_index("variant")
     scheduled = v.loc[next(n for n in v.index if n.startswith("scheduled:"))]
     low, high = v.loc["min 0 all the time"], v.loc["min 2 all the time"]
     assert low["monthly_cost"] < scheduled["monthly_cost"] < high["monthly_cost"]
     boosted = v.loc[next(n for n in v.index if n.startswith("startup CPU boost"))]
     current = v.loc["current"]
     ratio = boosted["startup_s"] / current["startup_s"]
-    assert ratio == pytest.approx(0.6 if not page.boost_on else 1 / 0.6, rel=1e-9)
+    assert ratio == pytest.approx(0.6 if not page.variants.boost_on else 1 / 0.6, rel=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -121,13 +119,8 @@ def test_a_schedule_that_cannot_be_carried_out_is_refused(
 
 
 def test_the_cost_page_shows_the_schedule_and_its_commands(demo_emulator: Any) -> None:
-    st.cache_data.clear()
-    app_data.forget()
     start, end = _window()
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
-    for key, value in _query(start, end).items():
-        at.query_params[key] = value
-    at.switch_page("app_pages/cost.py").run()
+    at = visit(COST, _query(start, end))
     assert not at.exception
     assert not [d for d in at.dataframe if "vs_current" in d.value.columns]  # nothing asked yet
     at.text_input(key="cost_schedule").set_value(SCHEDULE).run()
@@ -161,7 +154,16 @@ def test_the_boost_assumption_is_a_setting(demo_emulator: Any) -> None:
     got = {v["variant"]: v for v in cli["variants"]}
     current, boosted = got["current"], got["startup CPU boost on"]
     assert boosted["startup_s"] / current["startup_s"] == pytest.approx(0.5, rel=1e-9)
-    assert any("startup CPU boost" in r for r in cli["unconfirmed_rates"])
+    # checkout-api's revisions have no boost: the grid's figures use no boost assumption (the
+    # variant's is said beside it)
+    assert not any("startup CPU boost" in r for r in cli["unconfirmed_rates"])
     bad = whatif(SERVICE, env={**os.environ, "RUNWATCH_BOOST_STARTUP_PERCENT": "5"})
     assert bad.returncode == 2
     assert "RUNWATCH_BOOST_STARTUP_PERCENT=5 is out of range" in bad.stderr
+
+
+def test_a_boosted_service_says_its_cost_uses_the_boost_assumption(demo_emulator: Any) -> None:
+    start, end = _window()
+    window = ("--start", start.isoformat(), "--end", end.isoformat())
+    cli = whatif_json("web-frontend", *window, env=os.environ)  # its revisions have the boost
+    assert any("startup CPU boost" in r for r in cli["unconfirmed_rates"])
