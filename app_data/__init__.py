@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import scope as scope_mod
+from actions.traffic import TrafficCommand as TrafficCommand
 from app_data import costview, scoping, service_views, views
 from app_data.configuration import Configuration as Configuration
 from app_data.configuration import configured as configured
@@ -33,6 +34,7 @@ from app_data.costview import CPU_CHOICES as CPU_CHOICES
 from app_data.costview import CUD_CHOICES as CUD_CHOICES
 from app_data.costview import MEMORY_CHOICES_GIB as MEMORY_CHOICES_GIB
 from app_data.costview import CostView as CostView
+from app_data.costview import apply_lines as apply_lines
 from app_data.loaders import (
     _fleet_view,
     _minute_points,
@@ -66,6 +68,7 @@ from app_data.views import TrendView as TrendView
 from app_data.views import matching as matching
 from collectors import schema
 from collectors.schema import Quality as Quality
+from costmodel.whatif import SETTING as SETTING  # a what-if setting's keys, the controls' order
 from foundation.window import PRESETS, TimeWindow, preset_label
 from insights.revisions import Verdict as Verdict
 from insights.tuning import labelled as labelled  # the what-if grid's lookups

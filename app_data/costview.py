@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
+from actions.min_schedule import min_schedule_commands
+from actions.service_update import Setting, update_command, yaml_changes
 from app_data.views import quality_of
 from collectors.schema import Quality, Result
 from costmodel import gaps, observed, prices, service_whatif, whatif
-from costmodel.commands import min_schedule_commands
 from costmodel.errors import CannotEstimate as CannotEstimate
 from costmodel.sku_book import PriceSource
 from presentation.cost import CurrentVsObserved, ObservedTotals, RegionPrices
@@ -108,6 +109,7 @@ class CostView:
     vs_observed: CurrentVsObserved | None = None  # the current estimate against the observed
     elsewhere: RegionPrices | None = None  # the what-if at another region's prices
     variants: Variants = field(default_factory=lambda: Variants(pd.DataFrame()))
+    project: str = ""  # the service's (the commands name it)
 
     @classmethod
     def refused(
@@ -271,7 +273,18 @@ def build_cost(
         ),
         elsewhere=elsewhere,
         variants=variants_of(result, scope, region, end, bool(holes.rejections)),
+        project=scope.project,
     )
+
+
+def apply_lines(view: CostView, chosen: Mapping[str, object]) -> tuple[str, list[str]]:
+    """The command that applies the ``chosen`` setting (SETTING keys) to the view's service and
+    the YAML lines it changes ("" and [] when it is the current setting)."""
+    current, new = Setting.of(view.current), Setting.of(chosen)
+    command = update_command(
+        current, new, project=view.project, region=view.region, service=view.service
+    )
+    return command, yaml_changes(current, new)
 
 
 def observed_totals(observed_cost: pd.DataFrame) -> ObservedTotals:

@@ -11,6 +11,7 @@ from datetime import datetime
 import pandas as pd
 
 import charts
+from actions.traffic import TrafficCommand, canary_commands
 from app_data.scoping import scoped
 from app_data.views import costs, narrow, quality_of
 from collectors.logparse import FAILURE_EVENTS
@@ -45,6 +46,8 @@ class RevisionsView:
     period_s: int
     # (label, URL) into Google's console: the service, each chart's metric in Metrics Explorer
     links: list[tuple[str, str]] = field(default_factory=list)
+    # what the canary verdict leads to: rollback, next step, promotion (actions/traffic.py)
+    traffic_commands: list[TrafficCommand] = field(default_factory=list)
 
 
 # The revisions page's panels whose metric Metrics Explorer can chart, in the panels' order.
@@ -170,6 +173,29 @@ def _verdict(
     )
 
 
+def canary_actions(
+    frames: Mapping[str, Result], traffic: pd.DataFrame, service: str, verdict: rv.Verdict | None
+) -> list[TrafficCommand]:
+    """The traffic commands of the verdict's candidate against its stable revision, with the
+    service's configured split now (``traffic``: the TRAFFIC frame; none without a verdict or
+    a known home)."""
+    home = _home(frames, service)
+    if verdict is None or home is None or not verdict.candidate or not verdict.stable:
+        return []
+    if verdict.candidate == verdict.stable:
+        return []
+    shares = traffic[traffic["service"] == service].groupby("revision")["percent"].sum()
+    return canary_commands(
+        service=service,
+        project=home[0],
+        region=home[1],
+        stable=verdict.stable,
+        candidate=verdict.candidate,
+        shares={str(k): float(v) for k, v in shares.items()},
+        status=verdict.status,
+    )
+
+
 def build_revisions(
     scope: Scope,
     frames: Mapping[str, Result],
@@ -224,6 +250,7 @@ def build_revisions(
         quality=quality_of(frames).merge(totals.quality).merge(canary.quality),
         period_s=p,
         links=revision_links(frames, scope.service, p),
+        traffic_commands=canary_actions(frames, tr, scope.service, verdict),
     )
 
 

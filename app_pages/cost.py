@@ -76,8 +76,22 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
                 st.columns(4), presentation.cost.estimate_figures(choice), strict=True
             ):
                 widgets.metric(col, figure)
+            chosen = dict(
+                zip(app_data.SETTING, (conc, mins, most, billing, *plane[:2]), strict=True)
+            )
+            _apply(*app_data.apply_lines(view, chosen))
     with controls:
         _controls(opts, start, billing)
+
+
+def _apply(command: str, yaml_lines: list[str]) -> None:
+    """The command that applies the chosen setting, and the YAML lines it changes."""
+    if not command:
+        return
+    with st.expander("Apply this setting: the gcloud command and the YAML it changes"):
+        st.caption(presentation.cost.APPLY_NOTE)
+        st.code(command, language="bash", wrap_lines=True)
+        st.code("\n".join(yaml_lines), language="diff")
 
 
 def _plane(
@@ -140,7 +154,7 @@ def _variants(view: app_data.CostView) -> None:
             "Cloud Run has no schedule of its own: these Cloud Scheduler jobs set the "
             "service-level min instances at each change (runwatch never runs them)."
         )
-        st.code("\n".join(v.schedule_commands), language="bash")
+        st.code("\n".join(v.schedule_commands), language="bash", wrap_lines=True)
 
 
 def _choices(view: app_data.CostView) -> tuple[dict[str, list[object]], dict[str, object]]:

@@ -44,6 +44,7 @@ def show() -> None:
         _cards(view)
         if view.verdict is not None:
             _verdict(view.verdict)
+            _traffic_commands(view.traffic_commands)
         widgets.csv_button(view.cards, f"{scope.service}-revisions.csv", "rev_csv")
 
 
@@ -118,6 +119,19 @@ def _verdict(v: app_data.Verdict) -> None:
         st.markdown(presentation.VERDICT_METHOD)
         for line in presentation.verdict_details(v):
             st.markdown(f"- {line}")
+
+
+def _traffic_commands(commands: list[app_data.TrafficCommand]) -> None:
+    """The update-traffic commands the verdict leads to, the suggested one first (copy them:
+    the dashboard never runs them)."""
+    if not commands:
+        return
+    ordered = sorted(commands, key=lambda c: not c.recommended)
+    with st.expander("Act on the verdict: traffic commands", expanded=ordered[0].recommended):
+        st.caption(presentation.TRAFFIC_COMMANDS_NOTE)
+        for c in ordered:
+            st.markdown(f"**{c.label}** (suggested)" if c.recommended else c.label)
+            st.code(c.command, language="bash", wrap_lines=True)
 
 
 show()

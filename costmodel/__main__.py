@@ -32,9 +32,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from actions.min_schedule import min_schedule_commands
+from actions.service_update import Setting, update_command
 from costmodel import gaps, prices, sku_book
 from costmodel.cli_output import print_estimate, print_whatif, whatif_figures
-from costmodel.commands import min_schedule_commands
 from costmodel.errors import CannotEstimate
 from costmodel.estimate import Workload, estimate
 from costmodel.limits import parse_memory_gib
@@ -303,6 +304,11 @@ def _whatif(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"--min-schedule: {w.schedule_refused}")
     out["free_tier"] = got["free_tier"]
     out.update(whatif_figures(w, tips, holes.rejections))
+    current = Setting.of(w.current)
+    for alt in out["alternatives"]:  # the command that applies each
+        alt["command"] = update_command(
+            current, Setting.of(alt), project=got["project"], region=region, service=args.service
+        )
     if w.schedule is not None:
         out["schedule_commands"] = min_schedule_commands(
             w.schedule,

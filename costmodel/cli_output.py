@@ -100,6 +100,8 @@ def print_whatif(out: dict[str, Any]) -> None:
     print("current:      " + line(out["current"]))
     for r in out["alternatives"]:
         print("alternative:  " + line(r))
+        if r.get("command"):
+            print("  apply with: " + r["command"])
     if out["partial"]:
         print(f"partial: {out['partial']}")
     for tip in out["advice"]:

@@ -229,6 +229,12 @@ def verdict_tone(v: Verdict) -> Literal["error", "success", "info"]:
     )
 
 
+TRAFFIC_COMMANDS_NOTE = (
+    "Each command names every revision that keeps traffic, the shares adding up to 100; "
+    "runwatch never runs them (its identity is read-only)."
+)
+
+
 def canary_note(v: Verdict) -> str:
     """A canary regression as an overview flag, quoting the verdict's figures."""
     return f"canary {v.candidate} regressed against {v.stable}: {_findings(v, v.worse)}"

@@ -210,6 +210,13 @@ SCHEDULE_HELP = (
 )
 
 
+APPLY_NOTE = (
+    "It deploys a new revision with these settings, which takes the traffic unless the "
+    "service pins its traffic to a revision; runwatch never runs it (its identity is "
+    "read-only)."
+)
+
+
 def boost_note(factor: float) -> str:
     """The boost variant's assumptions (``factor``: a boosted start's share of an unboosted
     one, the setting RUNWATCH_BOOST_STARTUP_PERCENT)."""

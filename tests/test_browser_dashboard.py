@@ -289,3 +289,42 @@ def test_selecting_a_service_in_the_overview_opens_its_revisions(
     assert page.get_by_text("Revisions to compare").count() == 1, f"not the revisions page ({shot})"
     assert len(page.get_by_text("p99", exact=True).all()) >= 2, f"no revision cards ({shot})"
     assert_clean(page, dashboard, mark, shot)
+
+
+def test_from_a_regressed_canary_to_its_rollback_command(dashboard: Dashboard, page: Any) -> None:
+    """As a new user: open the canary's revisions, read the verdict, copy the rollback."""
+    mark = dashboard.served.log_size()
+    harness.open_page(page, dashboard.served.url("/revisions?service=checkout-api&window=24h"))
+    assert page.get_by_text("Canary verdict:").count() > 0
+    commands = page.get_by_text("Act on the verdict: traffic commands")
+    assert commands.count() > 0, "no traffic commands under the verdict"
+    suggested = page.get_by_text("(suggested)").first
+    suggested.scroll_into_view_if_needed()
+    assert suggested.is_visible(), "the suggested command is not open (a regression: roll back)"
+    assert "Roll back" in suggested.inner_text()
+    code = page.locator('[data-testid="stCode"]').filter(has_text="update-traffic checkout-api")
+    assert code.count() >= 2
+    assert code.first.is_visible()
+    assert "=100" in code.first.inner_text()
+    shot = str(harness.screenshot(page, "revisions-rollback-command"))
+    assert_clean(page, dashboard, mark, shot)
+
+
+def test_from_a_cheaper_setting_to_its_update_command(dashboard: Dashboard, page: Any) -> None:
+    """As a new user: move a what-if control, open the command that applies it."""
+    mark = dashboard.served.log_size()
+    harness.open_page(page, dashboard.served.url(PAGES["cost"]))
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text="Concurrency")
+    thumb = slider.get_by_role("slider")
+    thumb.focus()
+    page.keyboard.press("Home")  # the lowest concurrency: a setting other than the current one
+    harness.settle(page)
+    opener = page.get_by_text("Apply this setting: the gcloud command and the YAML it changes")
+    assert opener.count() > 0, "no command for the chosen setting"
+    opener.first.click()
+    harness.settle(page)
+    code = page.locator('[data-testid="stCode"]').filter(has_text="gcloud run services update")
+    assert code.first.is_visible()
+    assert "--concurrency=" in code.first.inner_text()
+    shot = str(harness.screenshot(page, "cost-update-command"))
+    assert_clean(page, dashboard, mark, shot)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+import streamlit as st
 
 from collectors import catalog, logfilters
 from collectors.filters import monitoring_filter
@@ -114,6 +115,8 @@ def test_metrics_explorer_charts_what_the_collectors_read(metric: str) -> None:
 def test_the_cold_starts_page_links_the_filters_it_read_with(demo_emulator: Any) -> None:
     import app_data
 
+    st.cache_data.clear()  # the page's own reads, not an earlier test's cached ones
+    app_data.forget()
     scope, _ = app_data.scope_from_query({"service": "image-resizer", "window": "24h"})
     demo_emulator.calls.reset()
     view = app_data.cold_starts(app_data.resolve(scope))
@@ -130,6 +133,8 @@ def test_the_cold_starts_page_links_the_filters_it_read_with(demo_emulator: Any)
 def test_the_revisions_page_links_its_charts_metrics(demo_emulator: Any) -> None:
     import app_data
 
+    st.cache_data.clear()  # the page's own reads, not an earlier test's cached ones
+    app_data.forget()
     scope, _ = app_data.scope_from_query({"service": "checkout-api", "window": "24h"})
     demo_emulator.calls.reset()
     view = app_data.revisions(app_data.resolve(scope))

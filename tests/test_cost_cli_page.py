@@ -6,34 +6,24 @@ the window's end, the free-tier default and whether instance events were read.""
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
-import streamlit as st
 
 import app_data
+from tests._pages import cost_view, pinned_window, window_query
 from tests._whatif_cli import whatif_json
 
 SERVICE = "checkout-api"  # mid-canary, min instances: every part of the pipeline matters
 
 
 def _window() -> tuple[datetime, datetime]:
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    return end - timedelta(days=1), end
+    return pinned_window(1)
 
 
 def _page(start: datetime, end: datetime) -> Any:
-    st.cache_data.clear()
-    app_data.forget()
-    query = {"service": SERVICE, "window": "custom"}
-    query |= {"start": start.isoformat(), "end": end.isoformat()}
-    scope, warnings = app_data.scope_from_query(query)
-    assert not warnings
-    shown = app_data.cost(app_data.resolve(scope))
-    assert shown is not None
-    assert not shown.cannot_estimate, shown.cannot_estimate
-    return shown
+    return cost_view(window_query(SERVICE, start, end))
 
 
 def _cli(start: datetime, end: datetime, *flags: str) -> dict[str, Any]:

@@ -6,15 +6,14 @@ truth is in tests/test_cost_accuracy.py."""
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
-import streamlit as st
 
 import app_data
 from costmodel import prices
-from tests._pages import COST, visit
+from tests._pages import COST, cost_view, pinned_window, visit, window_query
 from tests._whatif_cli import whatif, whatif_json
 
 SERVICE = "checkout-api"  # europe-west1, Tier 1; request-based with min instances
@@ -22,28 +21,15 @@ THERE = "asia-southeast1"  # Tier 2: every request-based rate is higher than Tie
 
 
 def _window() -> tuple[datetime, datetime]:
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    return end - timedelta(days=1), end
+    return pinned_window(1)
 
 
 def _query(start: datetime, end: datetime) -> dict[str, str]:
-    return {
-        "service": SERVICE,
-        "window": "custom",
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-    }
+    return window_query(SERVICE, start, end)
 
 
 def _cost(start: datetime, end: datetime, price_region: str = "") -> Any:
-    st.cache_data.clear()
-    app_data.forget()
-    scope, warnings = app_data.scope_from_query(_query(start, end))
-    assert not warnings
-    shown = app_data.cost(app_data.resolve(scope), price_region=price_region)
-    assert shown is not None
-    assert not shown.cannot_estimate, shown.cannot_estimate
-    return shown
+    return cost_view(_query(start, end), price_region=price_region)
 
 
 def test_the_same_traffic_at_another_regions_prices(demo_emulator: Any) -> None:

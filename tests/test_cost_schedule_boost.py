@@ -1,6 +1,6 @@
 """Scheduled min instances and startup CPU boost in the replay (costmodel/replay.py,
 costmodel/boost.py), on hand-made traffic against hand or numpy computations, and the commands
-that put a schedule in place (costmodel/commands.py) parsed as the Admin API's real messages."""
+that put a schedule in place (actions/min_schedule.py) parsed as the Admin API's real messages."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from google.cloud import run_v2
 
+from actions.min_schedule import min_schedule_commands
 from costmodel import boost
-from costmodel.commands import min_schedule_commands
 from costmodel.instance_stack import retention_weights
 from costmodel.replay import Grid, Params, replay
 from costmodel.traffic import Traffic

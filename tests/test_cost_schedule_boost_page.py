@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 import shlex
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
-import streamlit as st
 
-import app_data
-from tests._pages import COST, visit
+from tests._pages import COST, cost_view, pinned_window, visit, window_query
 from tests._whatif_cli import whatif, whatif_json
 
 SERVICE = "checkout-api"  # min instances 1 (revision-level), max well above 2
@@ -23,28 +21,15 @@ SCHEDULE = "2@mon-fri 08:00-20:00; 0 otherwise"
 
 
 def _window() -> tuple[datetime, datetime]:
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    return end - timedelta(days=2), end
+    return pinned_window(2)
 
 
 def _query(start: datetime, end: datetime) -> dict[str, str]:
-    return {
-        "service": SERVICE,
-        "window": "custom",
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-    }
+    return window_query(SERVICE, start, end)
 
 
 def _view(start: datetime, end: datetime, **asked: Any) -> Any:
-    st.cache_data.clear()
-    app_data.forget()
-    scope, warnings = app_data.scope_from_query(_query(start, end))
-    assert not warnings
-    shown = app_data.cost(app_data.resolve(scope), **asked)
-    assert shown is not None
-    assert not shown.cannot_estimate, shown.cannot_estimate
-    return shown
+    return cost_view(_query(start, end), **asked)
 
 
 def test_the_page_and_the_command_line_give_the_same_variants(demo_emulator: Any) -> None:

@@ -9,14 +9,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE = ("foundation", "collectors", "costmodel", "emulator", "insights")
+PURE = ("foundation", "actions", "collectors", "costmodel", "emulator", "insights")
 
 # Every room of the tree (top-level package or module), lowest first. A room may import the
 # standard library, third-party packages, itself and the rooms of lower layers: never a room of
 # its own layer or of a higher one. tests/ sits above all of them and may import anything.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("foundation",),  # validated names, time windows: the standard library only
-    ("config",),  # one Settings from the environment (the collectors take it as a parameter)
+    # one Settings from the environment (the collectors take it as a parameter) · the gcloud
+    # commands that carry out what runwatch shows
+    ("config", "actions"),
     ("collectors", "costmodel", "charts", "emulator", "deploy"),  # none imports another
     ("insights", "scope"),  # derived views (over the cost model); the dashboard's scope
     ("presentation",),  # the pages' wording of what insights and the cost model give

@@ -1,7 +1,5 @@
-"""The commands that carry out a what-if the dashboard shows: shell lines to copy, never run by
-runwatch (its identity is read-only).
-
-Scheduled min instances (docs/facts.md, Scheduled min instances): Cloud Run has no schedule
+"""The commands that put scheduled min instances in place (docs/facts.md, Scheduled min
+instances): Cloud Run has no schedule
 of its own, so one Cloud Scheduler HTTP job per change of the floor sets the service-level min
 instances through the Admin API (``PATCH`` of the service with the update mask
 ``scaling.minInstanceCount``: no new revision), acting as a service account allowed to update
