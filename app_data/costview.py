@@ -246,9 +246,8 @@ def build_cost(
     if result.price_region:
         there = float(current["monthly_cost"])
         elsewhere = RegionPrices(region, result.home_cost, result.price_region, there)
-        withheld = withheld or (
-            f"the estimates use {result.price_region}'s prices, and the advice is for "
-            f"{region}, where {scope.service} runs"
+        withheld = withheld or service_whatif.no_advice_elsewhere(
+            result.price_region, region, scope.service
         )
     return CostView(
         service=scope.service,

@@ -17,8 +17,8 @@ from google.cloud import billing_v1
 from collectors import rpc
 from collectors.clients import Clients
 from collectors.errors import RunwatchError
+from foundation.billing import CLOUD_RUN_SERVICE
 
-CLOUD_RUN_SERVICE = "services/152E-C115-5142"
 PAGE_SIZE = 5000  # Cloud Run has a few hundred SKUs: one or two pages
 MAX_PAGES = 20
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from costmodel.bill import money
+from costmodel.service_whatif import no_advice_elsewhere
 from costmodel.whatif import SETTING, VARIANT_COLUMNS, WhatIf
 
 
@@ -108,7 +109,8 @@ def print_whatif(out: dict[str, Any]) -> None:
         print("advice: " + tip)
     _print_variants(out)
     if out["price_region"]:
-        print("advice: none at another region's prices (leave out --price-region for it)")
+        why = no_advice_elsewhere(out["price_region"], out["region"], out["service"])
+        print(f"advice: none, because {why} (leave out --price-region for it)")
 
 
 def _print_variants(out: dict[str, Any]) -> None:

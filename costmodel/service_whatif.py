@@ -89,6 +89,15 @@ def evaluate(
     return result, advice.advise(result, startup_s=startup_s(events, service))
 
 
+def no_advice_elsewhere(price_region: str, region: str, service: str) -> str:
+    """Why there is no advice at another region's prices (the page and the command line say
+    it alike)."""
+    return (
+        f"the estimates use {price_region}'s prices, and the advice is for {region}, where "
+        f"{service} runs"
+    )
+
+
 def _boost(asked: str, serving: bool) -> bool | None:
     """The boost the variant runs with: "on", "off", "flip" (the other of ``serving``) or ""
     (none asked: None)."""

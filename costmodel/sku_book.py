@@ -21,8 +21,8 @@ from typing import Protocol
 
 from costmodel import prices
 from costmodel.prices import Allowance, PriceBook, Rate, TierRates
+from foundation.billing import CLOUD_RUN_SERVICE
 
-CLOUD_RUN_SERVICE = "services/152E-C115-5142"
 CATALOG_SOURCE = f"Cloud Billing Catalog API ({CLOUD_RUN_SERVICE})"
 
 # usage unit -> (factor to the book's unit, the book's unit)
@@ -130,8 +130,9 @@ def _line(sku: Sku) -> tuple[str, str, str] | None:
     return None
 
 
-def _price(sku: Sku, kind: str, currency: str) -> tuple[float, float] | str:
-    """(price in the book's unit, free usage before it) or why the SKU cannot price a line."""
+def _price(sku: Sku, kind: str, currency: str) -> tuple[float, float, str] | str:
+    """(price in the book's unit, free usage before it, the book's unit) or why the SKU cannot
+    price a line."""
     if sku.currency != currency:
         return f"priced in {sku.currency or 'no currency'}, not {currency}"
     unit = _UNITS[kind].get(sku.usage_unit)
@@ -146,7 +147,7 @@ def _price(sku: Sku, kind: str, currency: str) -> tuple[float, float] | str:
     if not paid:
         return "no positive price"
     start, price = paid[0]
-    return price * unit[0], start
+    return price * unit[0], start, unit[1]
 
 
 def _kind(name: str) -> str:
@@ -177,8 +178,8 @@ def book_from_skus(skus: Iterable[Sku], bundled: PriceBook, *, read_at: str) -> 
         if isinstance(got, str):
             fallbacks.append(f"{_label(kind, where, name)}: SKU {sku.sku_id} has {got}")
             continue
-        price, free = got
-        rate = Rate(price, _UNITS[_kind(name)][sku.usage_unit][1], True, _source(sku))
+        price, free, unit = got
+        rate = Rate(price, unit, True, _source(sku))
         if kind == "request":
             rates[where][name] = rate
             for region in sku.regions:

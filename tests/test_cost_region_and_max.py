@@ -134,3 +134,16 @@ def test_max_instances_on_the_cost_page_trade_429s_for_cost(demo_emulator: Any) 
     assert shown["Monthly cost"][1].startswith("+")
     heatmap = next(c for c in at.get("plotly_chart") if c.proto.id and "cost_heatmap" in c.proto.id)
     assert f"max {bigger} instances" in heatmap.proto.spec
+
+
+def test_the_page_and_the_command_line_say_alike_why_there_is_no_advice(
+    demo_emulator: Any,
+) -> None:
+    start, end = _window()
+    page = _cost(start, end, THERE)
+    window = ("--start", start.isoformat(), "--end", end.isoformat())
+    done = whatif(SERVICE, *window, "--price-region", THERE, env=os.environ)
+    assert done.returncode == 0, done.stderr
+    said = next(ln for ln in done.stdout.splitlines() if ln.startswith("advice: none, because"))
+    assert page.advice_withheld in said
+    assert f"{THERE}'s prices" in page.advice_withheld

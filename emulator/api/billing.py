@@ -21,9 +21,9 @@ from google.protobuf.message import Message
 
 from emulator.api.errors import invalid, not_found
 from emulator.api.paging import page_of
+from foundation.billing import CLOUD_RUN_SERVICE
 
 CATALOG = "google.cloud.billing.v1.CloudCatalog"
-CLOUD_RUN = "services/152E-C115-5142"
 
 TIER_REGIONS: dict[str, list[str]] = {
     "1": [
@@ -103,7 +103,7 @@ def _sku(
 ) -> Any:
     sku = billing_v1.Sku.pb()()
     sku.sku_id = _sku_id(description)
-    sku.name = f"{CLOUD_RUN}/skus/{sku.sku_id}"
+    sku.name = f"{CLOUD_RUN_SERVICE}/skus/{sku.sku_id}"
     sku.description = description
     sku.category.service_display_name = "Cloud Run"
     sku.category.resource_family = "ApplicationServices"
@@ -197,7 +197,7 @@ class CatalogService:
         return {CATALOG: {"ListSkus": (self.list_skus, billing_v1.ListSkusRequest.pb())}}
 
     def list_skus(self, req: Any) -> Any:
-        if req.parent != CLOUD_RUN:
+        if req.parent != CLOUD_RUN_SERVICE:
             raise not_found(f"Service {req.parent!r} was not found.")
         if req.currency_code not in ("", "USD"):
             raise invalid(f"The emulator lists prices in USD only, not {req.currency_code!r}.")
