@@ -122,39 +122,41 @@ def _pareto(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
 
 def _variants(view: app_data.CostView) -> None:
     """Scheduled min instances and the startup CPU boost: the current settings so changed,
-    and the commands that put a schedule in place. The inputs' values come from the session
-    state (read by show())."""
+    and the commands that put a schedule in place, in an expander open once asked. The inputs'
+    values come from the session state (read by show())."""
     v = view.variants
-    st.subheader("Scheduled min instances and startup CPU boost")
-    left, mid, right = st.columns([3, 1, 2])
-    left.text_input(
-        "Scheduled min instances",
-        key="cost_schedule",
-        placeholder="2@mon-fri 08:00-20:00; 0 otherwise",
-        help=presentation.cost.SCHEDULE_HELP,
-    )
-    mid.text_input("Time zone", key="cost_schedule_tz", placeholder="UTC")
-    right.toggle(
-        presentation.cost.boost_label(v.boost_on),
-        key="cost_boost",
-    )
-    if v.schedule_refused:
-        st.warning(f"This schedule cannot be carried out: {v.schedule_refused}.")
-    if len(v.table) > 1:
-        st.dataframe(
-            presentation.cost.variants_table(v.table),
-            hide_index=True,
-            key="cost_variants",
-            column_config=widgets.column_config(presentation.cost.VARIANT_FORMATS),
+    ss = st.session_state
+    asked = bool(ss.get("cost_schedule") or ss.get("cost_boost"))
+    with st.expander("Scheduled min instances and startup CPU boost", expanded=asked):
+        left, mid, right = st.columns([3, 1, 2])
+        left.text_input(
+            "Scheduled min instances",
+            key="cost_schedule",
+            placeholder="2@mon-fri 08:00-20:00; 0 otherwise",
+            help=presentation.cost.SCHEDULE_HELP,
         )
-        if st.session_state.get("cost_boost"):
-            st.caption(presentation.cost.boost_note(v.boost_factor))
-    if v.schedule_commands:
-        st.caption(
-            "Cloud Run has no schedule of its own: these Cloud Scheduler jobs set the "
-            "service-level min instances at each change (runwatch never runs them)."
+        mid.text_input("Time zone", key="cost_schedule_tz", placeholder="UTC")
+        right.toggle(
+            presentation.cost.boost_label(v.boost_on),
+            key="cost_boost",
         )
-        st.code("\n".join(v.schedule_commands), language="bash", wrap_lines=True)
+        if v.schedule_refused:
+            st.warning(f"This schedule cannot be carried out: {v.schedule_refused}.")
+        if len(v.table) > 1:
+            st.dataframe(
+                presentation.cost.variants_table(v.table),
+                hide_index=True,
+                key="cost_variants",
+                column_config=widgets.column_config(presentation.cost.VARIANT_FORMATS),
+            )
+            if st.session_state.get("cost_boost"):
+                st.caption(presentation.cost.boost_note(v.boost_factor))
+        if v.schedule_commands:
+            st.caption(
+                "Cloud Run has no schedule of its own: these Cloud Scheduler jobs set the "
+                "service-level min instances at each change (runwatch never runs them)."
+            )
+            st.code("\n".join(v.schedule_commands), language="bash", wrap_lines=True)
 
 
 def _choices(view: app_data.CostView) -> tuple[dict[str, list[object]], dict[str, object]]:
