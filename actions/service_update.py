@@ -47,6 +47,7 @@ class Setting:
         )
 
 
+FIELDS = ("concurrency", "min_instances", "max_instances", "billing", "cpu", "memory_gib")
 FLAGS = (  # every flag the command may use (tests check them against gcloud's own list)
     "--project",
     "--region",
@@ -71,48 +72,36 @@ def memory_text(gib: float) -> str:
     return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
 
 
-def _changes(current: Setting, chosen: Setting) -> list[tuple[str, str, str]]:
-    """(flag, value, YAML line) of each setting that changes."""
-    out = []
-    if chosen.concurrency != current.concurrency:
-        out.append(
-            (
-                "--concurrency",
-                str(chosen.concurrency),
-                f"containerConcurrency: {chosen.concurrency}",
-            )
-        )
-    if chosen.min_instances != current.min_instances:
-        out.append(
-            (
-                "--min-instances",
-                str(chosen.min_instances),
-                f"autoscaling.knative.dev/minScale: '{chosen.min_instances}'",
-            )
-        )
-    if chosen.max_instances != current.max_instances:
-        out.append(
-            (
-                "--max-instances",
-                str(chosen.max_instances),
-                f"autoscaling.knative.dev/maxScale: '{chosen.max_instances}'",
-            )
-        )
-    if chosen.billing != current.billing:
-        throttled = chosen.billing == "request"
-        out.append(
-            (
-                "--cpu-throttling" if throttled else "--no-cpu-throttling",
-                "",
-                f"run.googleapis.com/cpu-throttling: '{str(throttled).lower()}'",
-            )
-        )
-    if chosen.cpu != current.cpu:
-        out.append(("--cpu", cpu_text(chosen.cpu), f"cpu: '{cpu_text(chosen.cpu)}'"))
-    if chosen.memory_gib != current.memory_gib:
-        mem = memory_text(chosen.memory_gib)
-        out.append(("--memory", mem, f"memory: {mem}"))
-    return out
+def _flag(s: Setting, field: str) -> str:
+    """The gcloud flag that sets ``field`` to its value in ``s``."""
+    if field == "billing":
+        return "--cpu-throttling" if s.billing == "request" else "--no-cpu-throttling"
+    value = {
+        "concurrency": str(s.concurrency),
+        "min_instances": str(s.min_instances),
+        "max_instances": str(s.max_instances),
+        "cpu": cpu_text(s.cpu),
+        "memory_gib": memory_text(s.memory_gib),
+    }[field]
+    name = {"memory_gib": "memory"}.get(field, field).replace("_", "-")
+    return f"--{name}={value}"
+
+
+def _yaml_line(s: Setting, field: str) -> str:
+    """The line of the service's YAML that holds ``field`` at its value in ``s``."""
+    return {
+        "concurrency": f"containerConcurrency: {s.concurrency}",
+        "min_instances": f"autoscaling.knative.dev/minScale: '{s.min_instances}'",
+        "max_instances": f"autoscaling.knative.dev/maxScale: '{s.max_instances}'",
+        "billing": f"run.googleapis.com/cpu-throttling: '{str(s.billing == 'request').lower()}'",
+        "cpu": f"cpu: '{cpu_text(s.cpu)}'",
+        "memory_gib": f"memory: {memory_text(s.memory_gib)}",
+    }[field]
+
+
+def _changed(current: Setting, chosen: Setting) -> list[str]:
+    """The fields that differ, in the command's order."""
+    return [f for f in FIELDS if getattr(current, f) != getattr(chosen, f)]
 
 
 def update_command(
@@ -120,10 +109,10 @@ def update_command(
 ) -> str:
     """The ``gcloud run services update`` line that turns ``current`` into ``chosen`` ("" when
     they are the same)."""
-    changes = _changes(current, chosen)
-    if not changes:
+    changed = _changed(current, chosen)
+    if not changed:
         return ""
-    flags = " ".join(f"{flag}={value}" if value else flag for flag, value, _ in changes)
+    flags = " ".join(_flag(chosen, f) for f in changed)
     return f"gcloud run services update {names.service(service)} {where(project, region)} {flags}"
 
 
@@ -131,18 +120,8 @@ def yaml_changes(current: Setting, chosen: Setting) -> list[str]:
     """The changed lines of the service's YAML (``gcloud run services describe S --format
     export``), old then new as a diff: annotations under spec.template.metadata, the rest
     under spec.template.spec."""
-    before = {flag: line for flag, _, line in _changes(chosen, current)}
-    lines = []
-    for flag, _, line in _changes(current, chosen):
-        old = before.get(flag) or before.get(_opposite(flag), "")
-        if old:
-            lines.append(f"- {old}")
-        lines.append(f"+ {line}")
-    return lines
-
-
-def _opposite(flag: str) -> str:
-    return {
-        "--cpu-throttling": "--no-cpu-throttling",
-        "--no-cpu-throttling": "--cpu-throttling",
-    }.get(flag, flag)
+    return [
+        line
+        for f in _changed(current, chosen)
+        for line in (f"- {_yaml_line(current, f)}", f"+ {_yaml_line(chosen, f)}")
+    ]

@@ -16,7 +16,9 @@ import numpy as np
 # setting RUNWATCH_BOOST_STARTUP_PERCENT, which the callers pass as ``factor``)
 STARTUP_FACTOR = 0.6
 AFTER_READY_S = 10.0  # the boost lasts this long after the instance is ready (Google's page)
-UNCONFIRMED = "the startup CPU boost's extra vCPU, billed during starts and 10 s after"
+UNCONFIRMED = (
+    f"the startup CPU boost's extra vCPU, billed during starts and {AFTER_READY_S:g} s after"
+)
 
 
 def boosted_vcpu(cpu: np.ndarray | float) -> np.ndarray:

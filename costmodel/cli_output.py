@@ -89,8 +89,7 @@ def print_whatif(out: dict[str, Any]) -> None:
         )
 
     def line(r: dict[str, Any]) -> str:
-        rejected = r["rejected_per_day"]
-        shown = "unknown" if rejected is None else f"{rejected:7.0f}"
+        shown = _rejected(r, 7)
         return (
             f"concurrency {r['concurrency']:>4}  min {r['min_instances']}  "
             f"max {r['max_instances']:>4}  {r['billing']:8s}"
@@ -113,6 +112,12 @@ def print_whatif(out: dict[str, Any]) -> None:
         print(f"advice: none, because {why} (leave out --price-region for it)")
 
 
+def _rejected(row: dict[str, Any], width: int = 0) -> str:
+    """A row's 429s a day, "unknown" when the logs could not tell."""
+    rejected = row["rejected_per_day"]
+    return "unknown" if rejected is None else f"{rejected:{width}.0f}"
+
+
 def _print_variants(out: dict[str, Any]) -> None:
     """The current settings with a scheduled min or the startup CPU boost changed, and the
     commands that put a schedule in place."""
@@ -120,8 +125,7 @@ def _print_variants(out: dict[str, Any]) -> None:
         return
     print("the current settings changed:")
     for v in out["variants"]:
-        rejected = v["rejected_per_day"]
-        shown = "unknown" if rejected is None else f"{rejected:.0f}"
+        shown = _rejected(v)
         print(
             f"  {v['variant']}: {money(v['monthly_cost'])}/month, "
             f"{v['cold_starts_per_day']:.1f} cold starts/day "
