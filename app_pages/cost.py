@@ -85,10 +85,11 @@ def what_if(view: app_data.CostView, cpu: float | None, mem: float | None) -> No
 
 
 def _apply(command: str, yaml_lines: list[str]) -> None:
-    """The command that applies the chosen setting, and the YAML lines it changes."""
+    """The command that applies the chosen setting, and the YAML lines it changes, in a
+    popover (drawn when opened: the code highlighter loads then, not with the estimate)."""
     if not command:
         return
-    with st.expander("Apply this setting: the gcloud command and the YAML it changes"):
+    with st.popover("Apply this setting: the gcloud command and the YAML it changes"):
         st.caption(presentation.cost.APPLY_NOTE)
         st.code(command, language="bash", wrap_lines=True)
         st.code("\n".join(yaml_lines), language="diff")

@@ -123,11 +123,16 @@ def _verdict(v: app_data.Verdict) -> None:
 
 def _traffic_commands(commands: list[app_data.TrafficCommand]) -> None:
     """The update-traffic commands the verdict leads to, the suggested one first (copy them:
-    the dashboard never runs them)."""
+    the dashboard never runs them). In a popover: its code blocks are drawn only when opened,
+    so their highlighter (1.5 MB of script) is not loaded while the chart's is (first chart
+    ~200 ms sooner in an A/B in Chromium: README, "Time to first chart")."""
     if not commands:
         return
     ordered = sorted(commands, key=lambda c: not c.recommended)
-    with st.expander("Act on the verdict: traffic commands", expanded=ordered[0].recommended):
+    label = "Act on the verdict: traffic commands"
+    if ordered[0].recommended:
+        label += f" (suggested: {ordered[0].label.split(':')[0].lower()})"
+    with st.popover(label):
         st.caption(presentation.TRAFFIC_COMMANDS_NOTE)
         for c in ordered:
             st.markdown(f"**{c.label}** (suggested)" if c.recommended else c.label)

@@ -296,15 +296,17 @@ def test_from_a_regressed_canary_to_its_rollback_command(dashboard: Dashboard, p
     mark = dashboard.served.log_size()
     harness.open_page(page, dashboard.served.url("/revisions?service=checkout-api&window=24h"))
     assert page.get_by_text("Canary verdict:").count() > 0
-    commands = page.get_by_text("Act on the verdict: traffic commands")
-    assert commands.count() > 0, "no traffic commands under the verdict"
-    suggested = page.get_by_text("(suggested)").first
-    suggested.scroll_into_view_if_needed()
-    assert suggested.is_visible(), "the suggested command is not open (a regression: roll back)"
+    opener = page.get_by_role("button", name="Act on the verdict: traffic commands")
+    assert opener.count() == 1, "no traffic commands under the verdict"
+    assert "(suggested: roll back)" in opener.inner_text()  # a regression: roll back
+    assert page.locator('[data-testid="stCode"]').count() == 0  # drawn only when opened
+    opener.click()
+    suggested = page.get_by_text("(suggested)", exact=False).filter(has_text="Roll back").first
+    suggested.wait_for(state="visible")
     assert "Roll back" in suggested.inner_text()
     code = page.locator('[data-testid="stCode"]').filter(has_text="update-traffic checkout-api")
+    code.first.wait_for(state="visible")  # the highlighter loads on opening
     assert code.count() >= 2
-    assert code.first.is_visible()
     assert "=100" in code.first.inner_text()
     shot = str(harness.screenshot(page, "revisions-rollback-command"))
     assert_clean(page, dashboard, mark, shot)
@@ -319,12 +321,13 @@ def test_from_a_cheaper_setting_to_its_update_command(dashboard: Dashboard, page
     thumb.focus()
     page.keyboard.press("Home")  # the lowest concurrency: a setting other than the current one
     harness.settle(page)
-    opener = page.get_by_text("Apply this setting: the gcloud command and the YAML it changes")
-    assert opener.count() > 0, "no command for the chosen setting"
-    opener.first.click()
-    harness.settle(page)
+    opener = page.get_by_role(
+        "button", name="Apply this setting: the gcloud command and the YAML it changes"
+    )
+    assert opener.count() == 1, "no command for the chosen setting"
+    opener.click()
     code = page.locator('[data-testid="stCode"]').filter(has_text="gcloud run services update")
-    assert code.first.is_visible()
+    code.first.wait_for(state="visible")
     assert "--concurrency=" in code.first.inner_text()
     shot = str(harness.screenshot(page, "cost-update-command"))
     assert_clean(page, dashboard, mark, shot)
