@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from costmodel.bill import money
@@ -118,6 +119,11 @@ def _rejected(row: dict[str, Any], width: int = 0) -> str:
     return "unknown" if rejected is None else f"{rejected:{width}.0f}"
 
 
+def _startup(seconds: float) -> str:
+    """A variant's mean startup; none where no instance starts in the replay (NaN there)."""
+    return "no instance starts" if math.isnan(seconds) else f"startup {seconds:.2f} s"
+
+
 def _print_variants(out: dict[str, Any]) -> None:
     """The current settings with a scheduled min or the startup CPU boost changed, and the
     commands that put a schedule in place."""
@@ -130,7 +136,7 @@ def _print_variants(out: dict[str, Any]) -> None:
             f"  {v['variant']}: {money(v['monthly_cost'])}/month, "
             f"{v['cold_starts_per_day']:.1f} cold starts/day "
             f"({v['cold_start_share'] * 100:.2f} % of requests meet one), "
-            f"{shown} rejected/day, startup {v['startup_s']:.2f} s"
+            f"{shown} rejected/day, {_startup(v['startup_s'])}"
         )
     for line in out.get("schedule_commands", []):
         print(line)
