@@ -129,10 +129,8 @@ def _traffic_commands(commands: list[app_data.TrafficCommand]) -> None:
     if not commands:
         return
     ordered = sorted(commands, key=lambda c: not c.recommended)
-    label = "Act on the verdict: traffic commands"
-    if ordered[0].recommended:
-        label += f" (suggested: {ordered[0].label.split(':')[0].lower()})"
-    with st.popover(label):
+    suggested = ordered[0].action if ordered[0].recommended else None
+    with st.popover(presentation.traffic_commands_label(suggested)):
         st.caption(presentation.TRAFFIC_COMMANDS_NOTE)
         for c in ordered:
             st.markdown(f"**{c.label}** (suggested)" if c.recommended else c.label)

@@ -233,6 +233,18 @@ TRAFFIC_COMMANDS_NOTE = (
     "Each command names every revision that keeps traffic, the shares adding up to 100; "
     "runwatch never runs them (its identity is read-only)."
 )
+# A traffic command's action (actions/traffic.py TrafficCommand.action) in a few words.
+TRAFFIC_ACTION_WORDS = {
+    "rollback": "roll back",
+    "next_step": "next canary step",
+    "promote": "promote",
+}
+
+
+def traffic_commands_label(suggested: str | None) -> str:
+    """The traffic commands' opener, naming the suggested action (if any)."""
+    label = "Act on the verdict: traffic commands"
+    return f"{label} (suggested: {TRAFFIC_ACTION_WORDS[suggested]})" if suggested else label
 
 
 def canary_note(v: Verdict) -> str:
